@@ -1,0 +1,108 @@
+/**
+ * The event store's public types. The engine, the workers, projections and relays are written
+ * against these; `src/store/event-store.ts` implements them on LMDB.
+ */
+
+/** Free-form metadata carried by every stored event. */
+export interface EventMetadata {
+  correlationId?: string;
+  causationId?: string;
+  commandId?: string;
+  headers?: Record<string, string>;
+}
+
+/** An event to append. `data` is msgpack bytes, stored exactly as given. */
+export interface NewEvent {
+  type: string;
+  data: Uint8Array;
+  metadata?: EventMetadata;
+  /** Event id (UUID); generated when absent. */
+  id?: string;
+}
+
+/** An event as stored: its place in its stream (`seq`, from 1) and in the global log (`position`, from 1). */
+export interface StoredEvent {
+  position: number;
+  stream: string;
+  seq: number;
+  id: string;
+  type: string;
+  data: Uint8Array;
+  /** Milliseconds since the epoch, taken when the event was appended. */
+  timestamp: number;
+  metadata: EventMetadata;
+}
+
+/**
+ * What an append expects of its stream: `any`, `no_stream` (the stream has no events), `exists`
+ * (it has at least one), or the exact seq of its last event (0 means no events, like `no_stream`).
+ */
+export type ExpectedVersion = 'any' | 'no_stream' | 'exists' | number;
+
+export interface AppendOptions {
+  expected?: ExpectedVersion;
+  /**
+   * Idempotency key. When an append with the same command id was committed before (within the
+   * store's idempotency window), nothing is appended and the original events are returned with
+   * `duplicate: true`. Recorded in the same transaction as the events.
+   */
+  commandId?: string;
+}
+
+export interface AppendRequest extends AppendOptions {
+  stream: string;
+  events: NewEvent[];
+}
+
+export interface AppendResult {
+  stream: string;
+  /** The stream's last seq after this append. */
+  version: number;
+  events: StoredEvent[];
+  /** True when the command id had been seen and nothing was appended. */
+  duplicate: boolean;
+}
+
+/** One request's outcome in a group commit: each request succeeds or fails on its own. */
+export type BatchAppendOutcome =
+  | { ok: true; result: AppendResult }
+  | { ok: false; error: import('../errors.js').ThaloError };
+
+export interface ReadStreamOptions {
+  /** First seq to read (inclusive). Default 1, or the last seq when backwards. */
+  from?: number;
+  limit?: number;
+  backwards?: boolean;
+}
+
+export interface ReadAllOptions {
+  /** First global position to read (inclusive). Default 1. */
+  from?: number;
+  limit?: number;
+}
+
+export interface Snapshot {
+  /** The stream seq the state includes. */
+  seq: number;
+  state: Uint8Array;
+}
+
+/**
+ * `durable` (default): an append resolves only once its transaction is synced to disk.
+ * `relaxed`: it resolves at commit, before the sync; a crash of the machine (not the process)
+ * can lose the last acknowledged appends.
+ */
+export type Durability = 'durable' | 'relaxed';
+
+export interface EventStoreOptions {
+  /** The data directory (created if missing). */
+  path: string;
+  durability?: Durability;
+  /**
+   * Take the directory's writer lock (default true). The process that owns the directory takes
+   * it once; its worker threads open the same directory with `lock: false`.
+   */
+  lock?: boolean;
+  /** How long command ids are remembered for idempotency, in ms (default 24 h). */
+  idempotencyWindowMs?: number;
+}
