@@ -20,6 +20,7 @@ export type ThaloErrorCode =
   | 'INVALID_STREAM_NAME'
   | 'INVALID_ARGUMENT'
   | 'INVALID_EVENT'
+  | 'STORE_WRITE_FAILED'
   // wasm modules
   | 'MODULE_INVALID'
   | 'GUEST_TRAP'
