@@ -52,6 +52,11 @@ export interface AppendOptions {
 export interface AppendRequest extends AppendOptions {
   stream: string;
   events: NewEvent[];
+  /**
+   * A snapshot to store in the same transaction, only if this request succeeds (and is not a
+   * duplicate). Its seq may not be past the stream's version after the append.
+   */
+  snapshot?: Snapshot;
 }
 
 export interface AppendResult {

@@ -1,0 +1,299 @@
+/**
+ * The event store: an append-only log of events in LMDB, read by stream or as one global log.
+ *
+ * Every thread that uses a data directory opens its own `EventStore` on it (lmdb-js shares one
+ * LMDB environment between the threads of a process); the process that owns the directory opens
+ * it with the writer lock, its worker threads with `lock: false`. Writes from all of them go
+ * through LMDB's single write transaction at a time, which is what makes positions dense and
+ * expected versions exact (see append-transaction.ts).
+ *
+ * @example
+ *   const store = EventStore.open({ path: './data' });
+ *   const { events } = await store.append('counter-1', [{ type: 'Incremented', data: pack({ by: 1 }) }], { expected: 'no_stream' });
+ *   store.readStream('counter-1');          // [{ position: 1, stream: 'counter-1', seq: 1, ... }]
+ *   await store.close();
+ */
+import { mkdirSync } from 'node:fs';
+import { ThaloError, isThaloError } from '../errors.js';
+import { applyRequests, duplicateResult, findCommandRecord, readLastPosition } from './append-transaction.js';
+import { MAX_KEY_NUMBER, openDatabases } from './databases.js';
+import type { StoreDatabases } from './databases.js';
+import { DirectoryLock } from './lock.js';
+import { validateStreamName } from './stream-name.js';
+import {
+  checkCheckpointName,
+  checkCount,
+  checkReadAllOptions,
+  checkReadStreamOptions,
+  checkSnapshot,
+  checkStoreOptions,
+  prepareRequest,
+} from './validation.js';
+import type { PreparedRequest, StoreSettings } from './validation.js';
+import type {
+  AppendOptions,
+  AppendRequest,
+  AppendResult,
+  BatchAppendOutcome,
+  EventStoreOptions,
+  NewEvent,
+  ReadAllOptions,
+  ReadStreamOptions,
+  Snapshot,
+  StoredEvent,
+} from './types.js';
+
+/** How often (at most) an append transaction also deletes expired command ids, per store instance. */
+const PRUNE_INTERVAL_MS = 1000;
+
+export class EventStore {
+  private closed = false;
+  private closing: Promise<void> | undefined;
+  private lastPruneAt = 0;
+
+  private constructor(
+    private readonly dbs: StoreDatabases,
+    private readonly settings: StoreSettings,
+    private readonly lock: DirectoryLock | undefined,
+  ) {}
+
+  /**
+   * Opens the store in `options.path` (created when missing). Synchronous, so a worker thread can
+   * open it at module load. Throws `STORE_LOCKED` when another process holds the directory.
+   */
+  static open(options: EventStoreOptions): EventStore {
+    const settings = checkStoreOptions(options);
+    mkdirSync(settings.path, { recursive: true });
+    const lock = settings.lock ? DirectoryLock.acquire(settings.path) : undefined;
+    try {
+      return new EventStore(openDatabases(settings.path), settings, lock);
+    } catch (error) {
+      lock?.release();
+      throw error;
+    }
+  }
+
+  /** The data directory. */
+  get path(): string {
+    return this.settings.path;
+  }
+
+  /**
+   * Appends `events` to `stream`, all or none, and resolves with them as stored (durably, unless
+   * the store is `relaxed`). Rejects with `WRONG_EXPECTED_VERSION` when the stream is not as
+   * `options.expected` says, and appends nothing. With `options.commandId` seen before (within
+   * the idempotency window), appends nothing and resolves with the original events and
+   * `duplicate: true`. An empty `events` only checks the expectation.
+   */
+  async append(stream: string, events: NewEvent[], options: AppendOptions = {}): Promise<AppendResult> {
+    this.assertOpen();
+    if (typeof options !== 'object' || options === null) throw new ThaloError('INVALID_ARGUMENT', 'append options must be an object');
+    const request = prepareRequest({ stream, events, expected: options.expected, commandId: options.commandId });
+    const [outcome] = await this.commitRequests([request]);
+    if (!outcome!.ok) throw outcome!.error;
+    return outcome!.result;
+  }
+
+  /**
+   * Appends several requests in ONE write transaction (group commit); each succeeds or fails on
+   * its own, and the outcomes come back in the order of `requests`. Requests to the same stream
+   * see each other in order, so `expected` may count on the requests before it. Invalid requests
+   * fail alone too. Rejects as a whole only when the commit itself fails (`STORE_WRITE_FAILED`),
+   * in which case nothing of it was written.
+   */
+  async appendBatch(requests: AppendRequest[]): Promise<BatchAppendOutcome[]> {
+    this.assertOpen();
+    if (!Array.isArray(requests)) throw new ThaloError('INVALID_ARGUMENT', 'appendBatch takes an array of requests');
+    const outcomes = new Array<BatchAppendOutcome>(requests.length);
+    const valid: PreparedRequest[] = [];
+    const validIndex: number[] = [];
+    requests.forEach((request, index) => {
+      try {
+        valid.push(prepareRequest(request));
+        validIndex.push(index);
+      } catch (error) {
+        if (!isThaloError(error)) throw error;
+        outcomes[index] = { ok: false, error: error as ThaloError };
+      }
+    });
+    if (valid.length > 0) {
+      const committed = await this.commitRequests(valid);
+      committed.forEach((outcome, i) => (outcomes[validIndex[i]!] = outcome));
+    }
+    return outcomes;
+  }
+
+  /**
+   * The original append of `commandId`, as a duplicate append would return it, or undefined when
+   * it is unknown or past the idempotency window. A read: an append racing with it decides.
+   */
+  findCommand(commandId: string): AppendResult | undefined {
+    this.beginRead();
+    if (typeof commandId !== 'string') throw new ThaloError('INVALID_ARGUMENT', 'commandId must be a string');
+    const record = findCommandRecord(this.dbs, commandId, Date.now(), this.settings.idempotencyWindowMs);
+    return record === undefined ? undefined : duplicateResult(this.dbs, commandId, record, record[0]);
+  }
+
+  /**
+   * Events of `stream` by seq: from `from` (default 1, or the last when `backwards`), at most
+   * `limit`. An unknown stream reads as empty.
+   */
+  readStream(stream: string, options: ReadStreamOptions = {}): StoredEvent[] {
+    this.beginRead();
+    validateStreamName(stream);
+    const { from, limit, backwards } = checkReadStreamOptions(options);
+    const out: StoredEvent[] = [];
+    if (limit === 0) return out;
+    const range = backwards
+      ? { start: [stream, from ?? MAX_KEY_NUMBER] as [string, number], end: [stream, 0] as [string, number], reverse: true }
+      : { start: [stream, from ?? 1] as [string, number], end: [stream, MAX_KEY_NUMBER] as [string, number] };
+    const { events } = this.dbs;
+    for (const { value } of this.dbs.streams.getRange(limit === Infinity ? range : { ...range, limit })) {
+      out.push(events.get(value)!);
+    }
+    return out;
+  }
+
+  /** The global log from position `from` (default 1), at most `limit` events. */
+  readAll(options: ReadAllOptions = {}): StoredEvent[] {
+    this.beginRead();
+    const { from, limit } = checkReadAllOptions(options);
+    const out: StoredEvent[] = [];
+    if (limit === 0) return out;
+    const range = { start: from, end: MAX_KEY_NUMBER };
+    for (const { value } of this.dbs.events.getRange(limit === Infinity ? range : { ...range, limit })) out.push(value);
+    return out;
+  }
+
+  /** The position of the last event in the log; 0 when it is empty. */
+  lastPosition(): number {
+    this.beginRead();
+    return readLastPosition(this.dbs);
+  }
+
+  /** The seq of `stream`'s last event; 0 when it has none. */
+  streamVersion(stream: string): number {
+    this.beginRead();
+    validateStreamName(stream);
+    return this.dbs.heads.get(stream) ?? 0;
+  }
+
+  /** The position a subscriber stored under `name`, if any. */
+  getCheckpoint(name: string): number | undefined {
+    this.beginRead();
+    checkCheckpointName(name);
+    return this.dbs.checkpoints.get(name);
+  }
+
+  /** Stores `position` as subscriber `name`'s checkpoint (durably, like an append). */
+  async setCheckpoint(name: string, position: number): Promise<void> {
+    this.assertOpen();
+    checkCheckpointName(name);
+    checkCount(position, 'position');
+    await this.commit(() => this.dbs.checkpoints.put(name, position));
+  }
+
+  /** The latest snapshot of `stream`, if any. */
+  getSnapshot(stream: string): Snapshot | undefined {
+    this.beginRead();
+    validateStreamName(stream);
+    const stored = this.dbs.snapshots.get(stream);
+    return stored === undefined ? undefined : { seq: stored.seq, state: stored.state };
+  }
+
+  /**
+   * Stores `snapshot` as `stream`'s latest (replacing the previous one). Its seq may not be past
+   * the stream's version. To store a snapshot together with the events it includes, put it on the
+   * append request instead (`AppendRequest.snapshot`).
+   */
+  async putSnapshot(stream: string, snapshot: Snapshot): Promise<void> {
+    this.assertOpen();
+    validateStreamName(stream);
+    const checked = checkSnapshot(snapshot);
+    await this.commit(() => {
+      const version = this.dbs.heads.get(stream) ?? 0;
+      if (checked.seq > version) {
+        throw new ThaloError('INVALID_ARGUMENT', `snapshot.seq ${checked.seq} is past stream "${stream}", which is at version ${version}`, {
+          data: { stream, seq: checked.seq, version },
+        });
+      }
+      this.dbs.snapshots.put(stream, checked);
+    });
+  }
+
+  /**
+   * Resolves once every write this thread committed so far is synced to disk. With `durable`
+   * every write already waits for this; with `relaxed` it is the way to make sure.
+   */
+  async flush(): Promise<void> {
+    this.assertOpen();
+    await this.dbs.root.flushed;
+  }
+
+  /** Waits for writes in flight, closes this thread's handle and releases the lock (if held). */
+  close(): Promise<void> {
+    this.closed = true;
+    this.closing ??= (async () => {
+      try {
+        await this.dbs.root.close();
+      } finally {
+        this.lock?.release();
+      }
+    })();
+    return this.closing;
+  }
+
+  private commitRequests(requests: PreparedRequest[]): Promise<BatchAppendOutcome[]> {
+    return this.commit(() => {
+      const now = Date.now();
+      const prune = now - this.lastPruneAt >= PRUNE_INTERVAL_MS;
+      if (prune) this.lastPruneAt = now;
+      return applyRequests(this.dbs, requests, { now, idempotencyWindowMs: this.settings.idempotencyWindowMs, prune });
+    });
+  }
+
+  /**
+   * Runs `work` in a write transaction and resolves when it is durable (or committed, if relaxed).
+   *
+   * Durability: lmdb-js (on Linux) opens with `overlappingSync`, where a transaction's promise
+   * resolves once it is committed and visible, and the fsync happens after, overlapping the next
+   * transaction. `durable` then awaits `root.flushed`, which resolves once the sync of every
+   * commit so far (ours included) has finished. The alternative, opening with
+   * `overlappingSync: false` so that the commit itself syncs, measured the same here (~100k
+   * single-event appends/s with 1,000 in flight, both ways, see bench/store.ts), and it would fix
+   * the mode for the whole environment: every thread of the process shares it, so a `relaxed`
+   * store and a `durable` one could not coexist, and the first opener would silently choose for
+   * all. Waiting on `flushed` keeps the choice per store and per append.
+   */
+  private async commit<T>(work: () => T): Promise<T> {
+    let result: T;
+    try {
+      result = await this.dbs.root.transaction(work);
+    } catch (error) {
+      if (isThaloError(error)) throw error;
+      throw new ThaloError('STORE_WRITE_FAILED', `event store write in ${this.settings.path} failed: ${describe(error)}`, { cause: error });
+    }
+    if (this.settings.durability === 'durable') await this.dbs.root.flushed;
+    return result;
+  }
+
+  /**
+   * Every read starts from a fresh snapshot. lmdb-js otherwise keeps a thread's read transaction
+   * until a `setTimeout(0)`, so a read made in the same turn as an earlier one, e.g. on a commit
+   * notice from a worker thread, would not see that worker's commit. Renewing costs about a
+   * microsecond, and it gives the rule readers can count on: a read sees every append whose
+   * promise resolved before the read began, in any thread.
+   */
+  private beginRead(): void {
+    this.assertOpen();
+    this.dbs.root.resetReadTxn();
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new ThaloError('STORE_CLOSED', `the event store in ${this.settings.path} is closed`, { data: { path: this.settings.path } });
+  }
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

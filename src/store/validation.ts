@@ -1,0 +1,182 @@
+/**
+ * Checks at the store's public edge. Everything an append needs is checked and normalised here,
+ * before the write transaction, so that the code inside the transaction only reads, compares and
+ * writes: a request that fails there fails before it wrote anything (see append-transaction.ts).
+ */
+import { randomUUID } from 'node:crypto';
+import { ThaloError } from '../errors.js';
+import { describeNameProblem, validateStreamName } from './stream-name.js';
+import type {
+  AppendRequest,
+  Durability,
+  EventMetadata,
+  EventStoreOptions,
+  ExpectedVersion,
+  NewEvent,
+  ReadAllOptions,
+  ReadStreamOptions,
+  Snapshot,
+} from './types.js';
+
+export const MAX_EVENT_TYPE_BYTES = 256;
+export const MAX_EVENT_ID_BYTES = 128;
+export const MAX_COMMAND_ID_BYTES = 256;
+export const MAX_CHECKPOINT_NAME_BYTES = 256;
+export const DEFAULT_IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
+
+/** An event ready to store: everything but what the transaction assigns (position, seq, timestamp). */
+export interface PreparedEvent {
+  id: string;
+  type: string;
+  data: Uint8Array;
+  metadata: EventMetadata;
+}
+
+/** An append request that passed every check that does not need the stored state. */
+export interface PreparedRequest {
+  stream: string;
+  events: PreparedEvent[];
+  expected: ExpectedVersion;
+  commandId: string | undefined;
+  snapshot: Snapshot | undefined;
+}
+
+export interface StoreSettings {
+  path: string;
+  durability: Durability;
+  lock: boolean;
+  idempotencyWindowMs: number;
+}
+
+export function checkStoreOptions(options: EventStoreOptions): StoreSettings {
+  if (typeof options !== 'object' || options === null) invalid('options must be an object');
+  const { path, durability = 'durable', lock = true, idempotencyWindowMs = DEFAULT_IDEMPOTENCY_WINDOW_MS } = options;
+  if (typeof path !== 'string' || path.length === 0) invalid('options.path must be a non-empty string');
+  if (durability !== 'durable' && durability !== 'relaxed') invalid(`options.durability must be 'durable' or 'relaxed', got ${String(durability)}`);
+  if (typeof lock !== 'boolean') invalid('options.lock must be a boolean');
+  if (typeof idempotencyWindowMs !== 'number' || !(idempotencyWindowMs >= 0) || !Number.isFinite(idempotencyWindowMs)) {
+    invalid(`options.idempotencyWindowMs must be a non-negative finite number of ms, got ${String(idempotencyWindowMs)}`);
+  }
+  return { path, durability, lock, idempotencyWindowMs };
+}
+
+/** Checks one append request; throws the ThaloError that request fails with. */
+export function prepareRequest(request: AppendRequest): PreparedRequest {
+  if (typeof request !== 'object' || request === null) invalid('each append request must be an object');
+  validateStreamName(request.stream);
+  const events = request.events;
+  if (!Array.isArray(events)) invalid(`events for stream "${request.stream}" must be an array`);
+  const prepared = new Array<PreparedEvent>(events.length);
+  for (let i = 0; i < events.length; i++) prepared[i] = prepareEvent(events[i]!, i, request.stream);
+  return {
+    stream: request.stream,
+    events: prepared,
+    expected: checkExpected(request.expected),
+    commandId: checkCommandId(request.commandId),
+    snapshot: request.snapshot === undefined ? undefined : checkSnapshot(request.snapshot),
+  };
+}
+
+function prepareEvent(event: NewEvent, index: number, stream: string): PreparedEvent {
+  const where = `event ${index} for stream "${stream}"`;
+  if (typeof event !== 'object' || event === null) invalidEvent(`${where} must be an object`);
+  const typeProblem = describeNameProblem(event.type, `${where}: type`, MAX_EVENT_TYPE_BYTES);
+  if (typeProblem !== undefined) invalidEvent(typeProblem);
+  if (!(event.data instanceof Uint8Array)) invalidEvent(`${where} (${event.type}): data must be a Uint8Array of msgpack bytes`);
+  let id = event.id;
+  if (id === undefined) {
+    id = randomUUID();
+  } else {
+    const idProblem = describeNameProblem(id, `${where}: id`, MAX_EVENT_ID_BYTES);
+    if (idProblem !== undefined) invalidEvent(idProblem);
+  }
+  return { id, type: event.type, data: event.data, metadata: checkMetadata(event.metadata, where) };
+}
+
+/** A fresh metadata object with only the known fields, so the stored envelope has no surprises. */
+function checkMetadata(metadata: EventMetadata | undefined, where: string): EventMetadata {
+  const out: EventMetadata = {};
+  if (metadata === undefined) return out;
+  if (typeof metadata !== 'object' || metadata === null) invalidEvent(`${where}: metadata must be an object`);
+  for (const key in metadata) {
+    const value = (metadata as Record<string, unknown>)[key];
+    if (value === undefined) continue;
+    if (key === 'correlationId' || key === 'causationId' || key === 'commandId') {
+      if (typeof value !== 'string') invalidEvent(`${where}: metadata.${key} must be a string`);
+      out[key] = value;
+    } else if (key === 'headers') {
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) invalidEvent(`${where}: metadata.headers must be an object of strings`);
+      const headers: Record<string, string> = {};
+      for (const name in value) {
+        const header = (value as Record<string, unknown>)[name];
+        if (typeof header !== 'string') invalidEvent(`${where}: metadata.headers.${name} must be a string`);
+        headers[name] = header;
+      }
+      out.headers = headers;
+    } else {
+      invalidEvent(`${where}: metadata.${key} is not a metadata field (correlationId, causationId, commandId, headers); put it in headers`);
+    }
+  }
+  return out;
+}
+
+function checkExpected(expected: ExpectedVersion | undefined): ExpectedVersion {
+  if (expected === undefined) return 'any';
+  if (expected === 'any' || expected === 'no_stream' || expected === 'exists') return expected;
+  if (typeof expected === 'number' && Number.isSafeInteger(expected) && expected >= 0) return expected;
+  return invalid(`options.expected must be 'any', 'no_stream', 'exists' or a stream seq (an integer >= 0), got ${JSON.stringify(expected)}`);
+}
+
+function checkCommandId(commandId: string | undefined): string | undefined {
+  if (commandId === undefined) return undefined;
+  const problem = describeNameProblem(commandId, 'options.commandId', MAX_COMMAND_ID_BYTES);
+  if (problem !== undefined) invalid(problem);
+  return commandId;
+}
+
+export function checkSnapshot(snapshot: Snapshot): Snapshot {
+  if (typeof snapshot !== 'object' || snapshot === null) invalid('snapshot must be an object { seq, state }');
+  checkCount(snapshot.seq, 'snapshot.seq');
+  if (!(snapshot.state instanceof Uint8Array)) invalid('snapshot.state must be a Uint8Array');
+  return { seq: snapshot.seq, state: snapshot.state };
+}
+
+export function checkCheckpointName(name: string): void {
+  const problem = describeNameProblem(name, 'checkpoint name', MAX_CHECKPOINT_NAME_BYTES);
+  if (problem !== undefined) invalid(problem);
+}
+
+export function checkReadStreamOptions(options: ReadStreamOptions): Required<Omit<ReadStreamOptions, 'from'>> & { from: number | undefined } {
+  if (typeof options !== 'object' || options === null) invalid('read options must be an object');
+  const { from, limit, backwards = false } = options;
+  if (from !== undefined) checkPosition(from, 'options.from');
+  if (limit !== undefined) checkCount(limit, 'options.limit');
+  if (typeof backwards !== 'boolean') invalid('options.backwards must be a boolean');
+  return { from, limit: limit ?? Infinity, backwards };
+}
+
+export function checkReadAllOptions(options: ReadAllOptions): { from: number; limit: number } {
+  if (typeof options !== 'object' || options === null) invalid('read options must be an object');
+  const { from = 1, limit } = options;
+  checkPosition(from, 'options.from');
+  if (limit !== undefined) checkCount(limit, 'options.limit');
+  return { from, limit: limit ?? Infinity };
+}
+
+/** An integer >= 1. */
+export function checkPosition(value: unknown, field: string): asserts value is number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) invalid(`${field} must be an integer >= 1, got ${String(value)}`);
+}
+
+/** An integer >= 0. */
+export function checkCount(value: unknown, field: string): asserts value is number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) invalid(`${field} must be an integer >= 0, got ${String(value)}`);
+}
+
+function invalid(message: string): never {
+  throw new ThaloError('INVALID_ARGUMENT', message);
+}
+
+function invalidEvent(message: string): never {
+  throw new ThaloError('INVALID_EVENT', message);
+}
