@@ -46,10 +46,17 @@ import type {
 /** How often (at most) an append transaction also deletes expired command ids, per store instance. */
 const PRUNE_INTERVAL_MS = 1000;
 
+interface PendingBatch {
+  requests: PreparedRequest[];
+  outcomes: Promise<BatchAppendOutcome[]>;
+}
+
 export class EventStore {
   private closed = false;
   private closing: Promise<void> | undefined;
   private lastPruneAt = 0;
+  /** Appends waiting for the transaction that will write them (see commitRequests). */
+  private openBatch: PendingBatch | undefined;
 
   private constructor(
     private readonly dbs: StoreDatabases,
@@ -221,15 +228,6 @@ export class EventStore {
     });
   }
 
-  /**
-   * Resolves once every write this thread committed so far is synced to disk. With `durable`
-   * every write already waits for this; with `relaxed` it is the way to make sure.
-   */
-  async flush(): Promise<void> {
-    this.assertOpen();
-    await this.dbs.root.flushed;
-  }
-
   /** Waits for writes in flight, closes this thread's handle and releases the lock (if held). */
   close(): Promise<void> {
     this.closed = true;
@@ -243,38 +241,47 @@ export class EventStore {
     return this.closing;
   }
 
+  /**
+   * Queues `requests` for the next write transaction of this store and resolves with their
+   * outcomes. Appends made before that transaction starts all join one callback: lmdb-js would
+   * group separate callbacks into one transaction as well, but each would then read the last
+   * position again (a cursor: ~12% of an append's cost) and settle its own promises.
+   */
   private commitRequests(requests: PreparedRequest[]): Promise<BatchAppendOutcome[]> {
-    return this.commit(() => {
-      const now = Date.now();
-      const prune = now - this.lastPruneAt >= PRUNE_INTERVAL_MS;
-      if (prune) this.lastPruneAt = now;
-      return applyRequests(this.dbs, requests, { now, idempotencyWindowMs: this.settings.idempotencyWindowMs, prune });
-    });
+    let batch = this.openBatch;
+    if (batch === undefined) {
+      const opened: PendingBatch = { requests: [], outcomes: undefined as unknown as Promise<BatchAppendOutcome[]> };
+      opened.outcomes = this.commit(() => {
+        // From here on, new appends go to the next transaction.
+        if (this.openBatch === opened) this.openBatch = undefined;
+        const now = Date.now();
+        const prune = now - this.lastPruneAt >= PRUNE_INTERVAL_MS;
+        if (prune) this.lastPruneAt = now;
+        return applyRequests(this.dbs, opened.requests, { now, idempotencyWindowMs: this.settings.idempotencyWindowMs, prune });
+      });
+      // A transaction that failed before its callback ran must not keep collecting appends.
+      opened.outcomes.catch(() => {
+        if (this.openBatch === opened) this.openBatch = undefined;
+      });
+      this.openBatch = batch = opened;
+    }
+    const first = batch.requests.length;
+    for (const request of requests) batch.requests.push(request);
+    return batch.outcomes.then((outcomes) => (first === 0 && outcomes.length === requests.length ? outcomes : outcomes.slice(first, first + requests.length)));
   }
 
   /**
-   * Runs `work` in a write transaction and resolves when it is durable (or committed, if relaxed).
-   *
-   * Durability: lmdb-js (on Linux) opens with `overlappingSync`, where a transaction's promise
-   * resolves once it is committed and visible, and the fsync happens after, overlapping the next
-   * transaction. `durable` then awaits `root.flushed`, which resolves once the sync of every
-   * commit so far (ours included) has finished. The alternative, opening with
-   * `overlappingSync: false` so that the commit itself syncs, measured the same here (~100k
-   * single-event appends/s with 1,000 in flight, both ways, see bench/store.ts), and it would fix
-   * the mode for the whole environment: every thread of the process shares it, so a `relaxed`
-   * store and a `durable` one could not coexist, and the first opener would silently choose for
-   * all. Waiting on `flushed` keeps the choice per store and per append.
+   * Runs `work` in a write transaction and resolves once the transaction is committed, which in
+   * this environment means synced: see `openDatabases` for why that holds and why the store does
+   * not use lmdb-js's default `overlappingSync`.
    */
   private async commit<T>(work: () => T): Promise<T> {
-    let result: T;
     try {
-      result = await this.dbs.root.transaction(work);
+      return await this.dbs.root.transaction(work);
     } catch (error) {
       if (isThaloError(error)) throw error;
       throw new ThaloError('STORE_WRITE_FAILED', `event store write in ${this.settings.path} failed: ${describe(error)}`, { cause: error });
     }
-    if (this.settings.durability === 'durable') await this.dbs.root.flushed;
-    return result;
   }
 
   /**

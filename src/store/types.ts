@@ -94,8 +94,9 @@ export interface Snapshot {
 
 /**
  * `durable` (default): an append resolves only once its transaction is synced to disk.
- * `relaxed`: it resolves at commit, before the sync; a crash of the machine (not the process)
- * can lose the last acknowledged appends.
+ * `relaxed`: an opt-in that allows the store to resolve before the sync. Today it takes the same
+ * commit path as `durable` (every commit of the store's LMDB environment syncs), so it is as
+ * durable; docs/store.md says why and what a real no-sync mode would cost.
  */
 export type Durability = 'durable' | 'relaxed';
 

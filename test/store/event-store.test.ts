@@ -341,7 +341,6 @@ describe('close', () => {
       () => store.setCheckpoint('p', 1),
       () => store.getSnapshot('s'),
       () => store.putSnapshot('s', { seq: 0, state: new Uint8Array() }),
-      () => store.flush(),
     ];
     for (const use of uses) await expectCode(use, 'STORE_CLOSED');
     const reopened = openStore({ path });
