@@ -86,8 +86,8 @@ export class EventStore {
   }
 
   /**
-   * Appends `events` to `stream`, all or none, and resolves with them as stored (durably, unless
-   * the store is `relaxed`). Rejects with `WRONG_EXPECTED_VERSION` when the stream is not as
+   * Appends `events` to `stream`, all or none, and resolves with them as stored, once they are
+   * on disk. Rejects with `WRONG_EXPECTED_VERSION` when the stream is not as
    * `options.expected` says, and appends nothing. With `options.commandId` seen before (within
    * the idempotency window), appends nothing and resolves with the original events and
    * `duplicate: true`. An empty `events` only checks the expectation.
