@@ -1,0 +1,132 @@
+/**
+ * Loading and validating an aggregate module (ABI v1, docs/abi.md). A module that does not
+ * follow the ABI is refused at load, with an error naming the file and what is wrong, so that a
+ * bad module never reaches a command.
+ */
+import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { unpack } from 'msgpackr';
+import { ThaloError } from '../errors.js';
+import { AggregateInstance } from './aggregate-instance.js';
+import type { GuestLogger } from './aggregate-instance.js';
+import type { ModuleDescription } from './types.js';
+
+export const ABI_VERSION = 1;
+
+/** Required function exports and their parameter counts. */
+const REQUIRED: Record<string, number> = {
+  thalo_abi_version: 0,
+  thalo_alloc: 1,
+  thalo_describe: 0,
+  thalo_new: 2,
+  thalo_drop: 1,
+  thalo_apply: 3,
+  thalo_handle: 3,
+};
+const SNAPSHOT: Record<string, number> = { thalo_snapshot: 1, thalo_restore: 4 };
+const ALLOWED_IMPORTS = new Set(['thalo.log', 'env.abort']);
+
+export interface InstanceOptions {
+  /** Largest command payload accepted once packed as msgpack, in bytes. Default 1 MiB. */
+  maxPayloadBytes?: number;
+  /** Receives the guest's `thalo.log` lines. Default: dropped. */
+  log?: GuestLogger;
+}
+
+export class AggregateModule {
+  private constructor(
+    /** The aggregate's name: the file's stem. */
+    readonly name: string,
+    readonly file: string,
+    readonly compiled: WebAssembly.Module,
+    readonly description: ModuleDescription,
+    readonly supportsSnapshots: boolean,
+  ) {}
+
+  /** Validate compiled bytes against the ABI. `file` names the module in errors. */
+  static async fromBytes(bytes: Uint8Array, file: string): Promise<AggregateModule> {
+    const refuse = (problem: string, cause?: unknown) =>
+      new ThaloError('MODULE_INVALID', `${file}: ${problem}`, { data: { file }, cause });
+    let compiled: WebAssembly.Module;
+    try {
+      compiled = await WebAssembly.compile(bytes);
+    } catch (error) {
+      throw refuse(`not a valid WebAssembly module (${(error as Error).message})`, error);
+    }
+    for (const imp of WebAssembly.Module.imports(compiled)) {
+      const name = `${imp.module}.${imp.name}`;
+      if (!ALLOWED_IMPORTS.has(name) || imp.kind !== 'function') {
+        throw refuse(`imports ${imp.kind} "${name}", but a module may import only the functions thalo.log and env.abort`);
+      }
+    }
+    const exports = new Map(WebAssembly.Module.exports(compiled).map((e) => [e.name, e.kind]));
+    if (exports.get('memory') !== 'memory') throw refuse('does not export its memory as "memory"');
+    for (const name of Object.keys(REQUIRED)) {
+      if (exports.get(name) !== 'function') throw refuse(`does not export the function ${name}`);
+    }
+    const snapshots = Object.keys(SNAPSHOT).filter((name) => exports.get(name) === 'function');
+    if (snapshots.length === 1) throw refuse(`exports ${snapshots[0]} without its pair (export both thalo_snapshot and thalo_restore, or neither)`);
+
+    let instance: WebAssembly.Instance;
+    try {
+      instance = new WebAssembly.Instance(compiled, AggregateInstance.imports(() => instance, file, () => undefined));
+    } catch (error) {
+      throw refuse(`failed to instantiate (${(error as Error).message})`, error);
+    }
+    const fns = instance.exports as Record<string, unknown>;
+    for (const [name, arity] of Object.entries({ ...REQUIRED, ...(snapshots.length ? SNAPSHOT : {}) })) {
+      const length = (fns[name] as (...args: unknown[]) => unknown).length;
+      if (length !== arity) throw refuse(`${name} takes ${length} parameters; ABI v1 says ${arity}`);
+    }
+    let version: unknown;
+    try {
+      version = (fns.thalo_abi_version as () => unknown)();
+    } catch (error) {
+      throw refuse(`thalo_abi_version trapped (${(error as Error).message})`, error);
+    }
+    if (version !== ABI_VERSION) throw refuse(`speaks ABI version ${String(version)}; this runtime supports version ${ABI_VERSION}`);
+    const description = describe(instance, refuse);
+    return new AggregateModule(basename(file, '.wasm'), file, compiled, description, snapshots.length === 2);
+  }
+
+  /** A fresh instance, with its own memory. Synchronous: the module is already compiled. */
+  instantiate(options: InstanceOptions = {}): AggregateInstance {
+    return new AggregateInstance(this, options.maxPayloadBytes ?? 1024 * 1024, options.log);
+  }
+}
+
+function describe(instance: WebAssembly.Instance, refuse: (problem: string, cause?: unknown) => ThaloError): ModuleDescription {
+  let value: unknown;
+  try {
+    const packed = (instance.exports.thalo_describe as () => bigint)();
+    const ptr = Number(BigInt.asUintN(64, packed) >> 32n);
+    const len = Number(BigInt.asUintN(32, packed));
+    const memory = instance.exports.memory as WebAssembly.Memory;
+    if (ptr + len > memory.buffer.byteLength) throw new Error('its result lies outside memory');
+    value = unpack(new Uint8Array(memory.buffer, ptr, len).slice());
+  } catch (error) {
+    throw refuse(`thalo_describe failed: ${(error as Error).message}`, error);
+  }
+  const d = value as Partial<ModuleDescription> | null;
+  const strings = (v: unknown) => Array.isArray(v) && v.every((s) => typeof s === 'string');
+  if (typeof d !== 'object' || d === null || typeof d.name !== 'string' || typeof d.version !== 'string' || !strings(d.commands) || !strings(d.events)) {
+    throw refuse('thalo_describe must return a msgpack map {name: str, version: str, commands: [str], events: [str]}');
+  }
+  return { name: d.name, version: d.version, commands: [...d.commands!], events: [...d.events!] };
+}
+
+/** Read, compile and validate a `.wasm` file. */
+export async function loadModule(file: string): Promise<AggregateModule> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(file);
+  } catch (error) {
+    throw new ThaloError('MODULE_INVALID', `${file}: cannot be read (${(error as Error).message})`, { data: { file }, cause: error });
+  }
+  return AggregateModule.fromBytes(bytes, file);
+}
+
+/** Validate bytes as a module (the file name only names it in errors). */
+export function compileModule(bytes: Uint8Array, file: string): Promise<AggregateModule> {
+  return AggregateModule.fromBytes(bytes, file);
+}
