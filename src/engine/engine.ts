@@ -1,0 +1,180 @@
+/**
+ * The engine: routes each command to the worker that owns its aggregate, and answers once the
+ * command's events are durable. See "The life of a command" in docs/architecture.md.
+ *
+ * @example
+ *   const engine = await Engine.start({ modules: './modules', data: './data' });
+ *   const { events } = await engine.execute('counter', 'abc123', 'Increment', { amount: 10 });
+ *   await engine.stop();
+ */
+import { availableParallelism } from 'node:os';
+import { Piscina } from 'piscina';
+import { ThaloError } from '../errors.js';
+import { EventStore, validateStreamName } from '../store/index.js';
+import type { ReadAllOptions, ReadStreamOptions } from '../store/types.js';
+import { decodeEvent } from '../protocol/decode-event.js';
+import type { CommandMessage, WorkerConfig } from '../protocol/messages.js';
+import { ProgressBoard } from '../protocol/progress-board.js';
+import { ModuleRegistry } from './module-registry.js';
+import type { LoadedModule, RefusedModule } from './module-registry.js';
+import { checkEngineOptions, checkExecuteOptions } from './options.js';
+import { ShardDispatcher } from './shard-dispatcher.js';
+import { ShardRouter, shardOf } from './shard-router.js';
+import type { EngineOptions, ExecuteOptions, ExecuteResult, ExecutedEvent } from './types.js';
+
+/** Compiled worker entry. Under vitest this file runs from `src/`, so use the build in `dist/`. */
+function workerFile(): URL {
+  const here = import.meta.url;
+  return here.endsWith('.ts') ? new URL('../../dist/workers/aggregate-worker.js', here) : new URL('../../workers/aggregate-worker.js', here);
+}
+
+export class Engine {
+  private stopping = false;
+  private stopped: Promise<void> | undefined;
+  private readonly commitListeners = new Set<(position: number) => void>();
+
+  private constructor(
+    readonly options: Required<EngineOptions>,
+    private readonly store: EventStore,
+    private readonly registry: ModuleRegistry,
+    private readonly pool: Piscina,
+    private readonly dispatcher: ShardDispatcher,
+    /** Module files that failed validation at start. */
+    readonly refusedModules: RefusedModule[],
+  ) {}
+
+  static async start(options: EngineOptions = {}): Promise<Engine> {
+    const settings = checkEngineOptions(options, availableParallelism());
+    const store = EventStore.open({ path: settings.data, durability: settings.durability, lock: true, idempotencyWindowMs: settings.idempotencyWindowMs });
+    try {
+      const registry = new ModuleRegistry(settings.modules);
+      const refused = await registry.loadAll();
+      const router = new ShardRouter(settings.workers);
+      const { buffer, origin } = ProgressBoard.create(settings.workers);
+      const workerData: WorkerConfig = {
+        data: settings.data,
+        durability: settings.durability,
+        idempotencyWindowMs: settings.idempotencyWindowMs,
+        modules: registry.refs(),
+        cacheSize: settings.cacheSize,
+        snapshotEvery: settings.snapshotEvery,
+        maxPayloadBytes: settings.maxPayloadBytes,
+        progress: buffer,
+        progressOrigin: origin,
+      };
+      const pool = new Piscina({
+        filename: workerFile().href,
+        minThreads: settings.workers,
+        maxThreads: settings.workers,
+        idleTimeout: Infinity,
+        // The worker awaits LMDB commits inside its tasks; 'sync' would park its event loop in
+        // Atomics.wait between tasks and stall lmdb-js's commit callbacks (design.md, snags).
+        atomics: 'async',
+        workerData,
+        loadBalancer: (task, workers) => router.balance(task, workers),
+      });
+      let engine: Engine | undefined;
+      const dispatcher = new ShardDispatcher(pool, router, new ProgressBoard(buffer, origin), {
+        commandTimeoutMs: settings.commandTimeoutMs,
+        onCommit: (position) => engine?.notifyCommit(position),
+      });
+      engine = new Engine(settings, store, registry, pool, dispatcher, refused);
+      return engine;
+    } catch (error) {
+      await store.close();
+      throw error;
+    }
+  }
+
+  /**
+   * Execute `command` on aggregate `aggregate` with id `id`. Resolves once the events are durable;
+   * rejects with a `ThaloError` (`COMMAND_REJECTED` for the aggregate's own rejection, with its
+   * code in `data.code`).
+   */
+  async execute(aggregate: string, id: string, command: string, payload: unknown = {}, options: ExecuteOptions = {}): Promise<ExecuteResult> {
+    if (this.stopping) throw new ThaloError('ENGINE_STOPPED', 'the engine is stopping and accepts no new commands');
+    const module = this.module(aggregate);
+    const stream = streamOf(aggregate, id);
+    if (typeof command !== 'string' || !module.commands.has(command)) {
+      throw new ThaloError('UNKNOWN_COMMAND', `aggregate "${aggregate}" has no command ${JSON.stringify(command)} (it has: ${module.description.commands.join(', ')})`, {
+        data: { aggregate, command },
+      });
+    }
+    checkExecuteOptions(options);
+    const message: CommandMessage = { aggregate, id, stream, command, payload };
+    if (options.expectedVersion !== undefined) message.expected = options.expectedVersion;
+    if (options.commandId !== undefined) message.commandId = options.commandId;
+    if (options.correlationId !== undefined) message.correlationId = options.correlationId;
+    if (options.causationId !== undefined) message.causationId = options.causationId;
+    if (options.headers !== undefined) message.headers = options.headers;
+    return this.dispatcher.submit(shardOf(aggregate, id, this.options.workers), message);
+  }
+
+  /** The events of one aggregate, decoded. */
+  readStream(aggregate: string, id: string, options: ReadStreamOptions = {}): ExecutedEvent[] {
+    this.module(aggregate);
+    return this.store.readStream(streamOf(aggregate, id), options).map(decodeEvent);
+  }
+
+  /** The global log from a position, decoded. */
+  readAll(options: ReadAllOptions = {}): ExecutedEvent[] {
+    return this.store.readAll(options).map(decodeEvent);
+  }
+
+  lastPosition(): number {
+    return this.store.lastPosition();
+  }
+
+  modules(): LoadedModule[] {
+    return this.registry.list();
+  }
+
+  /** Commands waiting or running, per shard. */
+  queueDepths(): number[] {
+    return this.dispatcher.queueDepths();
+  }
+
+  /** Call `listener` with the last global position each time events are committed. Returns the unsubscribe function. */
+  onCommit(listener: (position: number) => void): () => void {
+    this.commitListeners.add(listener);
+    return () => this.commitListeners.delete(listener);
+  }
+
+  /** Refuse new commands, let the ones in flight finish, then close the workers and the store. */
+  stop(): Promise<void> {
+    this.stopping = true;
+    this.stopped ??= (async () => {
+      await this.dispatcher.drain();
+      this.dispatcher.close();
+      await this.pool.destroy();
+      await this.store.close();
+    })();
+    return this.stopped;
+  }
+
+  private notifyCommit(position: number): void {
+    for (const listener of this.commitListeners) listener(position);
+  }
+
+  private module(aggregate: string): LoadedModule {
+    const module = typeof aggregate === 'string' ? this.registry.get(aggregate) : undefined;
+    if (!module) {
+      throw new ThaloError('AGGREGATE_NOT_FOUND', `no module is loaded for aggregate ${JSON.stringify(aggregate)}`, { data: { aggregate } });
+    }
+    return module;
+  }
+}
+
+/** The stream of an aggregate instance: `<aggregate>-<id>`. */
+export function streamOf(aggregate: string, id: string): string {
+  if (typeof id !== 'string' || id.length === 0) {
+    throw new ThaloError('INVALID_AGGREGATE_ID', `aggregate id must be a non-empty string, got ${JSON.stringify(id)}`, { data: { aggregate, id } });
+  }
+  const stream = `${aggregate}-${id}`;
+  try {
+    validateStreamName(stream);
+  } catch (cause) {
+    throw new ThaloError('INVALID_AGGREGATE_ID', `invalid id for aggregate "${aggregate}": ${(cause as Error).message}`, { data: { aggregate }, cause });
+  }
+  return stream;
+}

@@ -1,0 +1,89 @@
+/**
+ * The modules an engine serves: every `<aggregate>.wasm` of the modules directory that passed
+ * validation. The main thread loads each module once to validate it and to know what it
+ * describes (commands, events), so unknown aggregates and commands fail before reaching a worker.
+ */
+import { readdir } from 'node:fs/promises';
+import { basename, extname, join, resolve } from 'node:path';
+import { ThaloError } from '../errors.js';
+import { loadModule } from '../wasm/index.js';
+import type { AggregateModule } from '../wasm/index.js';
+import type { ModuleDescription } from '../wasm/types.js';
+import type { ModuleRef } from '../protocol/messages.js';
+
+/** Aggregate names: a letter, then letters, digits and underscores (the stream name is `<aggregate>-<id>`). */
+export const AGGREGATE_NAME = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
+
+export interface LoadedModule {
+  name: string;
+  file: string;
+  version: number;
+  description: ModuleDescription;
+  supportsSnapshots: boolean;
+  /** Command names, for a quick membership test at the edge. */
+  commands: ReadonlySet<string>;
+}
+
+export interface RefusedModule {
+  file: string;
+  error: unknown;
+}
+
+export class ModuleRegistry {
+  private readonly modules = new Map<string, LoadedModule>();
+  private nextVersion = 1;
+
+  constructor(readonly directory: string) {}
+
+  /** Load every `.wasm` file of the directory; returns the files that were refused. */
+  async loadAll(): Promise<RefusedModule[]> {
+    const refused: RefusedModule[] = [];
+    let names: string[];
+    try {
+      names = await readdir(this.directory);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return refused;
+      throw error;
+    }
+    for (const name of names.filter((n) => extname(n) === '.wasm').sort()) {
+      const file = join(this.directory, name);
+      try {
+        await this.load(file);
+      } catch (error) {
+        refused.push({ file, error });
+      }
+    }
+    return refused;
+  }
+
+  /** Validate and register one file; a previous version of the same aggregate is replaced. */
+  async load(file: string): Promise<LoadedModule> {
+    const name = basename(file, '.wasm');
+    if (!AGGREGATE_NAME.test(name)) {
+      throw new ThaloError('MODULE_INVALID', `${file}: "${name}" is not a valid aggregate name (a letter, then letters, digits or _; at most 64)`, { data: { file } });
+    }
+    const module: AggregateModule = await loadModule(resolve(file));
+    const loaded: LoadedModule = {
+      name,
+      file: resolve(file),
+      version: this.nextVersion++,
+      description: module.description,
+      supportsSnapshots: module.supportsSnapshots,
+      commands: new Set(module.description.commands),
+    };
+    this.modules.set(name, loaded);
+    return loaded;
+  }
+
+  get(name: string): LoadedModule | undefined {
+    return this.modules.get(name);
+  }
+
+  list(): LoadedModule[] {
+    return [...this.modules.values()];
+  }
+
+  refs(): ModuleRef[] {
+    return this.list().map(({ name, file, version }) => ({ name, file, version }));
+  }
+}

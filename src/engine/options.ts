@@ -1,0 +1,69 @@
+/**
+ * Checks what callers hand the engine, at the public edge, with messages that name the field.
+ */
+import { resolve } from 'node:path';
+import { ThaloError } from '../errors.js';
+import type { EngineOptions, ExecuteOptions } from './types.js';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+function invalid(message: string): ThaloError {
+  return new ThaloError('INVALID_ARGUMENT', message);
+}
+
+function integer(value: unknown, name: string, fallback: number, min: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
+    throw invalid(`options.${name} must be an integer of at least ${min}, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+export function checkEngineOptions(options: EngineOptions, cores: number): Required<EngineOptions> {
+  if (typeof options !== 'object' || options === null) throw invalid('options must be an object');
+  const durability = options.durability ?? 'durable';
+  if (durability !== 'durable' && durability !== 'relaxed') throw invalid(`options.durability must be "durable" or "relaxed", got ${JSON.stringify(durability)}`);
+  for (const name of ['modules', 'data'] as const) {
+    if (options[name] !== undefined && (typeof options[name] !== 'string' || options[name] === '')) throw invalid(`options.${name} must be a non-empty path`);
+  }
+  return {
+    modules: resolve(options.modules ?? 'modules'),
+    data: resolve(options.data ?? 'data'),
+    workers: integer(options.workers, 'workers', cores, 1),
+    cacheSize: integer(options.cacheSize, 'cacheSize', 10_000, 1),
+    snapshotEvery: integer(options.snapshotEvery, 'snapshotEvery', 1_000, 0),
+    commandTimeoutMs: integer(options.commandTimeoutMs, 'commandTimeoutMs', 5_000, 1),
+    maxPayloadBytes: integer(options.maxPayloadBytes, 'maxPayloadBytes', 1024 * 1024, 1),
+    durability,
+    idempotencyWindowMs: integer(options.idempotencyWindowMs, 'idempotencyWindowMs', DAY_MS, 1),
+  };
+}
+
+function optionalString(value: unknown, name: string): void {
+  if (value !== undefined && (typeof value !== 'string' || value.length === 0 || value.length > 256)) {
+    throw invalid(`options.${name} must be a non-empty string of at most 256 characters`);
+  }
+}
+
+export function checkExecuteOptions(options: ExecuteOptions): void {
+  if (typeof options !== 'object' || options === null) throw invalid('options must be an object');
+  const expected = options.expectedVersion;
+  if (
+    expected !== undefined &&
+    expected !== 'any' &&
+    expected !== 'no_stream' &&
+    expected !== 'exists' &&
+    !(typeof expected === 'number' && Number.isSafeInteger(expected) && expected >= 0)
+  ) {
+    throw invalid(`options.expectedVersion must be "any", "no_stream", "exists" or a non-negative integer, got ${JSON.stringify(expected)}`);
+  }
+  optionalString(options.commandId, 'commandId');
+  optionalString(options.correlationId, 'correlationId');
+  optionalString(options.causationId, 'causationId');
+  if (options.headers !== undefined) {
+    if (typeof options.headers !== 'object' || options.headers === null || Array.isArray(options.headers)) throw invalid('options.headers must be an object of strings');
+    for (const [key, value] of Object.entries(options.headers)) {
+      if (typeof value !== 'string') throw invalid(`options.headers.${key} must be a string`);
+    }
+  }
+}

@@ -1,0 +1,184 @@
+/**
+ * Per-shard micro-batching and the watchdog.
+ *
+ * Commands for one shard that arrive before the next turn of the event loop travel to the
+ * shard's worker as ONE task, and each shard has at most one task in flight: while a batch is
+ * being committed, new commands queue up and leave together as soon as it replies. The batch
+ * size thus follows the load by itself (one command when idle, thousands under load), and
+ * commands for one aggregate can never overtake each other, also across batches.
+ *
+ * When a worker dies mid-batch, whether its commands can run again depends on how far it got
+ * (see `ProgressBoard`): before any commit, all are retried on the replacement worker; after a
+ * commit began, only commands with a command id are retried (the store deduplicates them) and
+ * the others fail with `WORKER_FAILED`, since they may or may not have been written.
+ */
+import type { Piscina } from 'piscina';
+import { ThaloError, deserializeError } from '../errors.js';
+import type { CommandMessage, ExecuteBatchReply, ExecuteBatchTask } from '../protocol/messages.js';
+import { ProgressBoard } from '../protocol/progress-board.js';
+import { ShardRouter } from './shard-router.js';
+import type { ExecuteResult } from './types.js';
+
+/** Commands per task at most; the rest wait for the next one. Bounds a reply's size and latency. */
+const MAX_BATCH = 4096;
+/** Times a command is sent again after its worker died before it got an answer. */
+const MAX_ATTEMPTS = 3;
+
+interface PendingCommand {
+  message: CommandMessage;
+  attempts: number;
+  resolve(result: ExecuteResult): void;
+  reject(error: unknown): void;
+}
+
+interface InFlight {
+  seq: number;
+  commands: PendingCommand[];
+  /** Set by the watchdog: the index of the command that ran past the deadline. */
+  timedOut?: number;
+}
+
+interface ShardState {
+  queue: PendingCommand[];
+  inFlight: InFlight | undefined;
+  scheduled: boolean;
+  nextSeq: number;
+}
+
+export interface ShardDispatcherOptions {
+  commandTimeoutMs: number;
+  /** Called with the last global position each time a batch committed events. */
+  onCommit(position: number): void;
+}
+
+export class ShardDispatcher {
+  private readonly shards: ShardState[];
+  private readonly watchdog: NodeJS.Timeout;
+  private outstanding = 0;
+  private drained: (() => void)[] = [];
+
+  constructor(
+    private readonly pool: Piscina,
+    private readonly router: ShardRouter,
+    private readonly board: ProgressBoard,
+    private readonly options: ShardDispatcherOptions,
+  ) {
+    this.shards = Array.from({ length: router.shards }, () => ({ queue: [], inFlight: undefined, scheduled: false, nextSeq: 1 }));
+    const every = Math.max(10, Math.min(500, Math.floor(options.commandTimeoutMs / 4)));
+    this.watchdog = setInterval(() => this.checkDeadlines(), every).unref();
+  }
+
+  submit(shard: number, message: CommandMessage): Promise<ExecuteResult> {
+    return new Promise<ExecuteResult>((resolve, reject) => {
+      this.outstanding++;
+      this.shards[shard]!.queue.push({ message, attempts: 0, resolve, reject });
+      this.schedule(shard);
+    });
+  }
+
+  /** Commands submitted and not yet answered, per shard. */
+  queueDepths(): number[] {
+    return this.shards.map((s) => s.queue.length + (s.inFlight?.commands.length ?? 0));
+  }
+
+  /** Resolves once every submitted command has its answer. */
+  drain(): Promise<void> {
+    if (this.outstanding === 0) return Promise.resolve();
+    return new Promise((resolve) => this.drained.push(resolve));
+  }
+
+  close(): void {
+    clearInterval(this.watchdog);
+  }
+
+  private schedule(shard: number): void {
+    const state = this.shards[shard]!;
+    if (state.scheduled || state.inFlight) return;
+    state.scheduled = true;
+    // setImmediate rather than a microtask: it also gathers commands that arrive in other I/O
+    // callbacks of this loop turn (HTTP requests read together), at no cost in latency.
+    setImmediate(() => {
+      state.scheduled = false;
+      this.dispatch(shard);
+    });
+  }
+
+  private dispatch(shard: number): void {
+    const state = this.shards[shard]!;
+    if (state.inFlight || state.queue.length === 0) return;
+    const commands = state.queue.length <= MAX_BATCH ? state.queue.splice(0) : state.queue.splice(0, MAX_BATCH);
+    const inFlight: InFlight = { seq: state.nextSeq++, commands };
+    state.inFlight = inFlight;
+    const task: ExecuteBatchTask = { type: 'execute-batch', shard, seq: inFlight.seq, commands: commands.map((c) => c.message) };
+    this.pool.run(Object.assign(task, ShardRouter.tag(shard))).then(
+      (reply: ExecuteBatchReply) => this.settle(shard, inFlight, reply),
+      (error: unknown) => this.recover(shard, inFlight, error),
+    );
+  }
+
+  private settle(shard: number, inFlight: InFlight, reply: ExecuteBatchReply): void {
+    inFlight.commands.forEach((command, i) => {
+      const answer = reply.replies[i]!;
+      const { aggregate, id, stream } = command.message;
+      if (answer.ok) command.resolve({ aggregate, id, stream, version: answer.version, events: answer.events, duplicate: answer.duplicate });
+      else command.reject(deserializeError(answer.error));
+    });
+    this.finish(shard, inFlight.commands.length);
+    if (reply.lastPosition > 0) this.options.onCommit(reply.lastPosition);
+  }
+
+  /** The task failed as a whole: its worker died (crashed, or was terminated by the watchdog). */
+  private recover(shard: number, inFlight: InFlight, cause: unknown): void {
+    const reading = this.board.read(shard);
+    const mayHaveCommitted = reading.commitTask === inFlight.seq;
+    const retry: PendingCommand[] = [];
+    let answered = 0;
+    inFlight.commands.forEach((command, i) => {
+      const { aggregate, id, command: name } = command.message;
+      let error: ThaloError | undefined;
+      if (i === inFlight.timedOut) {
+        const ms = this.options.commandTimeoutMs;
+        error = new ThaloError('COMMAND_TIMEOUT', `${aggregate} ${id}: ${name} ran longer than ${ms} ms and was stopped; its worker was replaced`, {
+          data: { aggregate, id, command: name, timeoutMs: ms },
+        });
+      } else if (mayHaveCommitted && command.message.commandId === undefined) {
+        error = new ThaloError('WORKER_FAILED', `${aggregate} ${id}: the worker died while committing ${name}; it may or may not have been applied (send a command id to retry safely)`, { cause });
+      } else if (++command.attempts > MAX_ATTEMPTS) {
+        error = new ThaloError('WORKER_FAILED', `${aggregate} ${id}: ${name} failed: its worker died ${MAX_ATTEMPTS} times while running it`, { cause });
+      }
+      if (error) {
+        command.reject(error);
+        answered++;
+      } else {
+        retry.push(command);
+      }
+    });
+    const state = this.shards[shard]!;
+    state.queue.unshift(...retry);
+    this.finish(shard, answered);
+  }
+
+  private finish(shard: number, answered: number): void {
+    const state = this.shards[shard]!;
+    state.inFlight = undefined;
+    this.outstanding -= answered;
+    if (state.queue.length > 0) this.dispatch(shard);
+    if (this.outstanding === 0) for (const resolve of this.drained.splice(0)) resolve();
+  }
+
+  private checkDeadlines(): void {
+    this.shards.forEach((state, shard) => {
+      const inFlight = state.inFlight;
+      if (!inFlight || inFlight.timedOut !== undefined) return;
+      const reading = this.board.read(shard);
+      if (reading.task !== inFlight.seq || reading.step < 0) return;
+      if (this.board.elapsed(reading) <= this.options.commandTimeoutMs) return;
+      inFlight.timedOut = reading.step;
+      const owner = this.router.ownerOf(shard);
+      const worker = this.pool.threads.find((t) => t.threadId === owner);
+      // Terminating interrupts even a guest stuck in a loop; Piscina then fails the task (see
+      // `recover`) and starts a replacement, which the router hands this shard.
+      void worker?.terminate();
+    });
+  }
+}

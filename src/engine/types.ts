@@ -1,0 +1,69 @@
+/**
+ * The engine's public types: what `Engine.start` takes and what `engine.execute` returns.
+ */
+import type { Durability, EventMetadata, ExpectedVersion } from '../store/types.js';
+
+export interface EngineOptions {
+  /** Directory holding the aggregate modules (`<aggregate>.wasm`). Default `./modules`. */
+  modules?: string;
+  /** Data directory of the event store. Default `./data`. */
+  data?: string;
+  /** Worker threads, one per shard. Default: the number of cores. */
+  workers?: number;
+  /** Aggregate states cached per worker (LRU). Default 10,000. */
+  cacheSize?: number;
+  /** Write a snapshot every this many events of a stream, when the module supports it. 0 turns it off. Default 1,000. */
+  snapshotEvery?: number;
+  /** A command whose guest code runs longer than this fails with `COMMAND_TIMEOUT`. Default 5,000 ms. */
+  commandTimeoutMs?: number;
+  /** Largest accepted command payload once packed as msgpack, in bytes. Default 1 MiB. */
+  maxPayloadBytes?: number;
+  /** See the store's durability modes. Default `durable`. */
+  durability?: Durability;
+  /** How long command ids are remembered for idempotent retries, in ms. Default 24 h. */
+  idempotencyWindowMs?: number;
+}
+
+export interface ExecuteOptions {
+  /** What the command expects of the aggregate's stream; a mismatch fails with `WRONG_EXPECTED_VERSION`. */
+  expectedVersion?: ExpectedVersion;
+  /** Idempotency key: executing the same command id again returns the original result and appends nothing. */
+  commandId?: string;
+  correlationId?: string;
+  causationId?: string;
+  /** Free-form headers stored with every event of the command. */
+  headers?: Record<string, string>;
+}
+
+/** A stored event with its data decoded from msgpack. */
+export interface ExecutedEvent {
+  position: number;
+  stream: string;
+  seq: number;
+  id: string;
+  type: string;
+  data: unknown;
+  timestamp: number;
+  metadata: EventMetadata;
+}
+
+export interface ExecuteResult {
+  aggregate: string;
+  id: string;
+  stream: string;
+  /** The stream's last seq after the command. */
+  version: number;
+  events: ExecutedEvent[];
+  /** True when the command id had been executed before and this is the original result. */
+  duplicate: boolean;
+}
+
+/** The data of a `COMMAND_REJECTED` error: the aggregate's own rejection. */
+export interface RejectionData {
+  aggregate: string;
+  id: string;
+  command: string;
+  code: string;
+  message: string;
+  data?: unknown;
+}

@@ -1,0 +1,76 @@
+/**
+ * The messages between the engine (main thread) and its aggregate workers, in one place so both
+ * sides read the protocol from the same file. The worker never imports the engine itself.
+ */
+import type { SerializedError } from '../errors.js';
+import type { Durability, ExpectedVersion } from '../store/types.js';
+import type { ExecutedEvent } from '../engine/types.js';
+
+/** A module the workers should serve. `version` grows each time the file is reloaded. */
+export interface ModuleRef {
+  name: string;
+  file: string;
+  version: number;
+}
+
+/** Given once to every worker (Piscina's `workerData`). */
+export interface WorkerConfig {
+  data: string;
+  durability: Durability;
+  idempotencyWindowMs: number;
+  modules: ModuleRef[];
+  cacheSize: number;
+  snapshotEvery: number;
+  maxPayloadBytes: number;
+  /** Progress slots shared with the engine's watchdog; see `ProgressBoard`. */
+  progress: SharedArrayBuffer;
+  progressOrigin: number;
+}
+
+/** One command as it travels to its worker. */
+export interface CommandMessage {
+  aggregate: string;
+  id: string;
+  stream: string;
+  command: string;
+  payload: unknown;
+  expected?: ExpectedVersion;
+  commandId?: string;
+  correlationId?: string;
+  causationId?: string;
+  headers?: Record<string, string>;
+}
+
+export interface ExecuteBatchTask {
+  type: 'execute-batch';
+  shard: number;
+  /** Increments per task of a shard, so the watchdog can tell tasks apart. */
+  seq: number;
+  commands: CommandMessage[];
+}
+
+export interface LoadModulesTask {
+  type: 'load-modules';
+  shard: number;
+  modules: ModuleRef[];
+}
+
+export type WorkerTask = ExecuteBatchTask | LoadModulesTask;
+
+export type CommandReply =
+  | { ok: true; version: number; events: ExecutedEvent[]; duplicate: boolean }
+  | { ok: false; error: SerializedError };
+
+export interface ExecuteBatchReply {
+  type: 'batch-result';
+  replies: CommandReply[];
+  /** The global position of the last event committed by this batch, 0 if none. */
+  lastPosition: number;
+}
+
+export interface LoadModulesReply {
+  type: 'modules-loaded';
+  errors: { name: string; error: SerializedError }[];
+}
+
+export type WorkerReply = ExecuteBatchReply | LoadModulesReply;

@@ -1,0 +1,162 @@
+/**
+ * The worker's aggregate states: one wasm instance per module, and an LRU cache of guest
+ * handles keyed by stream.
+ *
+ * The cache is an optimisation, never the truth (design.md): any doubt about a state (a trap, a
+ * failed commit) evicts it, and the next command rebuilds it from the latest snapshot plus the
+ * events after it. Evicting drops the guest handle so guest memory is reclaimed.
+ */
+import { LRUCache } from 'lru-cache';
+import { ThaloError } from '../src/errors.js';
+import type { EventStore } from '../src/store/index.js';
+import { loadModule } from '../src/wasm/index.js';
+import type { AggregateInstance, AggregateModule } from '../src/wasm/index.js';
+import type { AggregateHandle } from '../src/wasm/types.js';
+import type { ModuleRef } from '../src/protocol/messages.js';
+
+/** Events read per `readStream` call while rebuilding, to bound memory on long streams. */
+const REBUILD_CHUNK = 2048;
+
+/** A module as this worker serves it: the compiled module and its one live instance. */
+export interface ModuleSlot {
+  ref: ModuleRef;
+  module: AggregateModule;
+  instance: AggregateInstance;
+}
+
+/** A cached aggregate state. */
+export interface AggregateState {
+  stream: string;
+  slot: ModuleSlot;
+  /** The instance the handle belongs to; stale once the slot's instance was replaced. */
+  instance: AggregateInstance;
+  handle: AggregateHandle;
+  /** The stream seq the state includes (speculatively, during a batch). */
+  version: number;
+  /** The seq of the last snapshot written or restored. */
+  snapshotSeq: number;
+}
+
+export class AggregateStates {
+  private readonly modules = new Map<string, ModuleSlot>();
+  private readonly cache: LRUCache<string, AggregateState>;
+
+  constructor(
+    private readonly store: EventStore,
+    cacheSize: number,
+  ) {
+    this.cache = new LRUCache<string, AggregateState>({
+      max: cacheSize,
+      dispose: (state) => {
+        // A poisoned or replaced instance took its handles with it: nothing to drop.
+        if (state.instance === state.slot.instance && !state.instance.poisoned) state.instance.drop(state.handle);
+      },
+    });
+  }
+
+  /** Load (or reload) modules; returns the ones that failed. A module that fails keeps its previous version. */
+  async load(refs: ModuleRef[]): Promise<{ ref: ModuleRef; error: unknown }[]> {
+    const failures: { ref: ModuleRef; error: unknown }[] = [];
+    for (const ref of refs) {
+      const current = this.modules.get(ref.name);
+      if (current && current.ref.version >= ref.version) continue;
+      try {
+        const module = await loadModule(ref.file);
+        if (current) this.forgetModule(current);
+        this.modules.set(ref.name, { ref, module, instance: module.instantiate() });
+      } catch (error) {
+        failures.push({ ref, error });
+      }
+    }
+    return failures;
+  }
+
+  /** Stop serving modules that are not in `names`. */
+  retain(names: Set<string>): void {
+    for (const [name, slot] of this.modules) {
+      if (!names.has(name)) {
+        this.forgetModule(slot);
+        this.modules.delete(name);
+      }
+    }
+  }
+
+  slot(aggregate: string): ModuleSlot {
+    const slot = this.modules.get(aggregate);
+    if (!slot) throw new ThaloError('AGGREGATE_NOT_FOUND', `no module is loaded for aggregate "${aggregate}"`, { data: { aggregate } });
+    return slot;
+  }
+
+  /** The cached state, if it is still valid. */
+  cached(stream: string): AggregateState | undefined {
+    const state = this.cache.get(stream);
+    if (state && state.instance !== state.slot.instance) {
+      this.cache.delete(stream);
+      return undefined;
+    }
+    return state;
+  }
+
+  /**
+   * Rebuild a state from its snapshot (when the module supports them and `useSnapshot` is left
+   * on) plus the events after it, and cache it.
+   */
+  rebuild(slot: ModuleSlot, stream: string, id: string, useSnapshot = true): AggregateState {
+    const { instance } = slot;
+    let handle: AggregateHandle | undefined;
+    let version = 0;
+    if (useSnapshot && slot.module.supportsSnapshots) {
+      const snapshot = this.store.getSnapshot(stream);
+      if (snapshot) {
+        try {
+          handle = instance.restore(id, snapshot.state);
+          version = snapshot.seq;
+        } catch (error) {
+          // A snapshot the module cannot read (its state format changed): replay everything.
+          if (instance.poisoned) throw error;
+        }
+      }
+    }
+    handle ??= instance.create(id);
+    const state: AggregateState = { stream, slot, instance, handle, version, snapshotSeq: version };
+    try {
+      for (;;) {
+        const events = this.store.readStream(stream, { from: state.version + 1, limit: REBUILD_CHUNK });
+        if (events.length === 0) break;
+        instance.apply(handle, events);
+        state.version = events[events.length - 1]!.seq;
+      }
+    } catch (error) {
+      if (!instance.poisoned) instance.drop(handle);
+      throw error;
+    }
+    this.cache.set(stream, state);
+    return state;
+  }
+
+  evict(stream: string): void {
+    this.cache.delete(stream);
+  }
+
+  /**
+   * After a guest fault: if the instance is poisoned, replace it and forget every state that
+   * lived in it; otherwise evict only `stream`.
+   */
+  recover(slot: ModuleSlot, stream: string): void {
+    if (!slot.instance.poisoned) {
+      this.evict(stream);
+      return;
+    }
+    const old = slot.instance;
+    slot.instance = slot.module.instantiate();
+    for (const [key, state] of this.cache.entries()) {
+      if (state.instance === old) this.cache.delete(key);
+    }
+  }
+
+  private forgetModule(slot: ModuleSlot): void {
+    for (const [key, state] of this.cache.entries()) {
+      if (state.slot === slot) this.cache.delete(key);
+    }
+  }
+}

@@ -1,0 +1,36 @@
+/**
+ * The aggregate worker: Piscina's entry for one shard's thread.
+ *
+ * It opens the data directory's store (without the writer lock, which the engine's process holds),
+ * loads every module once, and executes the batches the engine sends. Piscina may start a task
+ * before the previous one of the same worker has finished awaiting its commit, so batches are
+ * chained: a batch starts only when the previous one replied, which keeps commands for one
+ * aggregate in arrival order (the engine also sends one batch per shard at a time).
+ */
+import { workerData } from 'node:worker_threads';
+import { serializeError } from '../src/errors.js';
+import { EventStore } from '../src/store/index.js';
+import type { LoadModulesReply, WorkerConfig, WorkerReply, WorkerTask } from '../src/protocol/messages.js';
+import { ProgressBoard } from '../src/protocol/progress-board.js';
+import { AggregateStates } from './aggregate-states.js';
+import { BatchExecutor } from './batch-executor.js';
+
+const config = workerData as WorkerConfig;
+const store = EventStore.open({ path: config.data, durability: config.durability, lock: false, idempotencyWindowMs: config.idempotencyWindowMs });
+const states = new AggregateStates(store, config.cacheSize);
+const progress = new ProgressBoard(config.progress, config.progressOrigin);
+const executor = new BatchExecutor(store, states, progress, { snapshotEvery: config.snapshotEvery });
+
+let chain: Promise<unknown> = states.load(config.modules);
+
+async function loadModules(task: Extract<WorkerTask, { type: 'load-modules' }>): Promise<LoadModulesReply> {
+  states.retain(new Set(task.modules.map((m) => m.name)));
+  const failures = await states.load(task.modules);
+  return { type: 'modules-loaded', errors: failures.map((f) => ({ name: f.ref.name, error: serializeError(f.error) })) };
+}
+
+export default function run(task: WorkerTask): Promise<WorkerReply> {
+  const next = chain.then((): Promise<WorkerReply> => (task.type === 'execute-batch' ? executor.execute(task) : loadModules(task)));
+  chain = next.catch(() => undefined);
+  return next;
+}

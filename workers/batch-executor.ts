@@ -1,0 +1,193 @@
+/**
+ * Executes one micro-batch of commands for one shard: handle each command in arrival order
+ * against its cached state, then commit every accepted command in ONE store transaction (group
+ * commit), each command all-or-nothing on its own.
+ *
+ * State moves speculatively: after `handle`, the events are applied to the cached state at once,
+ * because the next command for the same aggregate in this batch must see them. If the command's
+ * append then fails (a conflict, a duplicate command id), the aggregate is evicted and rebuilt
+ * from the store on its next command, so the cache never outlives a failed write. Commands that
+ * could not run against a trustworthy state in this round (their aggregate was evicted while
+ * earlier commands of the batch were still uncommitted) run again in a next round, after the
+ * commit, in their original order.
+ */
+import { ThaloError, isThaloError, serializeError } from '../src/errors.js';
+import type { EventStore } from '../src/store/index.js';
+import type { AppendRequest, EventMetadata, ExpectedVersion, NewEvent } from '../src/store/types.js';
+import type { RejectionData } from '../src/engine/types.js';
+import { decodeEvent } from '../src/protocol/decode-event.js';
+import type { CommandMessage, CommandReply, ExecuteBatchReply, ExecuteBatchTask } from '../src/protocol/messages.js';
+import { STEP_COMMITTED, STEP_COMMITTING } from '../src/protocol/progress-board.js';
+import type { ProgressBoard } from '../src/protocol/progress-board.js';
+import type { AggregateState, AggregateStates } from './aggregate-states.js';
+
+/** Rounds per batch before a command that keeps losing its state gives up. */
+const MAX_ROUNDS = 4;
+
+export interface BatchExecutorOptions {
+  snapshotEvery: number;
+}
+
+interface Accepted {
+  index: number;
+  request: AppendRequest;
+}
+
+export class BatchExecutor {
+  constructor(
+    private readonly store: EventStore,
+    private readonly states: AggregateStates,
+    private readonly progress: ProgressBoard,
+    private readonly options: BatchExecutorOptions,
+  ) {}
+
+  async execute(task: ExecuteBatchTask): Promise<ExecuteBatchReply> {
+    const replies = new Array<CommandReply>(task.commands.length);
+    let lastPosition = 0;
+    let pending = task.commands.map((_, index) => index);
+    for (let round = 1; pending.length > 0; round++) {
+      const retry = round < MAX_ROUNDS ? new Array<number>() : undefined;
+      lastPosition = Math.max(lastPosition, await this.round(task, pending, replies, retry));
+      pending = retry ?? [];
+    }
+    return { type: 'batch-result', replies, lastPosition };
+  }
+
+  /** Runs `indices` of the batch; pushes onto `retry` what must run again. Returns the last position committed. */
+  private async round(task: ExecuteBatchTask, indices: number[], replies: CommandReply[], retry: number[] | undefined): Promise<number> {
+    const accepted: Accepted[] = [];
+    // Streams with uncommitted events in this round: a rebuild from the store would miss them.
+    const uncommitted = new Set<string>();
+    const deferred = new Set<string>();
+
+    for (const index of indices) {
+      const command = task.commands[index]!;
+      if (deferred.has(command.stream)) {
+        retry!.push(index);
+        continue;
+      }
+      this.progress.mark(task.shard, task.seq, index);
+      let state: AggregateState | undefined;
+      try {
+        const slot = this.states.slot(command.aggregate);
+        if (command.commandId !== undefined) {
+          const previous = this.store.findCommand(command.commandId);
+          if (previous) {
+            replies[index] = { ok: true, version: previous.version, events: previous.events.map(decodeEvent), duplicate: true };
+            continue;
+          }
+        }
+        state = this.states.cached(command.stream);
+        if (!state) {
+          if (uncommitted.has(command.stream) && retry) {
+            deferred.add(command.stream);
+            retry.push(index);
+            continue;
+          }
+          state = this.states.rebuild(slot, command.stream, command.id);
+        }
+        checkExpected(command, state.version);
+        const outcome = state.instance.handle(state.handle, command.command, command.payload);
+        if (outcome.kind === 'rejected') {
+          const data: RejectionData = { aggregate: command.aggregate, id: command.id, command: command.command, code: outcome.code, message: outcome.message };
+          if (outcome.data !== undefined) data.data = outcome.data;
+          replies[index] = fail(new ThaloError('COMMAND_REJECTED', `${command.aggregate} ${command.id} rejected ${command.command}: ${outcome.message} (${outcome.code})`, { data }));
+          continue;
+        }
+        if (outcome.events.length === 0) {
+          replies[index] = { ok: true, version: state.version, events: [], duplicate: false };
+          continue;
+        }
+        state.instance.apply(state.handle, outcome.events);
+        const metadata = metadataOf(command);
+        const request: AppendRequest = {
+          stream: command.stream,
+          events: outcome.events.map((event): NewEvent => ({ type: event.type, data: event.data, metadata })),
+          expected: state.version,
+        };
+        if (command.commandId !== undefined) request.commandId = command.commandId;
+        state.version += outcome.events.length;
+        if (this.snapshotDue(state)) {
+          request.snapshot = { seq: state.version, state: state.instance.snapshot(state.handle) };
+          state.snapshotSeq = state.version;
+        }
+        accepted.push({ index, request });
+        uncommitted.add(command.stream);
+      } catch (error) {
+        replies[index] = fail(error);
+        // A guest fault may have left the state half-changed, or the whole instance poisoned.
+        // Other errors (a conflict, an unknown command) are raised before the guest changed anything.
+        if (isThaloError(error, 'GUEST_TRAP') || isThaloError(error, 'GUEST_FAULT')) {
+          this.states.recover(state?.slot ?? this.states.slot(command.aggregate), command.stream);
+        }
+      }
+    }
+
+    if (accepted.length === 0) return 0;
+    this.progress.mark(task.shard, task.seq, STEP_COMMITTING);
+    let outcomes;
+    try {
+      outcomes = await this.store.appendBatch(accepted.map((a) => a.request));
+    } catch (error) {
+      // The whole transaction failed (disk full, store closed): nothing of it was written.
+      for (const a of accepted) {
+        this.states.evict(a.request.stream);
+        replies[a.index] = fail(error);
+      }
+      return 0;
+    }
+    this.progress.mark(task.shard, task.seq, STEP_COMMITTED);
+
+    let lastPosition = 0;
+    outcomes.forEach((outcome, i) => {
+      const { index, request } = accepted[i]!;
+      if (outcome.ok) {
+        const { result } = outcome;
+        if (result.duplicate) this.states.evict(request.stream);
+        replies[index] = { ok: true, version: result.version, events: result.events.map(decodeEvent), duplicate: result.duplicate };
+        const last = result.events[result.events.length - 1];
+        if (!result.duplicate && last) lastPosition = Math.max(lastPosition, last.position);
+        return;
+      }
+      this.states.evict(request.stream);
+      const command = task.commands[index]!;
+      // A conflict the caller did not ask for means our cached state was stale: run it again on a fresh one.
+      if (isThaloError(outcome.error, 'WRONG_EXPECTED_VERSION') && command.expected === undefined && retry) {
+        retry.push(index);
+      } else {
+        replies[index] = fail(outcome.error);
+      }
+    });
+    retry?.sort((a, b) => a - b);
+    return lastPosition;
+  }
+
+  private snapshotDue(state: AggregateState): boolean {
+    const every = this.options.snapshotEvery;
+    return every > 0 && state.slot.module.supportsSnapshots && state.version - state.snapshotSeq >= every;
+  }
+}
+
+function checkExpected(command: CommandMessage, version: number): void {
+  const expected: ExpectedVersion | undefined = command.expected;
+  if (expected === undefined || expected === 'any') return;
+  const ok = expected === 'no_stream' ? version === 0 : expected === 'exists' ? version > 0 : version === expected;
+  if (!ok) {
+    throw new ThaloError('WRONG_EXPECTED_VERSION', `stream "${command.stream}" expected version ${String(expected)}, but it is at ${version}`, {
+      data: { stream: command.stream, expected, actual: version },
+    });
+  }
+}
+
+function metadataOf(command: CommandMessage): EventMetadata {
+  const metadata: EventMetadata = {};
+  if (command.correlationId !== undefined) metadata.correlationId = command.correlationId;
+  if (command.causationId !== undefined) metadata.causationId = command.causationId;
+  if (command.commandId !== undefined) metadata.commandId = command.commandId;
+  if (command.headers !== undefined) metadata.headers = command.headers;
+  return metadata;
+}
+
+function fail(error: unknown): CommandReply {
+  return { ok: false, error: serializeError(error) };
+}
