@@ -12,6 +12,7 @@ import { join, resolve } from 'node:path';
 import { Bench } from 'tinybench';
 import { Engine } from '../src/engine/index.js';
 import { EventStore } from '../src/store/index.js';
+import { loadModule } from '../src/wasm/index.js';
 import { AggregateStates } from '../workers/aggregate-states.js';
 import { describeMachine, percentile, progress } from './machine.js';
 
@@ -103,7 +104,8 @@ async function rebuild(): Promise<void> {
   // Rebuild exactly as a worker does, on this thread, so tinybench can time it.
   const store = EventStore.open({ path: data });
   const states = new AggregateStates(store, 10);
-  await states.load([{ name: 'counter', file: join(MODULES, 'counter.wasm'), version: 1 }]);
+  const file = join(MODULES, 'counter.wasm');
+  states.load([{ name: 'counter', file, version: 1, compiled: (await loadModule(file)).compiled }]);
   const slot = states.slot('counter');
   const full = states.rebuild(slot, 'counter-long', 'long');
   await store.putSnapshot('counter-long', { seq: full.version, state: slot.instance.snapshot(full.handle) });

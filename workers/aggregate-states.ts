@@ -9,8 +9,8 @@
 import { LRUCache } from 'lru-cache';
 import { ThaloError } from '../src/errors.js';
 import type { EventStore } from '../src/store/index.js';
-import { loadModule } from '../src/wasm/index.js';
-import type { AggregateInstance, AggregateModule } from '../src/wasm/index.js';
+import { AggregateModule } from '../src/wasm/index.js';
+import type { AggregateInstance } from '../src/wasm/index.js';
 import type { AggregateHandle } from '../src/wasm/types.js';
 import type { ModuleRef } from '../src/protocol/messages.js';
 
@@ -44,6 +44,7 @@ export class AggregateStates {
   constructor(
     private readonly store: EventStore,
     cacheSize: number,
+    private readonly maxPayloadBytes = 1024 * 1024,
   ) {
     this.cache = new LRUCache<string, AggregateState>({
       max: cacheSize,
@@ -55,15 +56,15 @@ export class AggregateStates {
   }
 
   /** Load (or reload) modules; returns the ones that failed. A module that fails keeps its previous version. */
-  async load(refs: ModuleRef[]): Promise<{ ref: ModuleRef; error: unknown }[]> {
+  load(refs: ModuleRef[]): { ref: ModuleRef; error: unknown }[] {
     const failures: { ref: ModuleRef; error: unknown }[] = [];
     for (const ref of refs) {
       const current = this.modules.get(ref.name);
       if (current && current.ref.version >= ref.version) continue;
       try {
-        const module = await loadModule(ref.file);
+        const module = AggregateModule.fromCompiled(ref.compiled, ref.file);
         if (current) this.forgetModule(current);
-        this.modules.set(ref.name, { ref, module, instance: module.instantiate() });
+        this.modules.set(ref.name, { ref, module, instance: this.instantiate(module) });
       } catch (error) {
         failures.push({ ref, error });
       }
@@ -148,10 +149,14 @@ export class AggregateStates {
       return;
     }
     const old = slot.instance;
-    slot.instance = slot.module.instantiate();
+    slot.instance = this.instantiate(slot.module);
     for (const [key, state] of this.cache.entries()) {
       if (state.instance === old) this.cache.delete(key);
     }
+  }
+
+  private instantiate(module: AggregateModule): AggregateInstance {
+    return module.instantiate({ maxPayloadBytes: this.maxPayloadBytes });
   }
 
   private forgetModule(slot: ModuleSlot): void {

@@ -17,15 +17,16 @@ import { BatchExecutor } from './batch-executor.js';
 
 const config = workerData as WorkerConfig;
 const store = EventStore.open({ path: config.data, durability: config.durability, lock: false, idempotencyWindowMs: config.idempotencyWindowMs });
-const states = new AggregateStates(store, config.cacheSize);
+const states = new AggregateStates(store, config.cacheSize, config.maxPayloadBytes);
 const progress = new ProgressBoard(config.progress, config.progressOrigin);
 const executor = new BatchExecutor(store, states, progress, { snapshotEvery: config.snapshotEvery });
 
-let chain: Promise<unknown> = states.load(config.modules);
+states.load(config.modules);
+let chain: Promise<unknown> = Promise.resolve();
 
 async function loadModules(task: Extract<WorkerTask, { type: 'load-modules' }>): Promise<LoadModulesReply> {
   states.retain(new Set(task.modules.map((m) => m.name)));
-  const failures = await states.load(task.modules);
+  const failures = states.load(task.modules);
   return { type: 'modules-loaded', errors: failures.map((f) => ({ name: f.ref.name, error: serializeError(f.error) })) };
 }
 

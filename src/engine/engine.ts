@@ -37,6 +37,7 @@ export class Engine {
     readonly options: Required<EngineOptions>,
     private readonly store: EventStore,
     private readonly registry: ModuleRegistry,
+    private readonly workerData: WorkerConfig,
     private readonly pool: Piscina,
     private readonly dispatcher: ShardDispatcher,
     /** Module files that failed validation at start. */
@@ -78,7 +79,7 @@ export class Engine {
         commandTimeoutMs: settings.commandTimeoutMs,
         onCommit: (position) => engine?.notifyCommit(position),
       });
-      engine = new Engine(settings, store, registry, pool, dispatcher, refused);
+      engine = new Engine(settings, store, registry, workerData, pool, dispatcher, refused);
       return engine;
     } catch (error) {
       await store.close();
@@ -127,6 +128,34 @@ export class Engine {
 
   modules(): LoadedModule[] {
     return this.registry.list();
+  }
+
+  /**
+   * Validate a module file and serve it as aggregate `<stem>`, replacing a previous version:
+   * commands already submitted finish on the version their worker had; later ones run on the new
+   * one. A module that fails validation throws `MODULE_INVALID` and the previous version keeps
+   * serving.
+   */
+  async loadModule(file: string): Promise<LoadedModule> {
+    if (this.stopping) throw new ThaloError('ENGINE_STOPPED', 'the engine is stopping');
+    const loaded = await this.registry.load(file);
+    await this.publishModules();
+    return loaded;
+  }
+
+  /** Stop serving an aggregate. Returns false if it was not loaded. */
+  async unloadModule(name: string): Promise<boolean> {
+    if (!this.registry.remove(name)) return false;
+    await this.publishModules();
+    return true;
+  }
+
+  private async publishModules(): Promise<void> {
+    const modules = this.registry.refs();
+    // Piscina hands the same workerData object to every worker it starts, so a worker that
+    // replaces a dead one starts with the current modules, not the ones of the engine's start.
+    this.workerData.modules = modules;
+    await this.dispatcher.broadcast({ type: 'load-modules', modules });
   }
 
   /** Commands waiting or running, per shard. */

@@ -22,6 +22,7 @@ export interface LoadedModule {
   supportsSnapshots: boolean;
   /** Command names, for a quick membership test at the edge. */
   commands: ReadonlySet<string>;
+  compiled: WebAssembly.Module;
 }
 
 export interface RefusedModule {
@@ -70,9 +71,15 @@ export class ModuleRegistry {
       description: module.description,
       supportsSnapshots: module.supportsSnapshots,
       commands: new Set(module.description.commands),
+      compiled: module.compiled,
     };
     this.modules.set(name, loaded);
     return loaded;
+  }
+
+  /** Stop serving an aggregate; returns whether it was loaded. */
+  remove(name: string): boolean {
+    return this.modules.delete(name);
   }
 
   get(name: string): LoadedModule | undefined {
@@ -84,6 +91,6 @@ export class ModuleRegistry {
   }
 
   refs(): ModuleRef[] {
-    return this.list().map(({ name, file, version }) => ({ name, file, version }));
+    return this.list().map(({ name, file, version, compiled }) => ({ name, file, version, compiled }));
   }
 }

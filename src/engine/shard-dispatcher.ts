@@ -14,7 +14,7 @@
  */
 import type { Piscina } from 'piscina';
 import { ThaloError, deserializeError } from '../errors.js';
-import type { CommandMessage, ExecuteBatchReply, ExecuteBatchTask } from '../protocol/messages.js';
+import type { CommandMessage, ExecuteBatchReply, ExecuteBatchTask, LoadModulesReply, LoadModulesTask } from '../protocol/messages.js';
 import { ProgressBoard } from '../protocol/progress-board.js';
 import { ShardRouter } from './shard-router.js';
 import type { ExecuteResult } from './types.js';
@@ -31,15 +31,25 @@ interface PendingCommand {
   reject(error: unknown): void;
 }
 
+/** A task for the shard's worker that must run between two batches, in queue order (a module reload). */
+interface PendingControl {
+  control: LoadModulesTask;
+  resolve(reply: LoadModulesReply): void;
+  reject(error: unknown): void;
+}
+
+type Pending = PendingCommand | PendingControl;
+
 interface InFlight {
   seq: number;
   commands: PendingCommand[];
+  control?: PendingControl;
   /** Set by the watchdog: the index of the command that ran past the deadline. */
   timedOut?: number;
 }
 
 interface ShardState {
-  queue: PendingCommand[];
+  queue: Pending[];
   inFlight: InFlight | undefined;
   scheduled: boolean;
   nextSeq: number;
@@ -76,6 +86,22 @@ export class ShardDispatcher {
     });
   }
 
+  /**
+   * Run `task` on every shard's worker, each after the commands queued before it and before
+   * those queued after it: commands in flight finish on what their worker had loaded.
+   */
+  broadcast(task: Omit<LoadModulesTask, 'shard'>): Promise<LoadModulesReply[]> {
+    return Promise.all(
+      this.shards.map(
+        (state, shard) =>
+          new Promise<LoadModulesReply>((resolve, reject) => {
+            state.queue.push({ control: { ...task, shard }, resolve, reject });
+            this.schedule(shard);
+          }),
+      ),
+    );
+  }
+
   /** Commands submitted and not yet answered, per shard. */
   queueDepths(): number[] {
     return this.shards.map((s) => s.queue.length + (s.inFlight?.commands.length ?? 0));
@@ -106,7 +132,26 @@ export class ShardDispatcher {
   private dispatch(shard: number): void {
     const state = this.shards[shard]!;
     if (state.inFlight || state.queue.length === 0) return;
-    const commands = state.queue.length <= MAX_BATCH ? state.queue.splice(0) : state.queue.splice(0, MAX_BATCH);
+    const head = state.queue[0]!;
+    if ('control' in head) {
+      state.queue.shift();
+      state.inFlight = { seq: state.nextSeq++, commands: [], control: head };
+      this.pool.run(Object.assign(head.control, ShardRouter.tag(shard))).then(
+        (reply: LoadModulesReply) => {
+          head.resolve(reply);
+          this.finish(shard, 0);
+        },
+        (error: unknown) => {
+          // The worker died: its replacement starts with the current modules (see Engine).
+          head.reject(error);
+          this.finish(shard, 0);
+        },
+      );
+      return;
+    }
+    let end = 0;
+    while (end < state.queue.length && end < MAX_BATCH && !('control' in state.queue[end]!)) end++;
+    const commands = state.queue.splice(0, end) as PendingCommand[];
     const inFlight: InFlight = { seq: state.nextSeq++, commands };
     state.inFlight = inFlight;
     const task: ExecuteBatchTask = { type: 'execute-batch', shard, seq: inFlight.seq, commands: commands.map((c) => c.message) };

@@ -6,11 +6,15 @@ import type { SerializedError } from '../errors.js';
 import type { Durability, ExpectedVersion } from '../store/types.js';
 import type { ExecutedEvent } from '../engine/types.js';
 
-/** A module the workers should serve. `version` grows each time the file is reloaded. */
+/**
+ * A module the workers should serve. `version` grows each time the file is reloaded; `compiled`
+ * is what the main thread validated, so workers never re-read a file that may have changed since.
+ */
 export interface ModuleRef {
   name: string;
   file: string;
   version: number;
+  compiled: WebAssembly.Module;
 }
 
 /** Given once to every worker (Piscina's `workerData`). */

@@ -45,14 +45,22 @@ export class AggregateModule {
 
   /** Validate compiled bytes against the ABI. `file` names the module in errors. */
   static async fromBytes(bytes: Uint8Array, file: string): Promise<AggregateModule> {
-    const refuse = (problem: string, cause?: unknown) =>
-      new ThaloError('MODULE_INVALID', `${file}: ${problem}`, { data: { file }, cause });
     let compiled: WebAssembly.Module;
     try {
       compiled = await WebAssembly.compile(bytes);
     } catch (error) {
-      throw refuse(`not a valid WebAssembly module (${(error as Error).message})`, error);
+      throw refusal(file, `not a valid WebAssembly module (${(error as Error).message})`, error);
     }
+    return AggregateModule.fromCompiled(compiled, file);
+  }
+
+  /**
+   * Validate an already compiled module against the ABI. Workers receive modules compiled by
+   * the main thread (a `WebAssembly.Module` crosses `postMessage`), so they run exactly what
+   * was validated, even if the file changed since.
+   */
+  static fromCompiled(compiled: WebAssembly.Module, file: string): AggregateModule {
+    const refuse = (problem: string, cause?: unknown) => refusal(file, problem, cause);
     for (const imp of WebAssembly.Module.imports(compiled)) {
       const name = `${imp.module}.${imp.name}`;
       if (!ALLOWED_IMPORTS.has(name) || imp.kind !== 'function') {
@@ -93,6 +101,10 @@ export class AggregateModule {
   instantiate(options: InstanceOptions = {}): AggregateInstance {
     return new AggregateInstance(this, options.maxPayloadBytes ?? 1024 * 1024, options.log);
   }
+}
+
+function refusal(file: string, problem: string, cause?: unknown): ThaloError {
+  return new ThaloError('MODULE_INVALID', `${file}: ${problem}`, { data: { file }, cause });
 }
 
 function describe(instance: WebAssembly.Instance, refuse: (problem: string, cause?: unknown) => ThaloError): ModuleDescription {
