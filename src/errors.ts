@@ -29,6 +29,7 @@ export type ThaloErrorCode =
   | 'UNKNOWN_COMMAND'
   | 'INVALID_PAYLOAD'
   | 'PAYLOAD_TOO_LARGE'
+  | 'BUILD_FAILED'
   // engine
   | 'AGGREGATE_NOT_FOUND'
   | 'INVALID_AGGREGATE_ID'

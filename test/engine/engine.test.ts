@@ -53,7 +53,7 @@ describe('Engine: ordering and completeness', () => {
   it('stores every acknowledged command exactly once across all workers, in a dense log', async () => {
     const engine = await startEngine({ workers: 2 });
     const acks = await Promise.all(
-      Array.from({ length: 3_000 }, (_, i) => engine.execute('counter', `c${i % 1_000}`, 'Increment', { amount: i })),
+      Array.from({ length: 3_000 }, (_, i) => engine.execute('counter', `c${i % 1_000}`, 'Increment', { amount: i + 1 })),
     );
     const log = engine.readAll();
     expect(log.map((e) => e.position)).toEqual(Array.from({ length: 3_000 }, (_, i) => i + 1));
