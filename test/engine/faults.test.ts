@@ -1,0 +1,96 @@
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { shardOf } from '../../src/engine/shard-router.js';
+import { EventStore } from '../../src/store/index.js';
+import { buildFixture } from '../fixtures/build-fixtures.js';
+import { EXAMPLE_MODULES, settle, startEngine, tempDir } from './helpers.js';
+
+/** A modules dir with the examples and the runaway fixture (Loop, Trap, Ok). */
+let modules: string;
+afterAll(() => rmSync(modules, { recursive: true, force: true }));
+beforeAll(async () => {
+  modules = mkdtempSync(join(tmpdir(), 'thalo-fault-modules-'));
+  for (const name of ['counter', 'bank_account']) copyFileSync(join(EXAMPLE_MODULES, `${name}.wasm`), join(modules, `${name}.wasm`));
+  await buildFixture('runaway', modules);
+});
+
+describe('Engine: faults stay local', () => {
+  it('a trap fails its command with GUEST_TRAP, and the aggregate serves the next command', async () => {
+    const engine = await startEngine({ modules, workers: 1 });
+    await engine.execute('runaway', 'r', 'Ok');
+    const trap = await settle(engine.execute('runaway', 'r', 'Trap'));
+    expect(!trap.ok && trap.error.code).toBe('GUEST_TRAP');
+    expect(!trap.ok && trap.error.message).toContain('Trap');
+    const after = await engine.execute('runaway', 'r', 'Ok');
+    expect(after.version).toBe(2);
+  });
+
+  it('a command that never returns times out; its worker is replaced; the other commands of its batch are retried; other shards carry on', async () => {
+    const data = tempDir();
+    const engine = await startEngine({ modules, data, workers: 1, commandTimeoutMs: 300 });
+    // One worker, so these share one shard and one batch with the runaway command in the middle.
+    const before = Array.from({ length: 5 }, (_, i) => engine.execute('counter', `b${i}`, 'Increment', { amount: 1 }));
+    const loop = settle(engine.execute('runaway', 'x', 'Loop'));
+    const afterLoop = Array.from({ length: 5 }, (_, i) => engine.execute('counter', `a${i}`, 'Increment', { amount: 1 }));
+    const timedOut = await loop;
+    expect(timedOut.ok).toBe(false);
+    if (!timedOut.ok) {
+      expect(timedOut.error.code).toBe('COMMAND_TIMEOUT');
+      expect(timedOut.error.message).toContain('Loop');
+    }
+    const results = await Promise.all([...before, ...afterLoop]);
+    expect(results.every((r) => r.version === 1)).toBe(true);
+    // The replacement worker serves new commands too.
+    await engine.execute('counter', 'later', 'Increment', { amount: 1 });
+    await engine.stop();
+    const store = EventStore.open({ path: data });
+    const log = store.readAll();
+    await store.close();
+    // Each acknowledged command exactly once: the retried ones were not written twice.
+    expect(log).toHaveLength(11);
+    expect(new Set(log.map((e) => e.stream)).size).toBe(11);
+  });
+
+  it('keeps serving other shards while one is stuck', async () => {
+    const engine = await startEngine({ modules, workers: 2, commandTimeoutMs: 2_000 });
+    const stuck = shardOf('runaway', 'stuck', 2);
+    const ids = Array.from({ length: 100 }, (_, i) => `free-${i}`).filter((id) => shardOf('counter', id, 2) !== stuck).slice(0, 10);
+    let loopSettled = false;
+    const loop = settle(engine.execute('runaway', 'stuck', 'Loop')).then((outcome) => {
+      loopSettled = true;
+      return outcome;
+    });
+    for (const id of ids) await engine.execute('counter', id, 'Increment', { amount: 1 });
+    expect(loopSettled).toBe(false);
+    expect(await loop).toMatchObject({ ok: false, error: { code: 'COMMAND_TIMEOUT' } });
+  });
+});
+
+describe('Engine: modules at run time', () => {
+  it('serves a replaced module for new commands and stops serving an unloaded one', async () => {
+    const dir = tempDir('thalo-reload-');
+    copyFileSync(join(EXAMPLE_MODULES, 'counter.wasm'), join(dir, 'counter.wasm'));
+    const engine = await startEngine({ modules: dir, workers: 2 });
+    await engine.execute('counter', 'k', 'Increment', { amount: 1 });
+    // Replace "counter" by a module with other commands: later commands see the new one.
+    copyFileSync(join(EXAMPLE_MODULES, 'bank_account.wasm'), join(dir, 'counter.wasm'));
+    const inFlight = engine.execute('counter', 'k2', 'Increment', { amount: 1 });
+    const loaded = await engine.loadModule(join(dir, 'counter.wasm'));
+    expect(loaded.description.commands).toContain('OpenAccount');
+    expect((await inFlight).version).toBe(1);
+    const opened = await engine.execute('counter', 'acct', 'OpenAccount', { initial_balance: 3 });
+    expect(opened.events[0]!.type).toBe('AccountOpened');
+    const old = await settle(engine.execute('counter', 'k', 'Increment', { amount: 1 }));
+    expect(!old.ok && old.error.code).toBe('UNKNOWN_COMMAND');
+
+    const bad = await settle(engine.loadModule(join(EXAMPLE_MODULES, '..', 'package.json')));
+    expect(!bad.ok && bad.error.code).toBe('MODULE_INVALID');
+    expect((await engine.execute('counter', 'acct', 'Deposit', { amount: 1 })).version).toBe(2);
+
+    expect(await engine.unloadModule('counter')).toBe(true);
+    const gone = await settle(engine.execute('counter', 'acct', 'Deposit', { amount: 1 }));
+    expect(!gone.ok && gone.error.code).toBe('AGGREGATE_NOT_FOUND');
+  });
+});
