@@ -8,9 +8,8 @@ import { Reader, Writer } from "./msgpack";
  * turns a recorded problem in a command's payload into an `INVALID_PAYLOAD` rejection.
  */
 export class Fields {
-  keys: string[] = [];
-  offsets: usize[] = [];
-  ends: usize[] = [];
+  /** Per field: key start, key length, value start, value end (addresses in guest memory). */
+  private ranges: usize[] = [];
   error: string = "";
 
   /** Parse the map at the reader's position and move past it. A non-map value gives no fields. */
@@ -27,19 +26,29 @@ export class Fields {
         reader.skip();
         continue;
       }
-      const key = reader.str();
+      const keyEnd = reader.strEnd();
+      const keyLen = reader.lastLength;
       const start = reader.pos;
       reader.skip();
-      fields.keys.push(key);
-      fields.offsets.push(start);
-      fields.ends.push(reader.pos);
+      fields.ranges.push(keyEnd - keyLen);
+      fields.ranges.push(keyLen);
+      fields.ranges.push(start);
+      fields.ranges.push(reader.pos);
     }
     return fields;
   }
 
+  /** The keys, decoded (for maps keyed by data, such as a list of items in a snapshot). */
+  get keys(): string[] {
+    const keys: string[] = [];
+    for (let i = 0; i < this.ranges.length; i += 4) keys.push(String.UTF8.decodeUnsafe(this.ranges[i], this.ranges[i + 1]));
+    return keys;
+  }
+
   private at(key: string): Reader | null {
-    for (let i = 0; i < this.keys.length; i++) {
-      if (this.keys[i] == key) return new Reader(this.offsets[i], this.ends[i]);
+    const ranges = this.ranges;
+    for (let i = 0; i < ranges.length; i += 4) {
+      if (keyEquals(ranges[i], ranges[i + 1], key)) return new Reader(ranges[i + 2], ranges[i + 3]);
     }
     return null;
   }
@@ -100,10 +109,28 @@ export class Fields {
   }
 }
 
+/** Compare UTF-8 bytes in memory with a string, without decoding them. */
+function keyEquals(ptr: usize, len: usize, key: string): bool {
+  const chars = key.length;
+  if (<usize>chars == len) {
+    let ascii = true;
+    for (let i = 0; i < chars; i++) {
+      const c = <u32>key.charCodeAt(i);
+      if (c >= 0x80) {
+        ascii = false;
+        break;
+      }
+      if (<u32>load<u8>(ptr + i) != c) return false;
+    }
+    if (ascii) return true;
+  }
+  return String.UTF8.decodeUnsafe(ptr, len) == key;
+}
+
 /** Builds a msgpack map field by field: event data, snapshots. */
 export class Obj {
   count: i32 = 0;
-  body: Writer = new Writer();
+  body: Writer = new Writer(32);
 
   private key(k: string): Obj {
     this.count++;

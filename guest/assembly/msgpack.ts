@@ -4,8 +4,12 @@
 
 /** A growable byte buffer that writes msgpack values. */
 export class Writer {
-  buf: ArrayBuffer = new ArrayBuffer(256);
+  buf: ArrayBuffer;
   len: i32 = 0;
+
+  constructor(capacity: i32 = 64) {
+    this.buf = new ArrayBuffer(capacity);
+  }
 
   reset(): Writer {
     this.len = 0;
@@ -78,6 +82,25 @@ export class Writer {
   }
 
   str(s: string): void {
+    // Most keys and event types are ASCII: write them without an intermediate buffer.
+    const chars = s.length;
+    if (chars < 32) {
+      let ascii = true;
+      for (let i = 0; i < chars; i++) {
+        if (<u32>s.charCodeAt(i) >= 0x80) {
+          ascii = false;
+          break;
+        }
+      }
+      if (ascii) {
+        this.ensure(chars + 1);
+        let p = this.ptr + this.len;
+        store<u8>(p, <u8>(0xa0 | chars));
+        for (let i = 0; i < chars; i++) store<u8>(p + 1 + i, <u8>s.charCodeAt(i));
+        this.len += chars + 1;
+        return;
+      }
+    }
     const bytes = String.UTF8.encode(s);
     const n = bytes.byteLength;
     if (n < 32) this.byte(<u8>(0xa0 | n));
@@ -210,6 +233,24 @@ export class Reader {
   isBool(): bool {
     const t = this.peek();
     return t == 0xc2 || t == 0xc3;
+  }
+
+  /** Length of the last string skipped by `strEnd`. */
+  lastLength: usize = 0;
+
+  /** Move past a string without decoding it; returns its end and sets `lastLength`. */
+  strEnd(): usize {
+    const t = this.u8();
+    let n: i32 = 0;
+    if ((t & 0xe0) == 0xa0) n = t & 0x1f;
+    else if (t == 0xd9) n = <i32>this.be(1);
+    else if (t == 0xda) n = <i32>this.be(2);
+    else if (t == 0xdb) n = <i32>this.be(4);
+    else this.fail("expected a string");
+    if (!this.has(<usize>n)) n = 0;
+    this.pos += n;
+    this.lastLength = n;
+    return this.pos;
   }
 
   str(): string {

@@ -57,9 +57,10 @@ class Todos extends Aggregate {
 
   restore(state: Fields): void {
     const items = state.fields("items");
-    for (let i = 0; i < items.keys.length; i++) {
-      const item = items.fields(items.keys[i]);
-      this.items.set(items.keys[i], new Todo(item.str("title"), item.bool("done")));
+    const ids = items.keys;
+    for (let i = 0; i < ids.length; i++) {
+      const item = items.fields(ids[i]);
+      this.items.set(ids[i], new Todo(item.str("title"), item.bool("done")));
     }
   }
 }

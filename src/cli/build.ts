@@ -12,7 +12,7 @@ import { compileModule } from '../wasm/index.js';
 import type { AggregateModule } from '../wasm/index.js';
 
 /** Compiler flags: optimised, no assertions, and a runtime with a GC so dropped states are freed. */
-export const ASC_FLAGS = ['-O3', '--noAssert', '--runtime', 'incremental'];
+export const ASC_FLAGS = ['-O3', '--noAssert', '--runtime', 'minimal'];
 
 /** Where an aggregate directory keeps its entry file. */
 export function entryOf(dir: string): string | undefined {

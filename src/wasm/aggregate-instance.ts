@@ -32,6 +32,7 @@ interface Exports {
 class GuestAbort extends Error {}
 
 const packr = new Packr({ useRecords: false });
+/** msgpack strings of event types and command names, encoded once. */
 const typeCache = new Map<string, Uint8Array>();
 
 function encodedType(type: string): Uint8Array {
@@ -45,6 +46,7 @@ function encodedType(type: string): Uint8Array {
 
 export class AggregateInstance {
   private readonly exports: Exports;
+  private readonly commands: ReadonlySet<string>;
   private view: Uint8Array;
   private isPoisoned = false;
 
@@ -56,6 +58,7 @@ export class AggregateInstance {
     let instance: WebAssembly.Instance | undefined;
     instance = new WebAssembly.Instance(module.compiled, AggregateInstance.imports(() => instance!, module.file, log));
     this.exports = instance.exports as unknown as Exports;
+    this.commands = new Set(module.description.commands);
     this.view = new Uint8Array(this.exports.memory.buffer);
   }
 
@@ -127,25 +130,31 @@ export class AggregateInstance {
    * events (data as the guest's msgpack bytes) or the aggregate's rejection.
    */
   handle(handle: AggregateHandle, command: string, payload: unknown): HandleOutcome {
-    if (!this.module.description.commands.includes(command)) {
+    if (!this.commands.has(command)) {
       throw new ThaloError('UNKNOWN_COMMAND', `${this.module.name} has no command ${JSON.stringify(command)} (it has: ${this.module.description.commands.join(', ')})`, {
         data: { aggregate: this.module.name, command },
       });
     }
-    let input: Uint8Array;
+    let body: Uint8Array;
     try {
-      input = packr.pack([command, payload]);
+      body = packr.pack(payload);
     } catch (error) {
       throw new ThaloError('INVALID_PAYLOAD', `${this.module.name} ${command}: the payload cannot be encoded (${(error as Error).message})`, { cause: error });
     }
-    if (input.length > this.maxPayloadBytes) {
-      throw new ThaloError('PAYLOAD_TOO_LARGE', `${this.module.name} ${command}: the payload takes ${input.length} bytes; the limit is ${this.maxPayloadBytes}`, {
-        data: { size: input.length, limit: this.maxPayloadBytes },
+    if (body.length > this.maxPayloadBytes) {
+      throw new ThaloError('PAYLOAD_TOO_LARGE', `${this.module.name} ${command}: the payload takes ${body.length} bytes; the limit is ${this.maxPayloadBytes}`, {
+        data: { size: body.length, limit: this.maxPayloadBytes },
       });
     }
-    const ptr = this.alloc(input.length);
-    this.memory().set(input, ptr);
-    const packed = this.call('thalo_handle', () => this.exports.thalo_handle(handle, ptr, input.length), command);
+    // The command [name, payload]: an array header, the name (encoded once), the packed payload.
+    const name = encodedType(command);
+    const length = 1 + name.length + body.length;
+    const ptr = this.alloc(length);
+    const view = this.memory();
+    view[ptr] = 0x92;
+    view.set(name, ptr + 1);
+    view.set(body, ptr + 1 + name.length);
+    const packed = this.call('thalo_handle', () => this.exports.thalo_handle(handle, ptr, length), command);
     const [start, end] = this.output('thalo_handle', packed, command);
     try {
       return readResult(new FrameReader(this.memory(), start, end));

@@ -1,0 +1,72 @@
+/**
+ * `npm run bench:wasm`: handle + apply calls per second through the wasm host wrapper, for the
+ * counter and bank_account examples, next to the same logic in plain TypeScript. The bar: at
+ * least 500,000 counter commands per second through the wrapper on one core.
+ */
+import { join, resolve } from 'node:path';
+import { Bench } from 'tinybench';
+import { loadModule } from '../src/wasm/index.js';
+import type { HandleOutcome } from '../src/wasm/index.js';
+import { describeMachine } from './machine.js';
+
+const MODULES = resolve(process.env.THALO_BENCH_MODULES ?? 'modules');
+const BAR = 500_000;
+
+function accepted(outcome: HandleOutcome) {
+  if (outcome.kind !== 'events') throw new Error(`rejected: ${outcome.code}`);
+  return outcome.events;
+}
+
+const counter = (await loadModule(join(MODULES, 'counter.wasm'))).instantiate();
+const bank = (await loadModule(join(MODULES, 'bank_account.wasm'))).instantiate();
+const c = counter.create('bench');
+const b = bank.create('bench');
+bank.apply(b, accepted(bank.handle(b, 'OpenAccount', { initial_balance: 0 })));
+
+// The same logic in plain TypeScript, for scale.
+type CounterEvent = { type: 'Incremented'; amount: number };
+const tsCounter = { count: 0 };
+const tsHandle = (amount: number): CounterEvent[] => (amount > 0 ? [{ type: 'Incremented', amount }] : []);
+const tsApply = (events: CounterEvent[]) => {
+  for (const e of events) tsCounter.count += e.amount;
+};
+type BankEvent = { type: 'Deposited' | 'Withdrawn'; amount: number };
+const tsBank = { open: true, balance: 0 };
+const tsBankHandle = (command: 'Deposit' | 'Withdraw', amount: number): BankEvent[] | { code: string } => {
+  if (!tsBank.open) return { code: 'ACCOUNT_NOT_OPEN' };
+  if (amount <= 0) return { code: 'INVALID_AMOUNT' };
+  if (command === 'Withdraw' && amount > tsBank.balance) return { code: 'INSUFFICIENT_FUNDS' };
+  return [{ type: command === 'Deposit' ? 'Deposited' : 'Withdrawn', amount }];
+};
+const tsBankApply = (events: BankEvent[]) => {
+  for (const e of events) tsBank.balance += e.type === 'Deposited' ? e.amount : -e.amount;
+};
+
+let i = 0;
+const bench = new Bench({ time: 2_000, warmup: true });
+bench
+  .add('counter: wasm handle + apply', () => {
+    counter.apply(c, accepted(counter.handle(c, 'Increment', { amount: 1 })));
+  })
+  .add('counter: plain TypeScript', () => {
+    tsApply(tsHandle(1));
+  })
+  .add('bank_account: wasm handle + apply (deposit/withdraw)', () => {
+    const command = i++ % 2 === 0 ? 'Deposit' : 'Withdraw';
+    bank.apply(b, accepted(bank.handle(b, command, { amount: 5 })));
+  })
+  .add('bank_account: plain TypeScript', () => {
+    const events = tsBankHandle(i++ % 2 === 0 ? 'Deposit' : 'Withdraw', 5);
+    if (Array.isArray(events)) tsBankApply(events);
+  });
+
+console.log(describeMachine());
+await bench.run();
+let counterRate = 0;
+for (const task of bench.tasks) {
+  const result = task.result;
+  const rate = 'throughput' in result ? result.throughput.mean : NaN;
+  if (task.name.startsWith('counter: wasm')) counterRate = rate;
+  console.log(`  ${task.name.padEnd(55)} ${Math.round(rate).toLocaleString('en-US').padStart(12)} calls/s`);
+}
+console.log(counterRate >= BAR ? `ok: counter through the wrapper ${Math.round(counterRate)}/s (bar ${BAR})` : `below bar: counter through the wrapper ${Math.round(counterRate)}/s (bar ${BAR})`);
