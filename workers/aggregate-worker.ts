@@ -10,7 +10,7 @@
 import { workerData } from 'node:worker_threads';
 import { serializeError } from '../src/errors.js';
 import { EventStore } from '../src/store/index.js';
-import type { LoadModulesReply, WorkerConfig, WorkerReply, WorkerTask } from '../src/protocol/messages.js';
+import type { ClosedReply, LoadModulesReply, WorkerConfig, WorkerReply, WorkerTask } from '../src/protocol/messages.js';
 import { ProgressBoard } from '../src/protocol/progress-board.js';
 import { AggregateStates } from './aggregate-states.js';
 import { BatchExecutor } from './batch-executor.js';
@@ -30,8 +30,17 @@ async function loadModules(task: Extract<WorkerTask, { type: 'load-modules' }>):
   return { type: 'modules-loaded', errors: failures.map((f) => ({ name: f.ref.name, error: serializeError(f.error) })) };
 }
 
+async function close(): Promise<ClosedReply> {
+  await store.close();
+  return { type: 'closed' };
+}
+
 export default function run(task: WorkerTask): Promise<WorkerReply> {
-  const next = chain.then((): Promise<WorkerReply> => (task.type === 'execute-batch' ? executor.execute(task) : loadModules(task)));
+  const next = chain.then((): Promise<WorkerReply> => {
+    if (task.type === 'execute-batch') return executor.execute(task);
+    if (task.type === 'load-modules') return loadModules(task);
+    return close();
+  });
   chain = next.catch(() => undefined);
   return next;
 }

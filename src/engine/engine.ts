@@ -174,6 +174,9 @@ export class Engine {
     this.stopping = true;
     this.stopped ??= (async () => {
       await this.dispatcher.drain();
+      // Let each worker close its store before its thread goes: terminating a thread in the
+      // middle of an LMDB call (it may still be opening the environment) is best avoided.
+      await this.dispatcher.broadcast({ type: 'close' }).catch(() => undefined);
       this.dispatcher.close();
       await this.pool.destroy();
       await this.store.close();

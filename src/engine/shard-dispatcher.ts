@@ -14,7 +14,7 @@
  */
 import type { Piscina } from 'piscina';
 import { ThaloError, deserializeError } from '../errors.js';
-import type { CommandMessage, ExecuteBatchReply, ExecuteBatchTask, LoadModulesReply, LoadModulesTask } from '../protocol/messages.js';
+import type { CloseTask, ClosedReply, CommandMessage, ExecuteBatchReply, ExecuteBatchTask, LoadModulesReply, LoadModulesTask } from '../protocol/messages.js';
 import { ProgressBoard } from '../protocol/progress-board.js';
 import { ShardRouter } from './shard-router.js';
 import type { ExecuteResult } from './types.js';
@@ -33,8 +33,8 @@ interface PendingCommand {
 
 /** A task for the shard's worker that must run between two batches, in queue order (a module reload). */
 interface PendingControl {
-  control: LoadModulesTask;
-  resolve(reply: LoadModulesReply): void;
+  control: LoadModulesTask | CloseTask;
+  resolve(reply: LoadModulesReply | ClosedReply): void;
   reject(error: unknown): void;
 }
 
@@ -90,12 +90,12 @@ export class ShardDispatcher {
    * Run `task` on every shard's worker, each after the commands queued before it and before
    * those queued after it: commands in flight finish on what their worker had loaded.
    */
-  broadcast(task: Omit<LoadModulesTask, 'shard'>): Promise<LoadModulesReply[]> {
+  broadcast(task: Omit<LoadModulesTask, 'shard'> | Omit<CloseTask, 'shard'>): Promise<(LoadModulesReply | ClosedReply)[]> {
     return Promise.all(
       this.shards.map(
         (state, shard) =>
-          new Promise<LoadModulesReply>((resolve, reject) => {
-            state.queue.push({ control: { ...task, shard }, resolve, reject });
+          new Promise<LoadModulesReply | ClosedReply>((resolve, reject) => {
+            state.queue.push({ control: { ...task, shard } as LoadModulesTask | CloseTask, resolve, reject });
             this.schedule(shard);
           }),
       ),
@@ -137,7 +137,7 @@ export class ShardDispatcher {
       state.queue.shift();
       state.inFlight = { seq: state.nextSeq++, commands: [], control: head };
       this.pool.run(Object.assign(head.control, ShardRouter.tag(shard))).then(
-        (reply: LoadModulesReply) => {
+        (reply: LoadModulesReply | ClosedReply) => {
           head.resolve(reply);
           this.finish(shard, 0);
         },

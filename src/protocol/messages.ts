@@ -59,7 +59,13 @@ export interface LoadModulesTask {
   modules: ModuleRef[];
 }
 
-export type WorkerTask = ExecuteBatchTask | LoadModulesTask;
+/** The engine is stopping: close the worker's store before the thread is terminated. */
+export interface CloseTask {
+  type: 'close';
+  shard: number;
+}
+
+export type WorkerTask = ExecuteBatchTask | LoadModulesTask | CloseTask;
 
 export type CommandReply =
   | { ok: true; version: number; events: ExecutedEvent[]; duplicate: boolean }
@@ -77,4 +83,8 @@ export interface LoadModulesReply {
   errors: { name: string; error: SerializedError }[];
 }
 
-export type WorkerReply = ExecuteBatchReply | LoadModulesReply;
+export interface ClosedReply {
+  type: 'closed';
+}
+
+export type WorkerReply = ExecuteBatchReply | LoadModulesReply | ClosedReply;
