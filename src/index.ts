@@ -5,6 +5,8 @@ export { ThaloError, isThaloError, serializeError, deserializeError } from './er
 export type { ThaloErrorCode, SerializedError } from './errors.js';
 export { Engine, streamOf } from './engine/index.js';
 export type { EngineOptions, ExecuteOptions, ExecuteResult, ExecutedEvent, LoadedModule, RefusedModule, RejectionData } from './engine/index.js';
+export { Projection } from './projections/index.js';
+export type { ProjectionContext, ProjectionFilter, ProjectionHandler, ProjectionInfo, ProjectionOptions, ProjectionStatus } from './projections/index.js';
 export { EventStore, validateStreamName } from './store/index.js';
 export type { AppendOptions, AppendRequest, AppendResult, EventMetadata, ExpectedVersion, NewEvent, ReadAllOptions, ReadStreamOptions, StoredEvent } from './store/index.js';
 export { ABI_VERSION, AggregateModule, AggregateInstance, loadModule, compileModule } from './wasm/index.js';

@@ -15,6 +15,8 @@ import type { ReadAllOptions, ReadStreamOptions } from '../store/types.js';
 import { decodeEvent } from '../protocol/decode-event.js';
 import type { CommandMessage, WorkerConfig } from '../protocol/messages.js';
 import { ProgressBoard } from '../protocol/progress-board.js';
+import { Projection } from '../projections/index.js';
+import type { ProjectionHandler, ProjectionInfo, ProjectionOptions } from '../projections/index.js';
 import { ModuleRegistry } from './module-registry.js';
 import type { LoadedModule, RefusedModule } from './module-registry.js';
 import { checkEngineOptions, checkExecuteOptions } from './options.js';
@@ -32,6 +34,7 @@ export class Engine {
   private stopping = false;
   private stopped: Promise<void> | undefined;
   private readonly commitListeners = new Set<(position: number) => void>();
+  private readonly running = new Map<string, Projection>();
 
   private constructor(
     readonly options: Required<EngineOptions>,
@@ -169,11 +172,38 @@ export class Engine {
     return () => this.commitListeners.delete(listener);
   }
 
+  /**
+   * Run `handler` over the global log under checkpoint `name`, at least once per event: from the
+   * checkpoint (or `options.from`) to the head, then live on each commit.
+   *
+   * @example
+   *   engine.project('balances', async (events) => { for (const e of events) apply(e) }, { filter: { aggregates: ['bank_account'] } });
+   */
+  project(name: string, handler: ProjectionHandler, options: ProjectionOptions = {}): Projection {
+    if (this.stopping) throw new ThaloError('ENGINE_STOPPED', 'the engine is stopping');
+    const existing = this.running.get(name);
+    if (existing && existing.info().status !== 'stopped') throw new ThaloError('INVALID_ARGUMENT', `a projection named ${JSON.stringify(name)} is already running`);
+    if (typeof handler !== 'function') throw new ThaloError('INVALID_ARGUMENT', 'handler must be a function');
+    const projection = new Projection(name, handler, this.store, options);
+    this.running.set(name, projection);
+    return projection;
+  }
+
+  /** The running projections with their position, lag and status. */
+  projections(): ProjectionInfo[] {
+    return [...this.running.values()].map((p) => p.info());
+  }
+
+  projection(name: string): Projection | undefined {
+    return this.running.get(name);
+  }
+
   /** Refuse new commands, let the ones in flight finish, then close the workers and the store. */
   stop(): Promise<void> {
     this.stopping = true;
     this.stopped ??= (async () => {
       await this.dispatcher.drain();
+      await Promise.all([...this.running.values()].map((p) => p.stop()));
       // Let each worker close its store before its thread goes: terminating a thread in the
       // middle of an LMDB call (it may still be opening the environment) is best avoided.
       await this.dispatcher.broadcast({ type: 'close' }).catch(() => undefined);
@@ -185,6 +215,7 @@ export class Engine {
   }
 
   private notifyCommit(position: number): void {
+    for (const projection of this.running.values()) projection.notify();
     for (const listener of this.commitListeners) listener(position);
   }
 
