@@ -7,6 +7,8 @@ export { Engine, streamOf } from './engine/index.js';
 export type { EngineOptions, ExecuteOptions, ExecuteResult, ExecutedEvent, LoadedModule, RefusedModule, RejectionData } from './engine/index.js';
 export { Projection } from './projections/index.js';
 export type { ProjectionContext, ProjectionFilter, ProjectionHandler, ProjectionInfo, ProjectionOptions, ProjectionStatus } from './projections/index.js';
+export { Relay } from './relays/index.js';
+export type { RelayFormat, RelayInfo, RelayOptions, RelayState } from './relays/index.js';
 export { EventStore, validateStreamName } from './store/index.js';
 export type { AppendOptions, AppendRequest, AppendResult, EventMetadata, ExpectedVersion, NewEvent, ReadAllOptions, ReadStreamOptions, StoredEvent } from './store/index.js';
 export { ABI_VERSION, AggregateModule, AggregateInstance, loadModule, compileModule } from './wasm/index.js';

@@ -17,6 +17,8 @@ import type { CommandMessage, WorkerConfig } from '../protocol/messages.js';
 import { ProgressBoard } from '../protocol/progress-board.js';
 import { Projection } from '../projections/index.js';
 import type { ProjectionHandler, ProjectionInfo, ProjectionOptions } from '../projections/index.js';
+import { Relay, createTarget } from '../relays/index.js';
+import type { RelayInfo, RelayOptions } from '../relays/index.js';
 import { ModuleRegistry } from './module-registry.js';
 import type { LoadedModule, RefusedModule } from './module-registry.js';
 import { checkEngineOptions, checkExecuteOptions } from './options.js';
@@ -35,6 +37,7 @@ export class Engine {
   private stopped: Promise<void> | undefined;
   private readonly commitListeners = new Set<(position: number) => void>();
   private readonly running = new Map<string, Projection>();
+  private readonly relaying = new Map<string, Relay>();
 
   private constructor(
     readonly options: Required<EngineOptions>,
@@ -189,6 +192,24 @@ export class Engine {
     return projection;
   }
 
+  /**
+   * Forward every event to a broker (`redis://…` or `nats://…`), at least once, from the relay's
+   * checkpoint on. A relay that cannot reach its broker keeps retrying; commands are unaffected.
+   */
+  relay(options: RelayOptions): Relay {
+    if (this.stopping) throw new ThaloError('ENGINE_STOPPED', 'the engine is stopping');
+    const name = options.name ?? `relay:${options.url}`;
+    if (this.relaying.has(name) || this.running.has(name)) throw new ThaloError('INVALID_ARGUMENT', `a relay or projection named ${JSON.stringify(name)} is already running`);
+    const relay = new Relay(name, createTarget(options), this.store, options);
+    this.relaying.set(name, relay);
+    return relay;
+  }
+
+  /** The running relays with their target, state, position and lag. */
+  relays(): RelayInfo[] {
+    return [...this.relaying.values()].map((r) => r.info());
+  }
+
   /** The running projections with their position, lag and status. */
   projections(): ProjectionInfo[] {
     return [...this.running.values()].map((p) => p.info());
@@ -204,6 +225,7 @@ export class Engine {
     this.stopped ??= (async () => {
       await this.dispatcher.drain();
       await Promise.all([...this.running.values()].map((p) => p.stop()));
+      await Promise.all([...this.relaying.values()].map((r) => r.stop()));
       // Let each worker close its store before its thread goes: terminating a thread in the
       // middle of an LMDB call (it may still be opening the environment) is best avoided.
       await this.dispatcher.broadcast({ type: 'close' }).catch(() => undefined);
@@ -216,6 +238,7 @@ export class Engine {
 
   private notifyCommit(position: number): void {
     for (const projection of this.running.values()) projection.notify();
+    for (const relay of this.relaying.values()) relay.notify();
     for (const listener of this.commitListeners) listener(position);
   }
 

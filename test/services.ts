@@ -1,0 +1,67 @@
+/**
+ * Tests that need a service (Redis, NATS) call `requireService` first. A missing service fails
+ * the test with a message naming it, unless the user opted out with the environment variable the
+ * README documents (THALO_SKIP_REDIS=1, THALO_SKIP_NATS=1), in which case the suite is skipped.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { createConnection, createServer } from 'node:net';
+
+export interface Service {
+  name: string;
+  port: number;
+  skipVariable: string;
+}
+
+export const REDIS: Service = { name: 'Redis', port: 6379, skipVariable: 'THALO_SKIP_REDIS' };
+export const NATS: Service = { name: 'NATS with JetStream', port: 4222, skipVariable: 'THALO_SKIP_NATS' };
+
+export function skipped(service: Service): boolean {
+  return process.env[service.skipVariable] === '1';
+}
+
+export function reachable(port: number, host = '127.0.0.1'): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ port, host });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+export async function requireService(service: Service): Promise<void> {
+  if (!(await reachable(service.port))) {
+    throw new Error(`${service.name} is not reachable on 127.0.0.1:${service.port}; start it, or set ${service.skipVariable}=1 to skip these tests`);
+  }
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+    server.once('error', reject);
+  });
+}
+
+/** Start a private broker process and wait until its port answers. */
+export async function startBroker(command: string, args: string[], port: number): Promise<ChildProcess> {
+  const child = spawn(command, args, { stdio: 'ignore' });
+  for (let i = 0; i < 100; i++) {
+    if (await reachable(port)) return child;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  child.kill('SIGKILL');
+  throw new Error(`${command} did not start on port ${port}`);
+}
+
+export async function stopBroker(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await exited;
+}
