@@ -1,35 +1,71 @@
 // The ABI v1 exports (docs/abi.md). An aggregate's entry file re-exports this module and calls
 // `register` once at top level.
-import { Aggregate, Command, Event, Fields, Outcome } from "./aggregate";
+import { Aggregate, Command, Event, Outcome } from "./aggregate";
+import { Fields, bytesEqual } from "./fields";
 import { Reader, Writer } from "./msgpack";
 import { registered } from "./registry";
 
 const ABI_VERSION: i32 = 1;
 
-const states = new Map<i32, Aggregate>();
+// The handle table: a handle is an index into `slots` (0 is never handed out).
+const slots: Array<Aggregate | null> = [null];
 const freeHandles: i32[] = [];
-let nextHandle: i32 = 1;
-let scratch = new ArrayBuffer(1024);
-const out = new Writer();
+
+// Regions handed to the host by `thalo_alloc`, kept here so the collector leaves them alone
+// until `thalo_free`.
+const regions = new Map<usize, ArrayBuffer>();
+
+// One of each per call kind, reused: a command costs as few allocations as the handler makes.
+const input = new Reader(0, 0);
+const out = new Writer(256);
+const command = new Command("", new Fields());
+const event = new Event("", new Fields());
+const outcome = new Outcome();
 
 // The minimal runtime's collector does not scan the stack, so it may only run when no object is
 // referenced from it: at the end of an exported call, where only globals (the states, the output
-// buffer) are roots. Collecting every so many calls keeps memory flat at a small cost per call.
+// buffer, the regions) are roots. Collect every so many calls, and after any call that grew the
+// memory (its garbage took up the free space), so memory stays flat at a small cost per call.
 const COLLECT_EVERY: i32 = 2048;
 let callsSinceCollect: i32 = 0;
+let pagesAtCollect: i32 = memory.size();
+
+function collectBetweenCalls(): void {
+  if (++callsSinceCollect >= COLLECT_EVERY || memory.size() != pagesAtCollect) {
+    __collect();
+    callsSinceCollect = 0;
+    pagesAtCollect = memory.size();
+  }
+}
 
 function packed(w: Writer): u64 {
-  if (++callsSinceCollect >= COLLECT_EVERY) {
-    callsSinceCollect = 0;
-    __collect();
-  }
+  collectBetweenCalls();
   return (<u64>w.ptr << 32) | <u64>w.len;
 }
 
 function keep(state: Aggregate): i32 {
-  const handle = freeHandles.length > 0 ? freeHandles.pop() : nextHandle++;
-  states.set(handle, state);
-  return handle;
+  if (freeHandles.length > 0) {
+    const handle = freeHandles.pop();
+    slots[handle] = state;
+    return handle;
+  }
+  slots.push(state);
+  return slots.length - 1;
+}
+
+function stateOf(handle: i32): Aggregate | null {
+  return handle > 0 && handle < slots.length ? slots[handle] : null;
+}
+
+/** A string read from the input, as the registered name it spells when there is one. */
+function readName(r: Reader, names: string[]): string {
+  const end = r.strEnd();
+  const len = r.lastLength;
+  if (r.error.length > 0) return "";
+  for (let i = 0; i < names.length; i++) {
+    if (bytesEqual(end - len, len, names[i])) return names[i];
+  }
+  return String.UTF8.decodeUnsafe(end - len, len);
 }
 
 function writeStrings(w: Writer, list: string[]): void {
@@ -42,8 +78,15 @@ export function thalo_abi_version(): i32 {
 }
 
 export function thalo_alloc(len: i32): usize {
-  if (scratch.byteLength < len) scratch = new ArrayBuffer(len);
-  return changetype<usize>(scratch);
+  if (len < 0) return 0;
+  const region = new ArrayBuffer(len);
+  const ptr = changetype<usize>(region);
+  regions.set(ptr, region);
+  return ptr;
+}
+
+export function thalo_free(ptr: usize, len: i32): void {
+  regions.delete(ptr);
 }
 
 export function thalo_describe(): u64 {
@@ -62,30 +105,36 @@ export function thalo_describe(): u64 {
 
 export function thalo_new(idPtr: usize, idLen: i32): i32 {
   if (registered.create == null) return 0;
-  return keep(registered.create!(String.UTF8.decodeUnsafe(idPtr, idLen)));
+  const handle = keep(registered.create!(String.UTF8.decodeUnsafe(idPtr, idLen)));
+  collectBetweenCalls();
+  return handle;
 }
 
 export function thalo_drop(handle: i32): void {
-  if (states.delete(handle)) freeHandles.push(handle);
+  if (stateOf(handle) == null) return;
+  slots[handle] = null;
+  freeHandles.push(handle);
+  collectBetweenCalls();
 }
 
 export function thalo_apply(handle: i32, ptr: usize, len: i32): i32 {
-  if (!states.has(handle)) return 1;
-  const state = states.get(handle);
-  const r = new Reader(ptr, ptr + len);
+  const state = stateOf(handle);
+  if (state == null) return 1;
+  const r = input.reset(ptr, ptr + len);
   const n = r.array();
+  let status = 0;
   for (let i = 0; i < n && r.error.length == 0; i++) {
-    if (r.array() != 2) return 2;
-    const type = r.str();
-    const data = Fields.read(r);
+    if (r.array() != 2) {
+      status = 2;
+      break;
+    }
+    event.type = readName(r, registered.events);
+    event.data.parse(r);
     if (r.error.length > 0) break;
-    state.apply(new Event(type, data));
+    state.apply(event);
   }
-  const status = r.error.length > 0 ? 3 : 0;
-  if (++callsSinceCollect >= COLLECT_EVERY) {
-    callsSinceCollect = 0;
-    __collect();
-  }
+  if (status == 0 && r.error.length > 0) status = 3;
+  collectBetweenCalls();
   return status;
 }
 
@@ -100,28 +149,29 @@ function rejection(code: string, message: string): u64 {
 }
 
 export function thalo_handle(handle: i32, ptr: usize, len: i32): u64 {
-  if (!states.has(handle)) return rejection("UNKNOWN_HANDLE", "no state for handle " + handle.toString());
-  const state = states.get(handle);
-  const r = new Reader(ptr, ptr + len);
+  const state = stateOf(handle);
+  if (state == null) return rejection("UNKNOWN_HANDLE", "no state for handle " + handle.toString());
+  const r = input.reset(ptr, ptr + len);
   if (r.array() != 2) return rejection("INVALID_PAYLOAD", "a command must be [name, payload]");
-  const commandName = r.str();
-  const data = Fields.read(r);
+  command.name = readName(r, registered.commands);
+  command.data.parse(r);
   if (r.error.length > 0) return rejection("INVALID_PAYLOAD", "malformed command: " + r.error);
-  const outcome = new Outcome();
-  state.handle(new Command(commandName, data), outcome);
-  // A payload the handler could not read wins over what the handler decided on neutral values.
-  if (data.error.length > 0) return rejection("INVALID_PAYLOAD", commandName + ": " + data.error);
-  if (outcome.rejected) return rejection(outcome.code, outcome.message);
-  if (outcome.types.length == 0 && !registered.commands.includes(commandName)) {
-    return rejection("UNKNOWN_COMMAND", registered.name + " has no command " + commandName);
+  if (!registered.commands.includes(command.name)) {
+    return rejection("UNKNOWN_COMMAND", registered.name + " has no command " + command.name);
   }
+  outcome.reset();
+  state.handle(command, outcome);
+  // A payload the handler could not read wins over what the handler decided on neutral values.
+  if (command.data.error.length > 0) return rejection("INVALID_PAYLOAD", command.name + ": " + command.data.error);
+  if (outcome.rejected) return rejection(outcome.code, outcome.message);
   const w = out.reset();
   w.array(2);
   w.int(0);
-  w.array(outcome.types.length);
-  for (let i = 0; i < outcome.types.length; i++) {
+  const types = outcome.types;
+  w.array(types.length);
+  for (let i = 0; i < types.length; i++) {
     w.array(2);
-    w.str(outcome.types[i]);
+    w.str(types[i]);
     outcome.data[i].writeTo(w);
   }
   return packed(w);
@@ -129,7 +179,8 @@ export function thalo_handle(handle: i32, ptr: usize, len: i32): u64 {
 
 export function thalo_snapshot(handle: i32): u64 {
   const w = out.reset();
-  if (states.has(handle)) states.get(handle).snapshot().writeTo(w);
+  const state = stateOf(handle);
+  if (state != null) state.snapshot().writeTo(w);
   else w.nil();
   return packed(w);
 }
@@ -137,9 +188,12 @@ export function thalo_snapshot(handle: i32): u64 {
 export function thalo_restore(idPtr: usize, idLen: i32, ptr: usize, len: i32): i32 {
   if (registered.create == null) return 0;
   const state = registered.create!(String.UTF8.decodeUnsafe(idPtr, idLen));
-  const r = new Reader(ptr, ptr + len);
+  const r = input.reset(ptr, ptr + len);
+  if (!r.isMap()) return 0;
   const fields = Fields.read(r);
   state.restore(fields);
   if (r.error.length > 0 || fields.error.length > 0) return 0;
-  return keep(state);
+  const handle = keep(state);
+  collectBetweenCalls();
+  return handle;
 }

@@ -1,4 +1,6 @@
 // The Thalo guest SDK for AssemblyScript. See docs/guest-sdk.md.
-export { Aggregate, Command, Event, Fields, Obj, Outcome } from "./aggregate";
-export { Reader, Writer } from "./msgpack";
+export { Aggregate, Command, Event, Outcome } from "./aggregate";
+export { Fields } from "./fields";
+export { Obj } from "./obj";
+export { Bytes, Reader, Writer } from "./msgpack";
 export { register } from "./registry";

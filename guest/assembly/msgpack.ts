@@ -2,8 +2,8 @@
 // AssemblyScript has no exceptions to catch, so the reader never traps on bad input: it records
 // the first problem in `error` and returns neutral values, and callers check `error` once.
 
-/** A growable byte buffer that writes msgpack values. */
-export class Writer {
+/** A growable byte buffer. `Writer` writes msgpack values into one; `Obj` writes map fields. */
+export class Bytes {
   buf: ArrayBuffer;
   len: i32 = 0;
 
@@ -11,17 +11,12 @@ export class Writer {
     this.buf = new ArrayBuffer(capacity);
   }
 
-  reset(): Writer {
-    this.len = 0;
-    return this;
-  }
-
   /** Address of the first byte; valid until the buffer grows. */
   get ptr(): usize {
     return changetype<usize>(this.buf);
   }
 
-  private ensure(n: i32): void {
+  ensure(n: i32): void {
     const need = this.len + n;
     if (need <= this.buf.byteLength) return;
     let size = this.buf.byteLength << 1;
@@ -37,20 +32,106 @@ export class Writer {
     this.len += 1;
   }
 
-  private be16(v: u32): void {
-    this.byte(<u8>(v >> 8));
-    this.byte(<u8>v);
-  }
-
-  private be32(v: u32): void {
-    this.be16(v >> 16);
-    this.be16(v & 0xffff);
-  }
-
   raw(ptr: usize, len: i32): void {
     this.ensure(len);
     memory.copy(this.ptr + this.len, ptr, len);
     this.len += len;
+  }
+}
+
+function be16(b: Bytes, v: u32): void {
+  b.ensure(2);
+  const p = b.ptr + b.len;
+  store<u8>(p, <u8>(v >> 8));
+  store<u8>(p + 1, <u8>v);
+  b.len += 2;
+}
+
+function be32(b: Bytes, v: u32): void {
+  b.ensure(4);
+  store<u32>(b.ptr + b.len, bswap<u32>(v));
+  b.len += 4;
+}
+
+// The encoders, shared by `Writer` (values) and `Obj` (a map's fields).
+
+export function packInt(b: Bytes, v: i64): void {
+  if (v >= 0 && v < 128) b.byte(<u8>v);
+  else if (v < 0 && v >= -32) b.byte(<u8>(v & 0xff));
+  else if (v >= -2147483648 && v <= 2147483647) {
+    b.byte(0xd2);
+    be32(b, <u32>v);
+  } else {
+    b.byte(0xd3);
+    be32(b, <u32>(v >> 32));
+    be32(b, <u32>v);
+  }
+}
+
+export function packFloat(b: Bytes, v: f64): void {
+  b.byte(0xcb);
+  const bits = reinterpret<u64>(v);
+  be32(b, <u32>(bits >> 32));
+  be32(b, <u32>bits);
+}
+
+export function packStr(b: Bytes, s: string): void {
+  // Keys and event types are short ASCII: write them without an intermediate UTF-8 buffer.
+  const chars = s.length;
+  if (chars < 32) {
+    let ascii = true;
+    for (let i = 0; i < chars; i++) {
+      if (<u32>s.charCodeAt(i) >= 0x80) {
+        ascii = false;
+        break;
+      }
+    }
+    if (ascii) {
+      b.ensure(chars + 1);
+      const p = b.ptr + b.len;
+      store<u8>(p, <u8>(0xa0 | chars));
+      for (let i = 0; i < chars; i++) store<u8>(p + 1 + i, <u8>s.charCodeAt(i));
+      b.len += chars + 1;
+      return;
+    }
+  }
+  const bytes = String.UTF8.encode(s);
+  const n = bytes.byteLength;
+  if (n < 32) b.byte(<u8>(0xa0 | n));
+  else if (n < 256) {
+    b.byte(0xd9);
+    b.byte(<u8>n);
+  } else if (n < 65536) {
+    b.byte(0xda);
+    be16(b, <u32>n);
+  } else {
+    b.byte(0xdb);
+    be32(b, <u32>n);
+  }
+  b.raw(changetype<usize>(bytes), n);
+}
+
+export function packBool(b: Bytes, v: bool): void {
+  b.byte(v ? 0xc3 : 0xc2);
+}
+
+/** An array (`base` 0x90) or map (`base` 0x80) header for `n` entries. */
+export function packHeader(b: Bytes, base: u8, n: i32): void {
+  if (n < 16) b.byte(base | <u8>n);
+  else if (n < 65536) {
+    b.byte(base == 0x90 ? 0xdc : 0xde);
+    be16(b, <u32>n);
+  } else {
+    b.byte(base == 0x90 ? 0xdd : 0xdf);
+    be32(b, <u32>n);
+  }
+}
+
+/** A byte buffer that writes msgpack values. */
+export class Writer extends Bytes {
+  reset(): Writer {
+    this.len = 0;
+    return this;
   }
 
   nil(): void {
@@ -58,63 +139,19 @@ export class Writer {
   }
 
   bool(v: bool): void {
-    this.byte(v ? 0xc3 : 0xc2);
+    packBool(this, v);
   }
 
   int(v: i64): void {
-    if (v >= 0 && v < 128) this.byte(<u8>v);
-    else if (v < 0 && v >= -32) this.byte(<u8>(v & 0xff));
-    else if (v >= -2147483648 && v <= 2147483647) {
-      this.byte(0xd2);
-      this.be32(<u32>v);
-    } else {
-      this.byte(0xd3);
-      this.be32(<u32>(v >> 32));
-      this.be32(<u32>v);
-    }
+    packInt(this, v);
   }
 
   float(v: f64): void {
-    this.byte(0xcb);
-    const bits = reinterpret<u64>(v);
-    this.be32(<u32>(bits >> 32));
-    this.be32(<u32>bits);
+    packFloat(this, v);
   }
 
   str(s: string): void {
-    // Most keys and event types are ASCII: write them without an intermediate buffer.
-    const chars = s.length;
-    if (chars < 32) {
-      let ascii = true;
-      for (let i = 0; i < chars; i++) {
-        if (<u32>s.charCodeAt(i) >= 0x80) {
-          ascii = false;
-          break;
-        }
-      }
-      if (ascii) {
-        this.ensure(chars + 1);
-        let p = this.ptr + this.len;
-        store<u8>(p, <u8>(0xa0 | chars));
-        for (let i = 0; i < chars; i++) store<u8>(p + 1 + i, <u8>s.charCodeAt(i));
-        this.len += chars + 1;
-        return;
-      }
-    }
-    const bytes = String.UTF8.encode(s);
-    const n = bytes.byteLength;
-    if (n < 32) this.byte(<u8>(0xa0 | n));
-    else if (n < 256) {
-      this.byte(0xd9);
-      this.byte(<u8>n);
-    } else if (n < 65536) {
-      this.byte(0xda);
-      this.be16(<u32>n);
-    } else {
-      this.byte(0xdb);
-      this.be32(<u32>n);
-    }
-    this.raw(changetype<usize>(bytes), n);
+    packStr(this, s);
   }
 
   bin(ptr: usize, n: i32): void {
@@ -123,42 +160,38 @@ export class Writer {
       this.byte(<u8>n);
     } else if (n < 65536) {
       this.byte(0xc5);
-      this.be16(<u32>n);
+      be16(this, <u32>n);
     } else {
       this.byte(0xc6);
-      this.be32(<u32>n);
+      be32(this, <u32>n);
     }
     this.raw(ptr, n);
   }
 
   array(n: i32): void {
-    if (n < 16) this.byte(<u8>(0x90 | n));
-    else if (n < 65536) {
-      this.byte(0xdc);
-      this.be16(<u32>n);
-    } else {
-      this.byte(0xdd);
-      this.be32(<u32>n);
-    }
+    packHeader(this, 0x90, n);
   }
 
   map(n: i32): void {
-    if (n < 16) this.byte(<u8>(0x80 | n));
-    else if (n < 65536) {
-      this.byte(0xde);
-      this.be16(<u32>n);
-    } else {
-      this.byte(0xdf);
-      this.be32(<u32>n);
-    }
+    packHeader(this, 0x80, n);
   }
 }
 
 /** Reads msgpack from guest memory in [pos, end). */
 export class Reader {
   error: string = "";
+  /** Length of the last string passed over by `strEnd`. */
+  lastLength: usize = 0;
 
   constructor(public pos: usize, public end: usize) {}
+
+  /** Read another range with the same reader (the SDK reuses one per call kind). */
+  reset(pos: usize, end: usize): Reader {
+    this.pos = pos;
+    this.end = end;
+    this.error = "";
+    return this;
+  }
 
   fail(message: string): void {
     if (this.error.length == 0) this.error = message;
@@ -183,8 +216,10 @@ export class Reader {
   }
 
   private be(n: i32): u64 {
+    if (!this.has(<usize>n)) return 0;
     let v: u64 = 0;
-    for (let i = 0; i < n; i++) v = (v << 8) | <u64>this.u8();
+    for (let i = 0; i < n; i++) v = (v << 8) | <u64>load<u8>(this.pos + i);
+    this.pos += n;
     return v;
   }
 
@@ -215,6 +250,11 @@ export class Reader {
     return -1;
   }
 
+  isMap(): bool {
+    const t = this.peek();
+    return (t & 0xf0) == 0x80 || t == 0xde || t == 0xdf;
+  }
+
   isString(): bool {
     const t = this.peek();
     return (t & 0xe0) == 0xa0 || t == 0xd9 || t == 0xda || t == 0xdb;
@@ -235,9 +275,6 @@ export class Reader {
     return t == 0xc2 || t == 0xc3;
   }
 
-  /** Length of the last string skipped by `strEnd`. */
-  lastLength: usize = 0;
-
   /** Move past a string without decoding it; returns its end and sets `lastLength`. */
   strEnd(): usize {
     const t = this.u8();
@@ -254,20 +291,9 @@ export class Reader {
   }
 
   str(): string {
-    const t = this.u8();
-    let n: i32 = 0;
-    if ((t & 0xe0) == 0xa0) n = t & 0x1f;
-    else if (t == 0xd9) n = <i32>this.be(1);
-    else if (t == 0xda) n = <i32>this.be(2);
-    else if (t == 0xdb) n = <i32>this.be(4);
-    else {
-      this.fail("expected a string");
-      return "";
-    }
-    if (!this.has(<usize>n)) return "";
-    const s = String.UTF8.decodeUnsafe(this.pos, n);
-    this.pos += n;
-    return s;
+    const end = this.strEnd();
+    if (this.error.length > 0) return "";
+    return String.UTF8.decodeUnsafe(end - this.lastLength, this.lastLength);
   }
 
   int(): i64 {
@@ -305,7 +331,7 @@ export class Reader {
 
   /** Skip one value of any type. */
   skip(): void {
-    let pending = 1;
+    let pending: i64 = 1;
     while (pending > 0 && this.error.length == 0) {
       pending--;
       const t = this.u8();
@@ -320,10 +346,10 @@ export class Reader {
       else if (t == 0xd9 || t == 0xc4) this.advance(<i32>this.be(1));
       else if (t == 0xda || t == 0xc5) this.advance(<i32>this.be(2));
       else if (t == 0xdb || t == 0xc6) this.advance(<i32>this.be(4));
-      else if (t == 0xdc) pending += <i32>this.be(2);
-      else if (t == 0xdd) pending += <i32>this.be(4);
-      else if (t == 0xde) pending += 2 * <i32>this.be(2);
-      else if (t == 0xdf) pending += 2 * <i32>this.be(4);
+      else if (t == 0xdc) pending += <i64>this.be(2);
+      else if (t == 0xdd) pending += <i64>this.be(4);
+      else if (t == 0xde) pending += 2 * <i64>this.be(2);
+      else if (t == 0xdf) pending += 2 * <i64>this.be(4);
       else if (t == 0xd4) this.advance(2);
       else if (t == 0xd5) this.advance(3);
       else if (t == 0xd6) this.advance(5);
@@ -337,6 +363,8 @@ export class Reader {
   }
 
   private advance(n: i32): void {
-    if (this.has(<usize>n)) this.pos += n;
+    // A 32-bit length can read as negative: treat it as running past the end.
+    if (n < 0) this.fail("truncated msgpack");
+    else if (this.has(<usize>n)) this.pos += n;
   }
 }

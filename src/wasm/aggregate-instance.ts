@@ -1,18 +1,25 @@
 /**
  * One instance of an aggregate module, and the typed wrapper around its ABI calls.
  *
- * Bytes cross the boundary by copy: inputs are written into a region the guest hands out
- * (`thalo_alloc`), outputs are copied out before the next call (they are only valid until then).
- * Memory views are re-created whenever the guest's memory grew, since growing detaches the old
- * `ArrayBuffer`.
+ * Bytes cross the boundary by copy. Inputs go into one region the instance asks the guest for
+ * (`thalo_alloc`) and keeps across calls, growing it (free, then alloc) only when an input does
+ * not fit, so a command costs no allocation calls. Outputs are read in place and copied out
+ * before the next call, since they are only valid until then. The memory view is re-created
+ * after the guest's memory grew, since growing detaches the old `ArrayBuffer`.
  *
- * Any exception out of a guest call is a trap: the instance's memory may be inconsistent, so the
- * instance marks itself `poisoned` and must be replaced (docs/abi.md, "What the host does").
+ * Faults are typed (docs/abi.md, "What the host does"):
+ * - `GUEST_TRAP`: a guest call threw (a trap, `env.abort`, a stack overflow). The instance's
+ *   memory may be inconsistent, so the instance marks itself `poisoned` and refuses every later
+ *   call; the caller replaces it with `module.instantiate()` and rebuilds its states.
+ * - `GUEST_FAULT`: a call returned something the ABI does not allow (a result out of bounds or
+ *   malformed, an undeclared event type, a failing `thalo_apply` status). The instance stays
+ *   usable, but the state concerned must be dropped and rebuilt.
  */
 import { Packr, unpack } from 'msgpackr';
 import { ThaloError } from '../errors.js';
 import type { AggregateModule } from './aggregate-module.js';
 import { FrameError, FrameReader, arrayHeaderSize, encodeString, writeArrayHeader } from './msgpack-frames.js';
+import { NameTable } from './name-table.js';
 import type { AggregateHandle, GuestEvent, HandleOutcome } from './types.js';
 
 export type GuestLogger = (level: number, message: string, module: string) => void;
@@ -20,6 +27,7 @@ export type GuestLogger = (level: number, message: string, module: string) => vo
 interface Exports {
   memory: WebAssembly.Memory;
   thalo_alloc(len: number): number;
+  thalo_free(ptr: number, len: number): void;
   thalo_new(idPtr: number, idLen: number): number;
   thalo_drop(handle: number): void;
   thalo_apply(handle: number, ptr: number, len: number): number;
@@ -31,24 +39,37 @@ interface Exports {
 /** Thrown by the host side of `env.abort`, so the guest call unwinds like a trap. */
 class GuestAbort extends Error {}
 
-const packr = new Packr({ useRecords: false });
-/** msgpack strings of event types and command names, encoded once. */
-const typeCache = new Map<string, Uint8Array>();
+// `undefined` becomes nil, as in JSON where it cannot appear at all.
+const packr = new Packr({ useRecords: false, encodeUndefinedAsNil: true });
+const EMPTY = new Uint8Array(0);
+/** The smallest input region asked for: most commands and event batches fit in it. */
+const MIN_REGION = 4096;
 
-function encodedType(type: string): Uint8Array {
-  let encoded = typeCache.get(type);
+/** msgpack strings of event types no module declares (old events a module still applies). */
+const undeclaredTypes = new Map<string, Uint8Array>();
+function encodeUndeclared(type: string): Uint8Array {
+  let encoded = undeclaredTypes.get(type);
   if (!encoded) {
     encoded = encodeString(type);
-    if (typeCache.size < 10_000) typeCache.set(type, encoded);
+    if (undeclaredTypes.size < 10_000) undeclaredTypes.set(type, encoded);
   }
   return encoded;
 }
 
 export class AggregateInstance {
   private readonly exports: Exports;
-  private readonly commands: ReadonlySet<string>;
+  private readonly commands: NameTable;
+  private readonly events: NameTable;
+  private readonly reader = new FrameReader(EMPTY, 0, 0);
+  /** Scratch for `apply`: the encoded type of each event (reused, never shrunk). */
+  private readonly types: Uint8Array[] = [];
   private view: Uint8Array;
+  private region = 0;
+  private regionSize = 0;
   private isPoisoned = false;
+  // Where the last packed result lies, set by `output` (a tuple would allocate per call).
+  private outStart = 0;
+  private outEnd = 0;
 
   constructor(
     readonly module: AggregateModule,
@@ -58,7 +79,8 @@ export class AggregateInstance {
     let instance: WebAssembly.Instance | undefined;
     instance = new WebAssembly.Instance(module.compiled, AggregateInstance.imports(() => instance!, module.file, log));
     this.exports = instance.exports as unknown as Exports;
-    this.commands = new Set(module.description.commands);
+    this.commands = new NameTable(module.description.commands);
+    this.events = new NameTable(module.description.events);
     this.view = new Uint8Array(this.exports.memory.buffer);
   }
 
@@ -67,7 +89,6 @@ export class AggregateInstance {
     const memory = () => new Uint8Array((instance().exports.memory as WebAssembly.Memory).buffer);
     const asString = (ptr: number): string => {
       // AssemblyScript strings are UTF-16 with their byte length stored 4 bytes before them.
-      if (ptr === 0) return '';
       const bytes = memory();
       if (ptr < 4 || ptr > bytes.length) return '';
       const len = new DataView(bytes.buffer).getUint32(ptr - 4, true);
@@ -78,7 +99,8 @@ export class AggregateInstance {
         log: (level: number, ptr: number, len: number) => {
           if (!log) return;
           const bytes = memory();
-          log(level, Buffer.from(bytes.buffer, ptr, Math.min(len, bytes.length - ptr)).toString('utf8'), file);
+          const start = Math.min(ptr >>> 0, bytes.length);
+          log(level, Buffer.from(bytes.buffer, start, Math.min(len >>> 0, bytes.length - start)).toString('utf8'), file);
         },
       },
       env: {
@@ -89,39 +111,66 @@ export class AggregateInstance {
     };
   }
 
-  /** True after a trap: the instance must not be used again; replace it with `module.instantiate()`. */
+  /** True after a trap: every later call fails; replace the instance with `module.instantiate()`. */
   get poisoned(): boolean {
     return this.isPoisoned;
   }
 
+  /** A fresh state for aggregate `id` (`thalo_new`). */
   create(id: string): AggregateHandle {
-    const [ptr, len] = this.writeId(id);
-    const handle = this.call('thalo_new', () => this.exports.thalo_new(ptr, len));
-    if (handle <= 0) throw this.fault('thalo_new', `returned handle ${handle} for id ${JSON.stringify(id)}`);
+    const idBytes = encodeId(id);
+    const ptr = this.input(idBytes.length);
+    this.memory().set(idBytes, ptr);
+    let handle: number;
+    try {
+      handle = this.exports.thalo_new(ptr, idBytes.length);
+    } catch (error) {
+      throw this.trapped('thalo_new', error);
+    }
+    if (!(handle > 0)) throw this.fault('thalo_new', `returned handle ${handle} for id ${JSON.stringify(id)}`);
     return handle;
   }
 
+  /** Forget a state; its handle is invalid afterwards. */
   drop(handle: AggregateHandle): void {
-    this.call('thalo_drop', () => this.exports.thalo_drop(handle));
+    this.usable();
+    try {
+      this.exports.thalo_drop(handle);
+    } catch (error) {
+      throw this.trapped('thalo_drop', error);
+    }
   }
 
   /** Apply stored events to a state. Event data is handed over exactly as stored. */
   apply(handle: AggregateHandle, events: readonly GuestEvent[]): void {
-    if (events.length === 0) return;
-    let size = arrayHeaderSize(events.length);
-    for (const event of events) size += 1 + encodedType(event.type).length + event.data.length;
-    const ptr = this.alloc(size);
+    const count = events.length;
+    if (count === 0) return;
+    const types = this.types;
+    let size = arrayHeaderSize(count);
+    for (let i = 0; i < count; i++) {
+      const event = events[i]!;
+      const type = this.events.encode(event.type) ?? encodeUndeclared(event.type);
+      types[i] = type;
+      size += 1 + type.length + event.data.length;
+    }
+    const ptr = this.input(size);
     const view = this.memory();
-    let offset = writeArrayHeader(view, ptr, events.length);
-    for (const event of events) {
+    let offset = writeArrayHeader(view, ptr, count);
+    for (let i = 0; i < count; i++) {
+      const type = types[i]!;
+      const data = events[i]!.data;
       view[offset++] = 0x92;
-      const type = encodedType(event.type);
       view.set(type, offset);
       offset += type.length;
-      view.set(event.data, offset);
-      offset += event.data.length;
+      view.set(data, offset);
+      offset += data.length;
     }
-    const status = this.call('thalo_apply', () => this.exports.thalo_apply(handle, ptr, size));
+    let status: number;
+    try {
+      status = this.exports.thalo_apply(handle, ptr, size);
+    } catch (error) {
+      throw this.trapped('thalo_apply', error);
+    }
     if (status !== 0) throw this.fault('thalo_apply', `returned status ${status}`);
   }
 
@@ -130,7 +179,8 @@ export class AggregateInstance {
    * events (data as the guest's msgpack bytes) or the aggregate's rejection.
    */
   handle(handle: AggregateHandle, command: string, payload: unknown): HandleOutcome {
-    if (!this.commands.has(command)) {
+    const name = this.commands.encode(command);
+    if (name === undefined) {
       throw new ThaloError('UNKNOWN_COMMAND', `${this.module.name} has no command ${JSON.stringify(command)} (it has: ${this.module.description.commands.join(', ')})`, {
         data: { aggregate: this.module.name, command },
       });
@@ -147,90 +197,143 @@ export class AggregateInstance {
       });
     }
     // The command [name, payload]: an array header, the name (encoded once), the packed payload.
-    const name = encodedType(command);
     const length = 1 + name.length + body.length;
-    const ptr = this.alloc(length);
+    const ptr = this.input(length);
     const view = this.memory();
     view[ptr] = 0x92;
     view.set(name, ptr + 1);
     view.set(body, ptr + 1 + name.length);
-    const packed = this.call('thalo_handle', () => this.exports.thalo_handle(handle, ptr, length), command);
-    const [start, end] = this.output('thalo_handle', packed, command);
+    let packed: bigint;
     try {
-      return readResult(new FrameReader(this.memory(), start, end));
+      packed = this.exports.thalo_handle(handle, ptr, length);
     } catch (error) {
-      if (error instanceof FrameError) throw this.fault('thalo_handle', `returned a malformed result: ${error.message}`, command);
-      throw error;
+      throw this.trapped('thalo_handle', error, command);
+    }
+    this.output('thalo_handle', packed, command);
+    try {
+      return this.readResult(this.reader.reset(this.memory(), this.outStart, this.outEnd));
+    } catch (error) {
+      throw this.fault('thalo_handle', `returned a malformed result: ${(error as Error).message}`, command);
     }
   }
 
+  /** The state's snapshot bytes (`thalo_snapshot`); throws when the module has no snapshots. */
   snapshot(handle: AggregateHandle): Uint8Array {
     const fn = this.exports.thalo_snapshot;
     if (!fn) throw this.unsupported();
-    const packed = this.call('thalo_snapshot', () => fn(handle));
-    const [start, end] = this.output('thalo_snapshot', packed);
-    return this.memory().slice(start, end);
+    this.usable();
+    let packed: bigint;
+    try {
+      packed = fn(handle);
+    } catch (error) {
+      throw this.trapped('thalo_snapshot', error);
+    }
+    this.output('thalo_snapshot', packed);
+    return this.memory().slice(this.outStart, this.outEnd);
   }
 
+  /** A new state for `id` from snapshot bytes (`thalo_restore`); throws when unsupported. */
   restore(id: string, state: Uint8Array): AggregateHandle {
     const fn = this.exports.thalo_restore;
     if (!fn) throw this.unsupported();
-    const [idPtr, idLen] = this.writeId(id);
-    // Allocate the state after the id is in place: the guest may hand out one scratch region.
-    const idCopy = this.memory().slice(idPtr, idPtr + idLen);
-    const ptr = this.alloc(idLen + state.length);
+    const idBytes = encodeId(id);
+    // Both inputs share the one region: the id, then the snapshot.
+    const ptr = this.input(idBytes.length + state.length);
     const view = this.memory();
-    view.set(idCopy, ptr);
-    view.set(state, ptr + idLen);
-    const handle = this.call('thalo_restore', () => fn(ptr, idLen, ptr + idLen, state.length));
-    if (handle <= 0) throw this.fault('thalo_restore', 'could not restore the snapshot');
+    view.set(idBytes, ptr);
+    view.set(state, ptr + idBytes.length);
+    let handle: number;
+    try {
+      handle = fn(ptr, idBytes.length, ptr + idBytes.length, state.length);
+    } catch (error) {
+      throw this.trapped('thalo_restore', error);
+    }
+    if (!(handle > 0)) throw this.fault('thalo_restore', `could not restore the snapshot of ${JSON.stringify(id)} (${state.length} bytes)`);
     return handle;
   }
 
-  private writeId(id: string): [number, number] {
-    if (typeof id !== 'string' || !id.isWellFormed()) {
-      throw new ThaloError('INVALID_ARGUMENT', `aggregate id must be a well-formed string, got ${JSON.stringify(id)}`);
+  /** The input region, at least `len` bytes; asks the guest for a larger one when needed. */
+  private input(len: number): number {
+    this.usable();
+    if (len <= this.regionSize) return this.region;
+    const size = Math.max(len, this.regionSize * 2, MIN_REGION);
+    try {
+      if (this.region !== 0) this.exports.thalo_free(this.region, this.regionSize);
+      this.region = 0;
+      this.regionSize = 0;
+      const ptr = this.exports.thalo_alloc(size);
+      if (!(ptr > 0) || ptr + size > this.memory().length) throw this.fault('thalo_alloc', `returned ${ptr} for ${size} bytes, outside memory`);
+      this.region = ptr;
+      this.regionSize = size;
+      return ptr;
+    } catch (error) {
+      if (error instanceof ThaloError) throw error;
+      throw this.trapped('thalo_alloc', error);
     }
-    const bytes = Buffer.from(id, 'utf8');
-    const ptr = this.alloc(bytes.length);
-    this.memory().set(bytes, ptr);
-    return [ptr, bytes.length];
-  }
-
-  private alloc(len: number): number {
-    const ptr = this.call('thalo_alloc', () => this.exports.thalo_alloc(len));
-    if (ptr <= 0 || ptr + len > this.memory().length) throw this.fault('thalo_alloc', `returned ${ptr} for ${len} bytes, outside memory`);
-    return ptr;
   }
 
   private memory(): Uint8Array {
-    if (this.view.buffer !== this.exports.memory.buffer) this.view = new Uint8Array(this.exports.memory.buffer);
+    // Growing the memory detaches the old buffer, and a view on a detached buffer has length 0.
+    if (this.view.length === 0) this.view = new Uint8Array(this.exports.memory.buffer);
     return this.view;
   }
 
-  /** Unpack an i64 (ptr << 32 | len) and check it lies in memory. */
-  private output(fn: string, packed: bigint, command?: string): [number, number] {
+  /** Unpack an i64 (ptr << 32 | len) into `outStart`/`outEnd` and check it lies in memory. */
+  private output(fn: string, packed: bigint, command?: string): void {
     if (typeof packed !== 'bigint') throw this.fault(fn, `returned ${typeof packed}, not an i64`, command);
     const ptr = Number(BigInt.asUintN(64, packed) >> 32n);
     const len = Number(BigInt.asUintN(32, packed));
     if (ptr + len > this.memory().length) throw this.fault(fn, `returned bytes [${ptr}, ${ptr + len}) outside memory`, command);
-    return [ptr, ptr + len];
+    this.outStart = ptr;
+    this.outEnd = ptr + len;
   }
 
-  private call<T>(fn: string, invoke: () => T, command?: string): T {
-    if (this.isPoisoned) {
-      throw new ThaloError('GUEST_TRAP', `${this.module.name}: this instance trapped earlier and must be recreated`, { data: { module: this.module.name } });
+  private readResult(reader: FrameReader): HandleOutcome {
+    const length = reader.arrayHeader();
+    const tag = reader.smallUint();
+    if (tag === 0 && length === 2) {
+      const count = reader.arrayHeader();
+      const events = new Array<GuestEvent>(count);
+      for (let i = 0; i < count; i++) {
+        if (reader.arrayHeader() !== 2) throw new FrameError('an event must be [type, data]');
+        const typeLength = reader.stringLength();
+        const type = this.events.find(reader.bytes, reader.offset - typeLength, reader.offset);
+        if (type === undefined) {
+          const spelled = Buffer.from(reader.bytes.subarray(reader.offset - typeLength, reader.offset)).toString('utf8');
+          throw new FrameError(`event type ${JSON.stringify(spelled)} is not one of the events thalo_describe lists`);
+        }
+        const [start, end] = reader.skip();
+        events[i] = { type, data: reader.bytes.slice(start, end) };
+      }
+      if (reader.offset !== reader.end) throw new FrameError('trailing bytes after the result');
+      return { kind: 'events', events };
     }
-    try {
-      return invoke();
-    } catch (error) {
-      this.isPoisoned = true;
-      const what = command === undefined ? fn : `${fn} (command ${command})`;
-      throw new ThaloError('GUEST_TRAP', `${this.module.name} trapped in ${what}: ${(error as Error).message}`, {
-        data: { module: this.module.name, file: this.module.file, function: fn, command },
-        cause: error,
+    if (tag === 1 && length === 4) {
+      const code = reader.string();
+      const message = reader.string();
+      const [start, end] = reader.skip();
+      const outcome: HandleOutcome = { kind: 'rejected', code, message };
+      if (!(end - start === 1 && reader.bytes[start] === 0xc0)) outcome.data = unpack(reader.bytes.subarray(start, end));
+      return outcome;
+    }
+    throw new FrameError(`unknown result: tag ${tag} with ${length} elements`);
+  }
+
+  private usable(): void {
+    if (this.isPoisoned) {
+      throw new ThaloError('GUEST_TRAP', `${this.module.name}: this instance trapped earlier and must be recreated`, {
+        data: { module: this.module.name, file: this.module.file, poisoned: true },
       });
     }
+  }
+
+  private trapped(fn: string, error: unknown, command?: string): ThaloError {
+    this.isPoisoned = true;
+    const what = command === undefined ? fn : `${fn} (command ${command})`;
+    return new ThaloError('GUEST_TRAP', `${this.module.name} trapped in ${what}: ${(error as Error).message}`, {
+      data: { module: this.module.name, file: this.module.file, function: fn, command, poisoned: true },
+      cause: error,
+    });
   }
 
   private fault(fn: string, problem: string, command?: string): ThaloError {
@@ -243,29 +346,10 @@ export class AggregateInstance {
   }
 }
 
-function readResult(reader: FrameReader): HandleOutcome {
-  const length = reader.arrayHeader();
-  const tag = reader.smallUint();
-  if (tag === 0 && length === 2) {
-    const count = reader.arrayHeader();
-    const events = new Array<GuestEvent>(count);
-    for (let i = 0; i < count; i++) {
-      if (reader.arrayHeader() !== 2) throw new FrameError('an event must be [type, data]');
-      const type = reader.string();
-      if (type.length === 0) throw new FrameError('an event type is empty');
-      const [start, end] = reader.skip();
-      events[i] = { type, data: reader.bytes.slice(start, end) };
-    }
-    if (reader.offset !== reader.end) throw new FrameError('trailing bytes after the result');
-    return { kind: 'events', events };
+/** An aggregate id as UTF-8; a string with lone surrogates has no UTF-8 form and is refused. */
+function encodeId(id: string): Uint8Array {
+  if (typeof id !== 'string' || !id.isWellFormed()) {
+    throw new ThaloError('INVALID_ARGUMENT', `aggregate id must be a well-formed string, got ${JSON.stringify(id)}`);
   }
-  if (tag === 1 && length === 4) {
-    const code = reader.string();
-    const message = reader.string();
-    const [start, end] = reader.skip();
-    const outcome: HandleOutcome = { kind: 'rejected', code, message };
-    if (!(end - start === 1 && reader.bytes[start] === 0xc0)) outcome.data = unpack(reader.bytes.subarray(start, end));
-    return outcome;
-  }
-  throw new FrameError(`unknown result: tag ${tag} with ${length} elements`);
+  return Buffer.from(id, 'utf8');
 }

@@ -17,6 +17,7 @@ export const ABI_VERSION = 1;
 const REQUIRED: Record<string, number> = {
   thalo_abi_version: 0,
   thalo_alloc: 1,
+  thalo_free: 2,
   thalo_describe: 0,
   thalo_new: 2,
   thalo_drop: 1,

@@ -10,11 +10,19 @@ export class FrameReader {
   offset: number;
 
   constructor(
-    readonly bytes: Uint8Array,
+    public bytes: Uint8Array,
     start: number,
-    readonly end: number,
+    public end: number,
   ) {
     this.offset = start;
+  }
+
+  /** Read another range with the same reader (one per instance, so a call allocates none). */
+  reset(bytes: Uint8Array, start: number, end: number): this {
+    this.bytes = bytes;
+    this.offset = start;
+    this.end = end;
+    return this;
   }
 
   private need(n: number): void {
@@ -54,7 +62,8 @@ export class FrameReader {
     throw new FrameError(`expected a small unsigned integer, found type byte 0x${t.toString(16)}`);
   }
 
-  string(): string {
+  /** Move past a string; returns its UTF-8 length (its bytes end at `offset`). */
+  stringLength(): number {
     const t = this.u8();
     let len: number;
     if ((t & 0xe0) === 0xa0) len = t & 0x1f;
@@ -63,9 +72,13 @@ export class FrameReader {
     else if (t === 0xdb) len = this.uint(4);
     else throw new FrameError(`expected a string, found type byte 0x${t.toString(16)}`);
     this.need(len);
-    const s = this.offset;
     this.offset += len;
-    return Buffer.from(this.bytes.buffer, this.bytes.byteOffset + s, len).toString('utf8');
+    return len;
+  }
+
+  string(): string {
+    const len = this.stringLength();
+    return Buffer.from(this.bytes.buffer, this.bytes.byteOffset + this.offset - len, len).toString('utf8');
   }
 
   isNil(): boolean {

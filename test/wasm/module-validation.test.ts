@@ -13,6 +13,7 @@ function wat(parts: { imports?: string; version?: number; omit?: string; extra?:
   const fns: Record<string, string> = {
     thalo_abi_version: `(func (export "thalo_abi_version") (result i32) i32.const ${parts.version ?? 1})`,
     thalo_alloc: '(func (export "thalo_alloc") (param i32) (result i32) i32.const 1024)',
+    thalo_free: '(func (export "thalo_free") (param i32 i32))',
     // {"name":"t","version":"1","commands":[],"events":[]} encoded at offset 16
     thalo_describe: '(func (export "thalo_describe") (result i64) i64.const 0x1000000024)',
     thalo_new: '(func (export "thalo_new") (param i32 i32) (result i32) i32.const 1)',
