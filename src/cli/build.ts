@@ -7,8 +7,9 @@ import { existsSync } from 'node:fs';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import asc from 'assemblyscript/asc';
+import type { Command } from 'commander';
 import { ThaloError } from '../errors.js';
-import { compileModule } from '../wasm/index.js';
+import { AGGREGATE_NAME, compileModule } from '../wasm/index.js';
 import type { AggregateModule } from '../wasm/index.js';
 
 /** Compiler flags: optimised, no assertions, and a runtime with a GC so dropped states are freed. */
@@ -29,6 +30,9 @@ export interface BuildResult {
 export async function buildAggregate(dir: string, outDir: string): Promise<BuildResult> {
   const source = resolve(dir);
   const name = basename(source);
+  if (!AGGREGATE_NAME.test(name)) {
+    throw new ThaloError('BUILD_FAILED', `${dir}: "${name}" is not a valid aggregate name (a letter, then letters, digits or _; at most 64), and the module is named after its directory`, { data: { dir } });
+  }
   const entry = entryOf(source);
   if (!entry) throw new ThaloError('BUILD_FAILED', `${dir}: no index.ts or assembly/index.ts to compile`, { data: { dir } });
   const stderr = asc.createMemoryStream();
@@ -52,4 +56,18 @@ export async function buildAggregate(dir: string, outDir: string): Promise<Build
   await writeFile(partial, binary);
   await rename(partial, file);
   return { file, module, bytes: binary.length };
+}
+
+/** `thalo build <dir> [-o modules]`, added to the `thalo` program by `src/cli/thalo.ts`. */
+export function registerBuild(program: Command): void {
+  program
+    .command('build')
+    .description('compile an AssemblyScript aggregate directory into <out>/<name>.wasm and validate it against the ABI')
+    .argument('<dir>', 'the aggregate directory (with index.ts or assembly/index.ts)')
+    .option('-o, --out <dir>', 'output directory', 'modules')
+    .action(async (dir: string, options: { out: string }) => {
+      const { file, module, bytes } = await buildAggregate(dir, options.out);
+      const { description } = module;
+      console.log(`built ${file} (${bytes} bytes): ${module.name} ${description.version}, commands ${description.commands.join(', ')}; events ${description.events.join(', ')}`);
+    });
 }

@@ -1,28 +1,24 @@
 #!/usr/bin/env node
 /**
- * `thalo`: the client CLI. Exit codes: 0 ok, 1 rejected or failed, 2 usage.
+ * `thalo`: the client CLI. This file only assembles the program: each subcommand lives in its
+ * own file and registers itself (`registerBuild(program)`), so adding one is one import and one
+ * call here. Exit codes: 0 ok, 1 rejected or failed, 2 usage.
  */
 import { Command, CommanderError } from 'commander';
-import { buildAggregate } from './build.js';
+import { registerBuild } from './build.js';
 
 const program = new Command('thalo')
   .description('Thalo for Node: build aggregate modules and talk to a running thalo-runtime')
+  // Commander exits by itself on usage errors; we want our exit codes, so it throws instead.
   .exitOverride()
   .showHelpAfterError();
 
-program
-  .command('build')
-  .description('compile an AssemblyScript aggregate directory into <out>/<name>.wasm and validate it')
-  .argument('<dir>', 'the aggregate directory (with index.ts or assembly/index.ts)')
-  .option('-o, --out <dir>', 'output directory', 'modules')
-  .action(async (dir: string, options: { out: string }) => {
-    const { file, module, bytes } = await buildAggregate(dir, options.out);
-    console.log(`built ${file} (${bytes} bytes): ${module.description.name} ${module.description.version}, commands ${module.description.commands.join(', ')}`);
-  });
+registerBuild(program);
 
 try {
   await program.parseAsync();
 } catch (error) {
+  // Commander has already printed usage errors (and help, which exits 0).
   if (error instanceof CommanderError) process.exit(error.exitCode === 0 ? 0 : 2);
   process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
   process.exit(1);

@@ -13,6 +13,9 @@ import type { ModuleDescription } from './types.js';
 
 export const ABI_VERSION = 1;
 
+/** An aggregate's name, the module file's stem: a letter, then letters, digits or `_` (stream names are `<aggregate>-<id>`). */
+export const AGGREGATE_NAME = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
+
 /** Required function exports and their parameter counts. */
 const REQUIRED: Record<string, number> = {
   thalo_abi_version: 0,
@@ -62,6 +65,8 @@ export class AggregateModule {
    */
   static fromCompiled(compiled: WebAssembly.Module, file: string): AggregateModule {
     const refuse = (problem: string, cause?: unknown) => refusal(file, problem, cause);
+    const name = basename(file, '.wasm');
+    if (!AGGREGATE_NAME.test(name)) throw refuse(`"${name}" is not a valid aggregate name (a letter, then letters, digits or _; at most 64)`);
     for (const imp of WebAssembly.Module.imports(compiled)) {
       const name = `${imp.module}.${imp.name}`;
       if (!ALLOWED_IMPORTS.has(name) || imp.kind !== 'function') {
@@ -95,7 +100,7 @@ export class AggregateModule {
     }
     if (version !== ABI_VERSION) throw refuse(`speaks ABI version ${String(version)}; this runtime supports version ${ABI_VERSION}`);
     const description = describe(instance, refuse);
-    return new AggregateModule(basename(file, '.wasm'), file, compiled, description, snapshots.length === 2);
+    return new AggregateModule(name, file, compiled, description, snapshots.length === 2);
   }
 
   /** A fresh instance, with its own memory. Synchronous: the module is already compiled. */

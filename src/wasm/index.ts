@@ -1,7 +1,7 @@
 /**
  * The wasm host: loads aggregate modules (ABI v1, docs/abi.md) and runs them.
  */
-export { ABI_VERSION, AggregateModule, compileModule, loadModule } from './aggregate-module.js';
+export { ABI_VERSION, AGGREGATE_NAME, AggregateModule, compileModule, loadModule } from './aggregate-module.js';
 export type { InstanceOptions } from './aggregate-module.js';
 export { AggregateInstance } from './aggregate-instance.js';
 export type { GuestLogger } from './aggregate-instance.js';

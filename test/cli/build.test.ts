@@ -1,5 +1,6 @@
+// `thalo build` as a process: node dist/src/cli/thalo.js build <dir> -o <out>.
 import { execFile } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -9,8 +10,14 @@ import { loadModule } from '../../src/wasm/index.js';
 const run = promisify(execFile);
 const THALO = resolve('dist/src/cli/thalo.js');
 const dir = mkdtempSync(join(tmpdir(), 'thalo-build-'));
+// Aggregates sit two levels below the project root, like modules/<name>/, so that their
+// ../../guest/assembly imports resolve: scratch ones go to .tmp/<name>/.
 mkdirSync('.tmp', { recursive: true });
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const scratch: string[] = [];
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+  for (const path of scratch) rmSync(path, { recursive: true, force: true });
+});
 
 async function thalo(...args: string[]): Promise<{ code: number; output: string }> {
   try {
@@ -22,26 +29,54 @@ async function thalo(...args: string[]): Promise<{ code: number; output: string 
   }
 }
 
+/** A scratch aggregate directory `.tmp/<prefix>XXXXXX` whose index.ts is `source`. */
+function aggregateDir(prefix: string, source: string): string {
+  const path = mkdtempSync(join(resolve('.tmp'), prefix));
+  scratch.push(path);
+  writeFileSync(join(path, 'index.ts'), source);
+  return path;
+}
+
 describe('thalo build', () => {
-  it('compiles an aggregate directory into a valid module', async () => {
+  it('compiles an aggregate directory into a valid module named after it', async () => {
     const out = join(dir, 'out');
     const { code, output } = await thalo('build', 'modules/counter', '-o', out);
     expect(code).toBe(0);
-    expect(output).toContain('counter.wasm');
+    expect(output).toContain(`built ${join(out, 'counter.wasm')}`);
     const module = await loadModule(join(out, 'counter.wasm'));
+    expect(module.name).toBe('counter');
     expect(module.description.commands).toEqual(['Increment']);
+    expect(module.supportsSnapshots).toBe(true);
   });
 
-  it("shows the compiler's message and exits 1 on a compile error", async () => {
-    // Inside the project, two levels down like modules/<name>/, so its SDK imports resolve.
-    const broken = mkdtempSync(join(resolve('.tmp'), 'broken-'));
-    cpSync('modules/counter/index.ts', join(broken, 'index.ts'));
-    writeFileSync(join(broken, 'index.ts'), 'const x: i32 = "not a number";\n', { flag: 'a' });
-    const { code, output } = await thalo('build', broken, '-o', join(dir, 'out2'));
-    rmSync(broken, { recursive: true, force: true });
+  it("shows the compiler's message and exits 1 on a compile error, writing nothing", async () => {
+    const broken = aggregateDir('broken_', `${readFileSync('modules/counter/index.ts', 'utf8')}\nconst x: i32 = "not a number";\n`);
+    const out = join(dir, 'out2');
+    const { code, output } = await thalo('build', broken, '-o', out);
     expect(code).toBe(1);
     expect(output).toContain('compilation failed');
     expect(output).toMatch(/TS2322|not assignable/);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('refuses a module that compiles but does not follow the ABI', async () => {
+    const bare = aggregateDir('bare_', 'export function hello(): i32 { return 1; }\n');
+    const { code, output } = await thalo('build', bare, '-o', join(dir, 'out3'));
+    expect(code).toBe(1);
+    expect(output).toContain('does not export the function thalo_abi_version');
+  });
+
+  it('refuses a directory whose name is not an aggregate name, or that has no entry file', async () => {
+    const dashed = join(dir, 'my-counter');
+    cpSync('modules/counter', dashed, { recursive: true });
+    const named = await thalo('build', dashed, '-o', join(dir, 'out4'));
+    expect(named.code).toBe(1);
+    expect(named.output).toContain('"my-counter" is not a valid aggregate name');
+    const empty = join(dir, 'empty');
+    mkdirSync(empty);
+    const missing = await thalo('build', empty);
+    expect(missing.code).toBe(1);
+    expect(missing.output).toContain('no index.ts or assembly/index.ts');
   });
 
   it('exits 2 on a usage error', async () => {

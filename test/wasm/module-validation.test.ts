@@ -90,6 +90,12 @@ describe('module validation', () => {
     expect(arity.message).toContain('thalo_new takes 1 parameters');
   });
 
+  it('refuses a file whose stem is not an aggregate name', async () => {
+    const error = await refusal(await compile(wat()), 'my-module.wasm');
+    expect(error.code).toBe('MODULE_INVALID');
+    expect(error.message).toContain('"my-module" is not a valid aggregate name');
+  });
+
   it('refuses a module whose description is malformed', async () => {
     const bytes = await compile(wat().replace('i64.const 0x1000000024', 'i64.const 0x1000000003'));
     const error = await refusal(bytes);
