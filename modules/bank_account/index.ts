@@ -2,34 +2,72 @@
 import { Aggregate, Command, Event, Fields, Obj, Outcome, register } from "../../guest/assembly";
 export * from "../../guest/assembly/exports";
 
+// Commands, decoded from their payloads.
+class OpenAccount {
+  initial_balance: i64 = 0;
+  read(data: Fields): void { this.initial_balance = data.int("initial_balance"); }
+}
+class Deposit {
+  amount: i64 = 0;
+  read(data: Fields): void { this.amount = data.int("amount"); }
+}
+class Withdraw {
+  amount: i64 = 0;
+  read(data: Fields): void { this.amount = data.int("amount"); }
+}
+
+// Events: read when applied, written when emitted.
+class AccountOpened {
+  constructor(public initial_balance: i64 = 0) {}
+  read(data: Fields): void { this.initial_balance = data.int("initial_balance"); }
+  write(data: Obj): void { data.int("initial_balance", this.initial_balance); }
+}
+class Deposited {
+  constructor(public amount: i64 = 0) {}
+  read(data: Fields): void { this.amount = data.int("amount"); }
+  write(data: Obj): void { data.int("amount", this.amount); }
+}
+class Withdrawn {
+  constructor(public amount: i64 = 0) {}
+  read(data: Fields): void { this.amount = data.int("amount"); }
+  write(data: Obj): void { data.int("amount", this.amount); }
+}
+
 class BankAccount extends Aggregate {
   open: bool = false;
   balance: i64 = 0;
 
-  apply(event: Event): void {
-    if (event.type == "AccountOpened") {
-      this.open = true;
-      this.balance = event.data.int("initial_balance");
-    } else if (event.type == "Deposited") this.balance += event.data.int("amount");
-    else if (event.type == "Withdrawn") this.balance -= event.data.int("amount");
+  handle(command: Command, out: Outcome): void {
+    if (command.is("OpenAccount")) {
+      const open = command.decode<OpenAccount>();
+      if (this.open) out.reject("ACCOUNT_ALREADY_OPEN", "the account is already open");
+      else if (open.initial_balance < 0) out.reject("INVALID_AMOUNT", "initial_balance must not be negative");
+      else out.emit("AccountOpened", new AccountOpened(open.initial_balance));
+    } else if (command.is("Deposit")) {
+      const deposit = command.decode<Deposit>();
+      if (this.mayMove(deposit.amount, out)) out.emit("Deposited", new Deposited(deposit.amount));
+    } else if (command.is("Withdraw")) {
+      const withdraw = command.decode<Withdraw>();
+      if (!this.mayMove(withdraw.amount, out)) return;
+      if (withdraw.amount > this.balance) {
+        out.reject("INSUFFICIENT_FUNDS", "cannot withdraw " + withdraw.amount.toString() + " from a balance of " + this.balance.toString());
+      } else out.emit("Withdrawn", new Withdrawn(withdraw.amount));
+    }
   }
 
-  handle(command: Command, out: Outcome): void {
-    if (command.name == "OpenAccount") {
-      const initial = command.data.int("initial_balance");
-      if (this.open) out.reject("ACCOUNT_ALREADY_OPEN", "the account is already open");
-      else if (initial < 0) out.reject("INVALID_AMOUNT", "initial_balance must not be negative");
-      else out.emit("AccountOpened", new Obj().int("initial_balance", initial));
-      return;
-    }
-    const amount = command.data.int("amount");
+  /** Money moves only in an open account and in positive amounts; otherwise reject. */
+  private mayMove(amount: i64, out: Outcome): bool {
     if (!this.open) out.reject("ACCOUNT_NOT_OPEN", "the account is not open");
     else if (amount <= 0) out.reject("INVALID_AMOUNT", "amount must be a positive integer");
-    else if (command.name == "Deposit") out.emit("Deposited", new Obj().int("amount", amount));
-    else if (command.name == "Withdraw") {
-      if (amount > this.balance) out.reject("INSUFFICIENT_FUNDS", "cannot withdraw " + amount.toString() + " from a balance of " + this.balance.toString());
-      else out.emit("Withdrawn", new Obj().int("amount", amount));
-    }
+    return !out.rejected;
+  }
+
+  apply(event: Event): void {
+    if (event.is("AccountOpened")) {
+      this.open = true;
+      this.balance = event.decode<AccountOpened>().initial_balance;
+    } else if (event.is("Deposited")) this.balance += event.decode<Deposited>().amount;
+    else if (event.is("Withdrawn")) this.balance -= event.decode<Withdrawn>().amount;
   }
 
   snapshot(): Obj {

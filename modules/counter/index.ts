@@ -2,19 +2,32 @@
 import { Aggregate, Command, Event, Fields, Obj, Outcome, register } from "../../guest/assembly";
 export * from "../../guest/assembly/exports";
 
+// The command, decoded from its payload.
+class Increment {
+  amount: i64 = 0;
+  read(data: Fields): void { this.amount = data.int("amount"); }
+}
+
+// The event: read when applied, written when emitted.
+class Incremented {
+  constructor(public amount: i64 = 0) {}
+  read(data: Fields): void { this.amount = data.int("amount"); }
+  write(data: Obj): void { data.int("amount", this.amount); }
+}
+
 class Counter extends Aggregate {
   count: i64 = 0;
 
-  apply(event: Event): void {
-    if (event.type == "Incremented") this.count += event.data.int("amount");
+  handle(command: Command, out: Outcome): void {
+    if (command.is("Increment")) {
+      const increment = command.decode<Increment>();
+      if (increment.amount <= 0) out.reject("INVALID_AMOUNT", "amount must be a positive integer");
+      else out.emit("Incremented", new Incremented(increment.amount));
+    }
   }
 
-  handle(command: Command, out: Outcome): void {
-    if (command.name == "Increment") {
-      const amount = command.data.int("amount");
-      if (amount <= 0) out.reject("INVALID_AMOUNT", "amount must be a positive integer");
-      else out.emit("Incremented", new Obj().int("amount", amount));
-    }
+  apply(event: Event): void {
+    if (event.is("Incremented")) this.count += event.decode<Incremented>().amount;
   }
 
   snapshot(): Obj {

@@ -1,4 +1,5 @@
-// A todo list: string-heavy state with several event types.
+// A todo list: string-heavy state with several event types. It reads fields straight from the
+// payloads and builds event data with Obj, without typed classes (compare counter and bank_account).
 import { Aggregate, Command, Event, Fields, Obj, Outcome, register } from "../../guest/assembly";
 export * from "../../guest/assembly/exports";
 
