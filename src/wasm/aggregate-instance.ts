@@ -116,6 +116,11 @@ export class AggregateInstance {
     return this.isPoisoned;
   }
 
+  /** Bytes of guest memory (linear memory never shrinks; it grows by 64 KiB pages). */
+  get memoryBytes(): number {
+    return this.exports.memory.buffer.byteLength;
+  }
+
   /** A fresh state for aggregate `id` (`thalo_new`). */
   create(id: string): AggregateHandle {
     const idBytes = encodeId(id);
