@@ -9,6 +9,8 @@ import { unpack } from 'msgpackr';
 import { ThaloError } from '../errors.js';
 import { AggregateInstance } from './aggregate-instance.js';
 import type { GuestLogger } from './aggregate-instance.js';
+import { formatSignature, readSignatures, sameSignature } from './module-signatures.js';
+import type { Signature } from './module-signatures.js';
 import type { ModuleDescription } from './types.js';
 
 export const ABI_VERSION = 1;
@@ -16,19 +18,28 @@ export const ABI_VERSION = 1;
 /** An aggregate's name, the module file's stem: a letter, then letters, digits or `_` (stream names are `<aggregate>-<id>`). */
 export const AGGREGATE_NAME = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
 
-/** Required function exports and their parameter counts. */
-const REQUIRED: Record<string, number> = {
-  thalo_abi_version: 0,
-  thalo_alloc: 1,
-  thalo_free: 2,
-  thalo_describe: 0,
-  thalo_new: 2,
-  thalo_drop: 1,
-  thalo_apply: 3,
-  thalo_handle: 3,
+const sig = (params: string[], results: string[]): Signature => ({ params, results });
+/** Required function exports and their signatures (docs/abi.md, "Exports"). */
+const REQUIRED: Record<string, Signature> = {
+  thalo_abi_version: sig([], ['i32']),
+  thalo_alloc: sig(['i32'], ['i32']),
+  thalo_free: sig(['i32', 'i32'], []),
+  thalo_describe: sig([], ['i64']),
+  thalo_new: sig(['i32', 'i32'], ['i32']),
+  thalo_drop: sig(['i32'], []),
+  thalo_apply: sig(['i32', 'i32', 'i32'], ['i32']),
+  thalo_handle: sig(['i32', 'i32', 'i32'], ['i64']),
 };
-const SNAPSHOT: Record<string, number> = { thalo_snapshot: 1, thalo_restore: 4 };
-const ALLOWED_IMPORTS = new Set(['thalo.log', 'env.abort']);
+/** The optional snapshot pair. */
+const SNAPSHOT: Record<string, Signature> = {
+  thalo_snapshot: sig(['i32'], ['i64']),
+  thalo_restore: sig(['i32', 'i32', 'i32', 'i32'], ['i32']),
+};
+/** The only imports a module may have. */
+const ALLOWED_IMPORTS: Record<string, Signature> = {
+  'thalo.log': sig(['i32', 'i32', 'i32'], []),
+  'env.abort': sig(['i32', 'i32', 'i32', 'i32'], []),
+};
 
 export interface InstanceOptions {
   /** Largest command payload accepted once packed as msgpack, in bytes. Default 1 MiB. */
@@ -55,6 +66,17 @@ export class AggregateModule {
     } catch (error) {
       throw refusal(file, `not a valid WebAssembly module (${(error as Error).message})`, error);
     }
+    // Exact signatures need the binary; `fromCompiled` checks the rest.
+    const { exports, imports } = readSignatures(bytes);
+    const expected: [string, Signature | undefined, Signature][] = [
+      ...Object.entries(ALLOWED_IMPORTS).map(([name, want]): [string, Signature | undefined, Signature] => [`the import ${name}`, imports.get(name), want]),
+      ...Object.entries({ ...REQUIRED, ...SNAPSHOT }).map(([name, want]): [string, Signature | undefined, Signature] => [name, exports.get(name), want]),
+    ];
+    for (const [what, actual, want] of expected) {
+      if (actual && !sameSignature(actual, want)) {
+        throw refusal(file, `${what} has the signature ${formatSignature(actual)}; ABI v1 says ${formatSignature(want)}`);
+      }
+    }
     return AggregateModule.fromCompiled(compiled, file);
   }
 
@@ -69,7 +91,7 @@ export class AggregateModule {
     if (!AGGREGATE_NAME.test(name)) throw refuse(`"${name}" is not a valid aggregate name (a letter, then letters, digits or _; at most 64)`);
     for (const imp of WebAssembly.Module.imports(compiled)) {
       const name = `${imp.module}.${imp.name}`;
-      if (!ALLOWED_IMPORTS.has(name) || imp.kind !== 'function') {
+      if (!(name in ALLOWED_IMPORTS) || imp.kind !== 'function') {
         throw refuse(`imports ${imp.kind} "${name}", but a module may import only the functions thalo.log and env.abort`);
       }
     }
@@ -88,9 +110,9 @@ export class AggregateModule {
       throw refuse(`failed to instantiate (${(error as Error).message})`, error);
     }
     const fns = instance.exports as Record<string, unknown>;
-    for (const [name, arity] of Object.entries({ ...REQUIRED, ...(snapshots.length ? SNAPSHOT : {}) })) {
+    for (const [name, want] of Object.entries({ ...REQUIRED, ...(snapshots.length ? SNAPSHOT : {}) })) {
       const length = (fns[name] as (...args: unknown[]) => unknown).length;
-      if (length !== arity) throw refuse(`${name} takes ${length} parameters; ABI v1 says ${arity}`);
+      if (length !== want.params.length) throw refuse(`${name} takes ${length} parameters; ABI v1 says ${formatSignature(want)}`);
     }
     let version: unknown;
     try {

@@ -81,13 +81,23 @@ describe('module validation', () => {
     expect(error.message).toContain('wasi_snapshot_preview1.clock_time_get');
   });
 
-  it('refuses a snapshot export without its pair, and a wrong arity', async () => {
+  it('refuses a snapshot export without its pair', async () => {
     const half = await refusal(await compile(wat({ extra: '(func (export "thalo_snapshot") (param i32) (result i64) i64.const 0)' })));
     expect(half.message).toContain('without its pair');
-    const arity = await refusal(
-      await compile(wat({ omit: 'thalo_new', extra: '(func (export "thalo_new") (param i32) (result i32) i32.const 1)' })),
-    );
-    expect(arity.message).toContain('thalo_new takes 1 parameters');
+  });
+
+  it('refuses an export or import with the wrong signature, naming both signatures', async () => {
+    const arity = await refusal(await compile(wat({ omit: 'thalo_new', extra: '(func (export "thalo_new") (param i32) (result i32) i32.const 1)' })));
+    expect(arity.message).toContain('thalo_new has the signature (i32) -> i32; ABI v1 says (i32, i32) -> i32');
+    const result = await refusal(await compile(wat({ omit: 'thalo_handle', extra: '(func (export "thalo_handle") (param i32 i32 i32) (result i32) i32.const 0)' })));
+    expect(result.message).toContain('thalo_handle has the signature (i32, i32, i32) -> i32; ABI v1 says (i32, i32, i32) -> i64');
+    const log = await refusal(await compile(wat({ imports: '(import "thalo" "log" (func (param i32 i32)))' })));
+    expect(log.message).toContain('the import thalo.log has the signature (i32, i32) -> (); ABI v1 says (i32, i32, i32) -> ()');
+  });
+
+  it('refuses a module that imports a memory instead of exporting one', async () => {
+    const error = await refusal(await compile(wat({ imports: '(import "env" "memory" (memory 1))' }).replace('(memory (export "memory") 1)', '')));
+    expect(error.message).toContain('imports memory "env.memory"');
   });
 
   it('refuses a file whose stem is not an aggregate name', async () => {
