@@ -2,7 +2,8 @@
 // `register` once at top level.
 import { Aggregate, Command, Event, Outcome } from "./aggregate";
 import { Fields, bytesEqual } from "./fields";
-import { Reader, Writer } from "./msgpack";
+import { Writer } from "./msgpack";
+import { Reader } from "./reader";
 import { registered } from "./registry";
 
 const ABI_VERSION: i32 = 1;

@@ -1,5 +1,5 @@
 // Reading a msgpack map field by field: a command's payload, an event's data, a snapshot.
-import { Reader } from "./msgpack";
+import { Reader } from "./reader";
 
 /**
  * The fields of a msgpack map. Getters return a neutral value (0, "", false) for a missing or

@@ -2,5 +2,6 @@
 export { Aggregate, Command, Event, Outcome } from "./aggregate";
 export { Fields } from "./fields";
 export { Obj } from "./obj";
-export { Bytes, Reader, Writer } from "./msgpack";
+export { Bytes, Writer } from "./msgpack";
+export { Reader } from "./reader";
 export { register } from "./registry";

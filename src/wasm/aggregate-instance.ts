@@ -15,14 +15,16 @@
  *   malformed, an undeclared event type, a failing `thalo_apply` status). The instance stays
  *   usable, but the state concerned must be dropped and rebuilt.
  */
-import { Packr, unpack } from 'msgpackr';
+import { Packr } from 'msgpackr';
 import { ThaloError } from '../errors.js';
 import type { AggregateModule } from './aggregate-module.js';
-import { FrameError, FrameReader, arrayHeaderSize, encodeString, writeArrayHeader } from './msgpack-frames.js';
+import { guestImports } from './guest-imports.js';
+import type { GuestLogger } from './guest-imports.js';
+import { FrameReader, arrayHeaderSize, encodeString, writeArrayHeader } from './msgpack-frames.js';
 import { NameTable } from './name-table.js';
+import { readResult } from './result-reader.js';
 import type { AggregateHandle, GuestEvent, HandleOutcome } from './types.js';
 
-export type GuestLogger = (level: number, message: string, module: string) => void;
 
 interface Exports {
   memory: WebAssembly.Memory;
@@ -35,9 +37,6 @@ interface Exports {
   thalo_snapshot?(handle: number): bigint;
   thalo_restore?(idPtr: number, idLen: number, ptr: number, len: number): number;
 }
-
-/** Thrown by the host side of `env.abort`, so the guest call unwinds like a trap. */
-class GuestAbort extends Error {}
 
 // `undefined` becomes nil, as in JSON where it cannot appear at all.
 const packr = new Packr({ useRecords: false, encodeUndefinedAsNil: true });
@@ -77,38 +76,11 @@ export class AggregateInstance {
     log: GuestLogger | undefined,
   ) {
     let instance: WebAssembly.Instance | undefined;
-    instance = new WebAssembly.Instance(module.compiled, AggregateInstance.imports(() => instance!, module.file, log));
+    instance = new WebAssembly.Instance(module.compiled, guestImports(() => instance!, module.file, log));
     this.exports = instance.exports as unknown as Exports;
     this.commands = new NameTable(module.description.commands);
     this.events = new NameTable(module.description.events);
     this.view = new Uint8Array(this.exports.memory.buffer);
-  }
-
-  /** The import object ABI v1 allows: `thalo.log` and AssemblyScript's `env.abort`. */
-  static imports(instance: () => WebAssembly.Instance, file: string, log: GuestLogger | undefined): WebAssembly.Imports {
-    const memory = () => new Uint8Array((instance().exports.memory as WebAssembly.Memory).buffer);
-    const asString = (ptr: number): string => {
-      // AssemblyScript strings are UTF-16 with their byte length stored 4 bytes before them.
-      const bytes = memory();
-      if (ptr < 4 || ptr > bytes.length) return '';
-      const len = new DataView(bytes.buffer).getUint32(ptr - 4, true);
-      return Buffer.from(bytes.buffer, ptr, Math.min(len, bytes.length - ptr)).toString('utf16le');
-    };
-    return {
-      thalo: {
-        log: (level: number, ptr: number, len: number) => {
-          if (!log) return;
-          const bytes = memory();
-          const start = Math.min(ptr >>> 0, bytes.length);
-          log(level, Buffer.from(bytes.buffer, start, Math.min(len >>> 0, bytes.length - start)).toString('utf8'), file);
-        },
-      },
-      env: {
-        abort: (msg: number, source: number, line: number, column: number) => {
-          throw new GuestAbort(`abort: ${asString(msg)} at ${asString(source)}:${line}:${column}`);
-        },
-      },
-    };
   }
 
   /** True after a trap: every later call fails; replace the instance with `module.instantiate()`. */
@@ -216,7 +188,7 @@ export class AggregateInstance {
     }
     this.output('thalo_handle', packed, command);
     try {
-      return this.readResult(this.reader.reset(this.memory(), this.outStart, this.outEnd));
+      return readResult(this.reader.reset(this.memory(), this.outStart, this.outEnd), this.events);
     } catch (error) {
       throw this.fault('thalo_handle', `returned a malformed result: ${(error as Error).message}`, command);
     }
@@ -291,37 +263,6 @@ export class AggregateInstance {
     if (ptr + len > this.memory().length) throw this.fault(fn, `returned bytes [${ptr}, ${ptr + len}) outside memory`, command);
     this.outStart = ptr;
     this.outEnd = ptr + len;
-  }
-
-  private readResult(reader: FrameReader): HandleOutcome {
-    const length = reader.arrayHeader();
-    const tag = reader.smallUint();
-    if (tag === 0 && length === 2) {
-      const count = reader.arrayHeader();
-      const events = new Array<GuestEvent>(count);
-      for (let i = 0; i < count; i++) {
-        if (reader.arrayHeader() !== 2) throw new FrameError('an event must be [type, data]');
-        const typeLength = reader.stringLength();
-        const type = this.events.find(reader.bytes, reader.offset - typeLength, reader.offset);
-        if (type === undefined) {
-          const spelled = Buffer.from(reader.bytes.subarray(reader.offset - typeLength, reader.offset)).toString('utf8');
-          throw new FrameError(`event type ${JSON.stringify(spelled)} is not one of the events thalo_describe lists`);
-        }
-        const [start, end] = reader.skip();
-        events[i] = { type, data: reader.bytes.slice(start, end) };
-      }
-      if (reader.offset !== reader.end) throw new FrameError('trailing bytes after the result');
-      return { kind: 'events', events };
-    }
-    if (tag === 1 && length === 4) {
-      const code = reader.string();
-      const message = reader.string();
-      const [start, end] = reader.skip();
-      const outcome: HandleOutcome = { kind: 'rejected', code, message };
-      if (!(end - start === 1 && reader.bytes[start] === 0xc0)) outcome.data = unpack(reader.bytes.subarray(start, end));
-      return outcome;
-    }
-    throw new FrameError(`unknown result: tag ${tag} with ${length} elements`);
   }
 
   private usable(): void {

@@ -8,7 +8,8 @@ import { basename } from 'node:path';
 import { unpack } from 'msgpackr';
 import { ThaloError } from '../errors.js';
 import { AggregateInstance } from './aggregate-instance.js';
-import type { GuestLogger } from './aggregate-instance.js';
+import { guestImports } from './guest-imports.js';
+import type { GuestLogger } from './guest-imports.js';
 import { formatSignature, readSignatures, sameSignature } from './module-signatures.js';
 import type { Signature } from './module-signatures.js';
 import type { ModuleDescription } from './types.js';
@@ -105,7 +106,7 @@ export class AggregateModule {
 
     let instance: WebAssembly.Instance;
     try {
-      instance = new WebAssembly.Instance(compiled, AggregateInstance.imports(() => instance, file, () => undefined));
+      instance = new WebAssembly.Instance(compiled, guestImports(() => instance, file, undefined));
     } catch (error) {
       throw refuse(`failed to instantiate (${(error as Error).message})`, error);
     }
