@@ -47,6 +47,8 @@ export class Outcome {
   rejected: bool = false;
   code: string = "";
   message: string = "";
+  /** The rejection's data, for the caller (`error.data.data`), or null. */
+  details: Obj | null = null;
 
   /** Forget the previous call's decision (the SDK reuses one `Outcome`). */
   reset(): void {
@@ -72,11 +74,15 @@ export class Outcome {
     }
   }
 
-  /** Reject the command with a stable code; events emitted before are dropped. */
-  reject(code: string, message: string): void {
+  /**
+   * Reject the command with a stable code, a message for people and, if useful, data for programs
+   * (`new Obj().int("balance", 75)`). Events emitted before are dropped.
+   */
+  reject(code: string, message: string, details: Obj | null = null): void {
     this.rejected = true;
     this.code = code;
     this.message = message;
+    this.details = details;
     this.types.length = 0;
     this.data.length = 0;
   }

@@ -3,6 +3,7 @@
 import { Aggregate, Command, Event, Outcome } from "./aggregate";
 import { Fields, bytesEqual } from "./fields";
 import { Writer } from "./msgpack";
+import { Obj } from "./obj";
 import { Reader } from "./reader";
 import { registered } from "./registry";
 
@@ -139,13 +140,14 @@ export function thalo_apply(handle: i32, ptr: usize, len: i32): i32 {
   return status;
 }
 
-function rejection(code: string, message: string): u64 {
+function rejection(code: string, message: string, details: Obj | null = null): u64 {
   const w = out.reset();
   w.array(4);
   w.int(1);
   w.str(code);
   w.str(message);
-  w.nil();
+  if (details != null) details.writeTo(w);
+  else w.nil();
   return packed(w);
 }
 
@@ -164,7 +166,7 @@ export function thalo_handle(handle: i32, ptr: usize, len: i32): u64 {
   state.handle(command, outcome);
   // A payload the handler could not read wins over what the handler decided on neutral values.
   if (command.data.error.length > 0) return rejection("INVALID_PAYLOAD", command.name + ": " + command.data.error);
-  if (outcome.rejected) return rejection(outcome.code, outcome.message);
+  if (outcome.rejected) return rejection(outcome.code, outcome.message, outcome.details);
   const w = out.reset();
   w.array(2);
   w.int(0);

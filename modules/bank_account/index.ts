@@ -50,7 +50,8 @@ class BankAccount extends Aggregate {
       const withdraw = command.decode<Withdraw>();
       if (!this.mayMove(withdraw.amount, out)) return;
       if (withdraw.amount > this.balance) {
-        out.reject("INSUFFICIENT_FUNDS", "cannot withdraw " + withdraw.amount.toString() + " from a balance of " + this.balance.toString());
+        const message = "cannot withdraw " + withdraw.amount.toString() + " from a balance of " + this.balance.toString();
+        out.reject("INSUFFICIENT_FUNDS", message, new Obj().int("balance", this.balance).int("requested", withdraw.amount));
       } else out.emit("Withdrawn", new Withdrawn(withdraw.amount));
     }
   }

@@ -77,7 +77,11 @@ describe('bank_account', () => {
 
   it('given 50 opened and 25 deposited, withdrawing 76 is rejected and 75 is not', () => {
     const state = given(modules.bank_account!, opened(50), ['Deposited', { amount: 25 }]);
-    expect(state.when('Withdraw', { amount: 76 })).toEqual({ rejected: 'INSUFFICIENT_FUNDS', message: 'cannot withdraw 76 from a balance of 75' });
+    expect(state.when('Withdraw', { amount: 76 })).toEqual({
+      rejected: 'INSUFFICIENT_FUNDS',
+      message: 'cannot withdraw 76 from a balance of 75',
+      data: { balance: 75, requested: 76 },
+    });
     expect(state.when('Withdraw', { amount: 75 })).toEqual(emitted(['Withdrawn', { amount: 75 }]));
   });
 

@@ -12,7 +12,7 @@ import type { AggregateHandle, AggregateInstance, AggregateModule, GuestEvent, H
 
 const packr = new Packr({ useRecords: false });
 
-export type Then = { emitted: [string, unknown][] } | { rejected: string; message: string };
+export type Then = { emitted: [string, unknown][] } | { rejected: string; message: string; data?: unknown };
 
 export function emitted(...events: [string, unknown][]): Then {
   return { emitted: events };
@@ -28,7 +28,7 @@ export function stored(...events: [string, unknown][]): GuestEvent[] {
 }
 
 export function outcomeOf(outcome: HandleOutcome): Then {
-  if (outcome.kind === 'rejected') return { rejected: outcome.code, message: outcome.message };
+  if (outcome.kind === 'rejected') return { rejected: outcome.code, message: outcome.message, ...(outcome.data === undefined ? {} : { data: outcome.data }) };
   return { emitted: outcome.events.map((e) => [e.type, unpack(e.data)]) };
 }
 
