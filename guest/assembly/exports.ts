@@ -2,6 +2,7 @@
 // `register` once at top level.
 import { Aggregate, Command, Event, Outcome } from "./aggregate";
 import { Fields, bytesEqual } from "./fields";
+import { Level, log } from "./log";
 import { Writer } from "./msgpack";
 import { Obj } from "./obj";
 import { Reader } from "./reader";
@@ -121,12 +122,16 @@ export function thalo_drop(handle: i32): void {
 
 export function thalo_apply(handle: i32, ptr: usize, len: i32): i32 {
   const state = stateOf(handle);
-  if (state == null) return 1;
+  if (state == null) {
+    log(Level.Error, "no state for handle " + handle.toString());
+    return 1;
+  }
   const r = input.reset(ptr, ptr + len);
   const n = r.array();
   let status = 0;
   for (let i = 0; i < n && r.error.length == 0; i++) {
     if (r.array() != 2) {
+      log(Level.Error, "an event must be [type, data]");
       status = 2;
       break;
     }
@@ -134,8 +139,17 @@ export function thalo_apply(handle: i32, ptr: usize, len: i32): i32 {
     event.data.parse(r);
     if (r.error.length > 0) break;
     state.apply(event);
+    // An event this module cannot read (a missing or mistyped field) must not pass for zeros.
+    if (event.data.error.length > 0) {
+      log(Level.Error, "cannot apply " + event.type + ": " + event.data.error);
+      status = 4;
+      break;
+    }
   }
-  if (status == 0 && r.error.length > 0) status = 3;
+  if (status == 0 && r.error.length > 0) {
+    log(Level.Error, "malformed event list: " + r.error);
+    status = 3;
+  }
   collectBetweenCalls();
   return status;
 }
@@ -192,10 +206,16 @@ export function thalo_restore(idPtr: usize, idLen: i32, ptr: usize, len: i32): i
   if (registered.create == null) return 0;
   const state = registered.create!(String.UTF8.decodeUnsafe(idPtr, idLen));
   const r = input.reset(ptr, ptr + len);
-  if (!r.isMap()) return 0;
+  if (!r.isMap()) {
+    log(Level.Error, "a snapshot must be a msgpack map");
+    return 0;
+  }
   const fields = Fields.read(r);
   state.restore(fields);
-  if (r.error.length > 0 || fields.error.length > 0) return 0;
+  if (r.error.length > 0 || fields.error.length > 0) {
+    log(Level.Error, "cannot restore the snapshot: " + (r.error.length > 0 ? r.error : fields.error));
+    return 0;
+  }
   const handle = keep(state);
   collectBetweenCalls();
   return handle;

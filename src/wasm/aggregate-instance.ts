@@ -66,6 +66,8 @@ export class AggregateInstance {
   private region = 0;
   private regionSize = 0;
   private isPoisoned = false;
+  /** The guest's last error-level log line during the current call, quoted in faults. */
+  private lastError: string | undefined;
   // Where the last packed result lies, set by `output` (a tuple would allocate per call).
   private outStart = 0;
   private outEnd = 0;
@@ -76,7 +78,11 @@ export class AggregateInstance {
     log: GuestLogger | undefined,
   ) {
     let instance: WebAssembly.Instance | undefined;
-    instance = new WebAssembly.Instance(module.compiled, guestImports(() => instance!, module.file, log));
+    const logged: GuestLogger = (level, message, file) => {
+      if (level >= 3) this.lastError = message;
+      log?.(level, message, file);
+    };
+    instance = new WebAssembly.Instance(module.compiled, guestImports(() => instance!, module.file, logged));
     this.exports = instance.exports as unknown as Exports;
     this.commands = new NameTable(module.description.commands);
     this.events = new NameTable(module.description.events);
@@ -266,6 +272,7 @@ export class AggregateInstance {
   }
 
   private usable(): void {
+    this.lastError = undefined;
     if (this.isPoisoned) {
       throw new ThaloError('GUEST_TRAP', `${this.module.name}: this instance trapped earlier and must be recreated`, {
         data: { module: this.module.name, file: this.module.file, poisoned: true },
@@ -284,7 +291,8 @@ export class AggregateInstance {
 
   private fault(fn: string, problem: string, command?: string): ThaloError {
     const what = command === undefined ? fn : `${fn} (command ${command})`;
-    return new ThaloError('GUEST_FAULT', `${this.module.name}: ${what} ${problem}`, { data: { module: this.module.name, file: this.module.file, function: fn, command } });
+    const said = this.lastError === undefined ? '' : ` (the module logged: ${this.lastError})`;
+    return new ThaloError('GUEST_FAULT', `${this.module.name}: ${what} ${problem}${said}`, { data: { module: this.module.name, file: this.module.file, function: fn, command } });
   }
 
   private unsupported(): ThaloError {

@@ -85,6 +85,19 @@ describe('malformed output', () => {
     expect(error.message).toContain('event type "Stray" is not one of the events thalo_describe lists');
   });
 
+  it('an event the module cannot read gives GUEST_FAULT quoting what the module logged', async () => {
+    const counter = await loadModule(join('modules', 'counter.wasm'));
+    const state = given(counter);
+    const error = caught(() => state.instance.apply(state.handle, stored(['Incremented', { amount: 'many' }])));
+    expect(error).toMatchObject({
+      code: 'GUEST_FAULT',
+      message: 'counter: thalo_apply returned status 4 (the module logged: cannot apply Incremented: amount must be an integer)',
+    });
+    // The next call starts with a clean slate.
+    expect(caught(() => state.instance.apply(999, stored(['Incremented', { amount: 1 }]))).message).toContain('no state for handle 999');
+    expect(given(counter).when('Increment', { amount: 1 })).toEqual(emitted(['Incremented', { amount: 1 }]));
+  });
+
   it('a non-zero thalo_apply status gives GUEST_FAULT', () => {
     // pinger reads only fixarray event lists: 16 events take a longer header, and it says no.
     const state = given(pinger);
