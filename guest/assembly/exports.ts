@@ -167,7 +167,11 @@ function rejection(code: string, message: string, details: Obj | null = null): u
 
 export function thalo_handle(handle: i32, ptr: usize, len: i32): u64 {
   const state = stateOf(handle);
-  if (state == null) return rejection("UNKNOWN_HANDLE", "no state for handle " + handle.toString());
+  if (state == null) {
+    // A host bug, not a business outcome: an empty result is malformed, so the host faults.
+    log(Level.Error, "no state for handle " + handle.toString());
+    return 0;
+  }
   const r = input.reset(ptr, ptr + len);
   if (r.array() != 2) return rejection("INVALID_PAYLOAD", "a command must be [name, payload]");
   command.name = readName(r, registered.commands);

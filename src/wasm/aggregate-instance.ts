@@ -25,7 +25,6 @@ import { NameTable } from './name-table.js';
 import { readResult } from './result-reader.js';
 import type { AggregateHandle, GuestEvent, HandleOutcome } from './types.js';
 
-
 interface Exports {
   memory: WebAssembly.Memory;
   thalo_alloc(len: number): number;

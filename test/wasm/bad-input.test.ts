@@ -96,9 +96,12 @@ describe('bad input', () => {
     expect(state.instance.poisoned).toBe(false);
   });
 
-  it('unknown handles are refused by the guest, not trusted', () => {
+  it('unknown handles are a GUEST_FAULT, not a rejection', () => {
     const instance = bank.instantiate();
-    expect(instance.handle(12345, 'Deposit', { amount: 1 })).toMatchObject({ kind: 'rejected', code: 'UNKNOWN_HANDLE' });
+    expect(caught(() => instance.handle(12345, 'Deposit', { amount: 1 }))).toMatchObject({
+      code: 'GUEST_FAULT',
+      message: expect.stringContaining('(the module logged: no state for handle 12345)'),
+    });
     expect(caught(() => instance.apply(12345, [{ type: 'Deposited', data: new Uint8Array([0x80]) }]))).toMatchObject({ code: 'GUEST_FAULT' });
   });
 
