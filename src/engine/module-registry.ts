@@ -5,14 +5,10 @@
  */
 import { readdir } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
-import { ThaloError } from '../errors.js';
 import { loadModule } from '../wasm/index.js';
 import type { AggregateModule } from '../wasm/index.js';
 import type { ModuleDescription } from '../wasm/types.js';
 import type { ModuleRef } from '../protocol/messages.js';
-
-/** Aggregate names: a letter, then letters, digits and underscores (the stream name is `<aggregate>-<id>`). */
-export const AGGREGATE_NAME = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
 
 export interface LoadedModule {
   name: string;
@@ -60,9 +56,6 @@ export class ModuleRegistry {
   /** Validate and register one file; a previous version of the same aggregate is replaced. */
   async load(file: string): Promise<LoadedModule> {
     const name = basename(file, '.wasm');
-    if (!AGGREGATE_NAME.test(name)) {
-      throw new ThaloError('MODULE_INVALID', `${file}: "${name}" is not a valid aggregate name (a letter, then letters, digits or _; at most 64)`, { data: { file } });
-    }
     const module: AggregateModule = await loadModule(resolve(file));
     const loaded: LoadedModule = {
       name,
