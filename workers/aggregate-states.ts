@@ -10,7 +10,7 @@ import { LRUCache } from 'lru-cache';
 import { ThaloError } from '../src/errors.js';
 import type { EventStore } from '../src/store/index.js';
 import { AggregateModule } from '../src/wasm/index.js';
-import type { AggregateInstance } from '../src/wasm/index.js';
+import type { AggregateInstance, GuestLogger } from '../src/wasm/index.js';
 import type { AggregateHandle } from '../src/wasm/types.js';
 import type { ModuleRef } from '../src/protocol/messages.js';
 
@@ -45,6 +45,7 @@ export class AggregateStates {
     private readonly store: EventStore,
     cacheSize: number,
     private readonly maxPayloadBytes = 1024 * 1024,
+    private readonly log?: GuestLogger,
   ) {
     this.cache = new LRUCache<string, AggregateState>({
       max: cacheSize,
@@ -156,7 +157,7 @@ export class AggregateStates {
   }
 
   private instantiate(module: AggregateModule): AggregateInstance {
-    return module.instantiate({ maxPayloadBytes: this.maxPayloadBytes });
+    return module.instantiate(this.log ? { maxPayloadBytes: this.maxPayloadBytes, log: this.log } : { maxPayloadBytes: this.maxPayloadBytes });
   }
 
   private forgetModule(slot: ModuleSlot): void {

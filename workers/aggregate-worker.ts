@@ -7,17 +7,19 @@
  * chained: a batch starts only when the previous one replied, which keeps commands for one
  * aggregate in arrival order (the engine also sends one batch per shard at a time).
  */
-import { workerData } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { serializeError } from '../src/errors.js';
 import { EventStore } from '../src/store/index.js';
-import type { ClosedReply, LoadModulesReply, WorkerConfig, WorkerReply, WorkerTask } from '../src/protocol/messages.js';
+import type { ClosedReply, GuestLogMessage, LoadModulesReply, WorkerConfig, WorkerReply, WorkerTask } from '../src/protocol/messages.js';
 import { ProgressBoard } from '../src/protocol/progress-board.js';
 import { AggregateStates } from './aggregate-states.js';
 import { BatchExecutor } from './batch-executor.js';
 
 const config = workerData as WorkerConfig;
 const store = EventStore.open({ path: config.data, durability: config.durability, lock: false, idempotencyWindowMs: config.idempotencyWindowMs });
-const states = new AggregateStates(store, config.cacheSize, config.maxPayloadBytes);
+// Guest log lines go to the engine as they happen, outside the task protocol.
+const log = (level: number, message: string, module: string) => parentPort?.postMessage({ type: 'guest-log', level, message, module } satisfies GuestLogMessage);
+const states = new AggregateStates(store, config.cacheSize, config.maxPayloadBytes, log);
 const progress = new ProgressBoard(config.progress, config.progressOrigin);
 const executor = new BatchExecutor(store, states, progress, { snapshotEvery: config.snapshotEvery });
 

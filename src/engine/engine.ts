@@ -13,7 +13,7 @@ import { ThaloError } from '../errors.js';
 import { EventStore, validateStreamName } from '../store/index.js';
 import type { ReadAllOptions, ReadStreamOptions } from '../store/types.js';
 import { decodeEvent } from '../protocol/decode-event.js';
-import type { CommandMessage, WorkerConfig } from '../protocol/messages.js';
+import type { CommandMessage, GuestLogMessage, WorkerConfig } from '../protocol/messages.js';
 import { ProgressBoard } from '../protocol/progress-board.js';
 import { Projection } from '../projections/index.js';
 import type { ProjectionHandler, ProjectionInfo, ProjectionOptions } from '../projections/index.js';
@@ -40,7 +40,7 @@ export class Engine {
   private readonly relaying = new Map<string, Relay>();
 
   private constructor(
-    readonly options: Required<EngineOptions>,
+    readonly options: Required<Omit<EngineOptions, 'onGuestLog'>>,
     private readonly store: EventStore,
     private readonly registry: ModuleRegistry,
     private readonly workerData: WorkerConfig,
@@ -80,6 +80,12 @@ export class Engine {
         workerData,
         loadBalancer: (task, workers) => router.balance(task, workers),
       });
+      if (options.onGuestLog) {
+        const onGuestLog = options.onGuestLog;
+        pool.on('message', (message: GuestLogMessage) => {
+          if (message?.type === 'guest-log') onGuestLog(message.level, message.message, message.module);
+        });
+      }
       let engine: Engine | undefined;
       const dispatcher = new ShardDispatcher(pool, router, new ProgressBoard(buffer, origin), {
         commandTimeoutMs: settings.commandTimeoutMs,

@@ -19,7 +19,7 @@ function integer(value: unknown, name: string, fallback: number, min: number): n
   return value;
 }
 
-export function checkEngineOptions(options: EngineOptions, cores: number): Required<EngineOptions> {
+export function checkEngineOptions(options: EngineOptions, cores: number): Required<Omit<EngineOptions, 'onGuestLog'>> {
   if (typeof options !== 'object' || options === null) throw invalid('options must be an object');
   const durability = options.durability ?? 'durable';
   if (durability !== 'durable' && durability !== 'relaxed') throw invalid(`options.durability must be "durable" or "relaxed", got ${JSON.stringify(durability)}`);

@@ -22,6 +22,8 @@ export interface EngineOptions {
   durability?: Durability;
   /** How long command ids are remembered for idempotent retries, in ms. Default 24 h. */
   idempotencyWindowMs?: number;
+  /** Receives the modules' `thalo.log` lines (level 0 debug … 3 error). Default: dropped. */
+  onGuestLog?: (level: number, message: string, module: string) => void;
 }
 
 export interface ExecuteOptions {

@@ -88,3 +88,11 @@ export interface ClosedReply {
 }
 
 export type WorkerReply = ExecuteBatchReply | LoadModulesReply | ClosedReply;
+
+/** Posted by a worker outside any task: a guest's `thalo.log` line. */
+export interface GuestLogMessage {
+  type: 'guest-log';
+  level: number;
+  message: string;
+  module: string;
+}

@@ -68,6 +68,17 @@ describe('Engine: faults stay local', () => {
   });
 });
 
+describe('Engine: guest logs', () => {
+  it("hands the modules' thalo.log lines to onGuestLog", async () => {
+    const dir = tempDir('thalo-log-');
+    await buildFixture('pinger', dir);
+    const lines: string[] = [];
+    const engine = await startEngine({ modules: dir, workers: 1, onGuestLog: (level, message, module) => lines.push(`${level} ${module.split('/').pop()} ${message}`) });
+    await engine.execute('pinger', 'p', 'Ping', {});
+    await expect.poll(() => lines).toEqual(['1 pinger.wasm new state']);
+  });
+});
+
 describe('Engine: modules at run time', () => {
   it('serves a replaced module for new commands and stops serving an unloaded one', async () => {
     const dir = tempDir('thalo-reload-');
