@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { EventStore } from '../../src/store/index.js';
 import { decodeEvent } from '../../src/protocol/decode-event.js';
 import { applyBalances, readBalances } from '../../examples/bank-balances.js';
+import { exitCode, killRounds } from '../crash-rounds.js';
 
 const CHILD = resolve('test/projections/fixtures/balances-child.ts');
 const dir = mkdtempSync(join(tmpdir(), 'thalo-projection-crash-'));
@@ -20,21 +21,10 @@ function start(mode: 'load' | 'settle') {
 describe('projection across SIGKILL', () => {
   it('keeps a read model equal to a recomputation from the log, skipping nothing', async () => {
     const rounds = 4;
-    for (let round = 0; round < rounds; round++) {
-      const child = start('load');
-      await new Promise<void>((ready, fail) => {
-        child.stdout!.on('data', (chunk: Buffer) => chunk.toString().includes('ready') && ready());
-        child.on('exit', (code) => fail(new Error(`child exited early with ${code}`)));
-      });
-      // Let it run a random while, then kill it mid-whatever.
-      await new Promise((r) => setTimeout(r, 150 + Math.random() * 350));
-      const exited = new Promise((r) => child.on('exit', r));
-      child.kill('SIGKILL');
-      await exited;
-    }
+    // Let it run a random while each round, then kill it mid-whatever.
+    await killRounds(() => start('load'), rounds, 150, 500);
     const settle = start('settle');
-    const code = await new Promise((r) => settle.on('exit', r));
-    expect(code).toBe(0);
+    expect(await exitCode(settle)).toBe(0);
 
     const store = EventStore.open({ path: join(dir, 'data') });
     const log = store.readAll().map(decodeEvent).filter((e) => e.stream.startsWith('bank_account-'));

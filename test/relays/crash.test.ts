@@ -6,6 +6,7 @@ import { Redis } from 'ioredis';
 import { connect } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventStore } from '../../src/store/index.js';
+import { exitCode, killRounds } from '../crash-rounds.js';
 import { NATS, REDIS, requireService, skipped } from '../services.js';
 
 const CHILD = resolve('test/relays/fixtures/relay-child.ts');
@@ -36,19 +37,9 @@ function start(mode: 'load' | 'settle') {
 
 describe.skipIf(skipped(REDIS) || skipped(NATS))('relays across SIGKILL of the process', () => {
   it('Redis holds every event at least once, JetStream exactly once, both in log order', async () => {
-    for (let round = 0; round < 3; round++) {
-      const child = start('load');
-      await new Promise<void>((ready, fail) => {
-        child.stdout!.on('data', (chunk: Buffer) => chunk.toString().includes('ready') && ready());
-        child.on('exit', (code) => fail(new Error(`child exited early with ${code}`)));
-      });
-      await new Promise((r) => setTimeout(r, 200 + Math.random() * 400));
-      const exited = new Promise((r) => child.on('exit', r));
-      child.kill('SIGKILL');
-      await exited;
-    }
+    await killRounds(() => start('load'), 3, 200, 600);
     const settle = start('settle');
-    expect(await new Promise((r) => settle.on('exit', r))).toBe(0);
+    expect(await exitCode(settle)).toBe(0);
 
     const store = EventStore.open({ path: join(dir, 'data') });
     const ids = store.readAll().map((e) => e.id);
