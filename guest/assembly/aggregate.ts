@@ -16,6 +16,7 @@ export class Event {
   /** The data read into a new `T` (a class with a no-argument constructor and `read(data: Fields)`). */
   decode<T>(): T {
     const value = instantiate<T>();
+    // @ts-ignore: asc resolves T's read() when it instantiates the generic; tsc cannot see it
     value.read(this.data);
     return value;
   }
@@ -35,6 +36,7 @@ export class Command {
   /** The payload read into a new `T` (a class with a no-argument constructor and `read(data: Fields)`). */
   decode<T>(): T {
     const value = instantiate<T>();
+    // @ts-ignore: asc resolves T's read() when it instantiates the generic; tsc cannot see it
     value.read(this.data);
     return value;
   }
@@ -69,6 +71,7 @@ export class Outcome {
     if (data instanceof Obj) this.data.push(data);
     else {
       const obj = new Obj();
+      // @ts-ignore: asc resolves T's write() when it instantiates the generic; tsc cannot see it
       data.write(obj);
       this.data.push(obj);
     }

@@ -35,6 +35,7 @@ let pagesAtCollect: i32 = memory.size();
 
 function collectBetweenCalls(): void {
   if (++callsSinceCollect >= COLLECT_EVERY || memory.size() != pagesAtCollect) {
+    // @ts-ignore: a builtin of the minimal runtime, which asc knows and tsc (for editors) does not
     __collect();
     callsSinceCollect = 0;
     pagesAtCollect = memory.size();
@@ -80,8 +81,12 @@ export function thalo_abi_version(): i32 {
   return ABI_VERSION;
 }
 
+// ArrayBuffer's own limit (a block of at most 1 GiB, less its header): asking for more would
+// abort, a trap, where the ABI wants 0 for "cannot".
+const MAX_REGION: i32 = (1 << 30) - 64;
+
 export function thalo_alloc(len: i32): usize {
-  if (len < 0) return 0;
+  if (len < 0 || len > MAX_REGION) return 0;
   const region = new ArrayBuffer(len);
   const ptr = changetype<usize>(region);
   regions.set(ptr, region);

@@ -29,7 +29,9 @@ export class Fields {
       reader.skip();
       return this;
     }
-    for (let i = 0; i < n; i++) {
+    // A map header may claim more entries than the input holds: stop at the first problem
+    // instead of counting up to a 32-bit count.
+    for (let i = 0; i < n && reader.error.length == 0; i++) {
       if (!reader.isString()) {
         reader.skip();
         reader.skip();
@@ -70,13 +72,23 @@ export class Fields {
     return this.at(key) != null;
   }
 
+  /**
+   * An integer. JSON does not tell integers from floats, and msgpackr writes a JS integer past
+   * 32 bits as a float64 (a millisecond timestamp, say), so an integral float in the i64 range is
+   * an integer too; `1.5` is not.
+   */
   int(key: string): i64 {
     const r = this.at(key);
-    if (r == null || !r.isInt()) {
-      this.problem(key + " must be an integer");
-      return 0;
+    if (r != null && r.isInt()) {
+      const v = r.int();
+      if (r.error.length == 0) return v;
+    } else if (r != null && r.isFloat()) {
+      const f = r.float();
+      // NaN fails the first test, the infinities the range (2^63 is the first float past i64).
+      if (f == Math.trunc(f) && f >= -9223372036854775808.0 && f < 9223372036854775808.0) return <i64>f;
     }
-    return r.int();
+    this.problem(key + " must be an integer");
+    return 0;
   }
 
   float(key: string): f64 {

@@ -54,17 +54,49 @@ function be32(b: Bytes, v: u32): void {
 
 // The encoders, shared by `Writer` (values) and `Obj` (a map's fields).
 
+/** 2^53 - 1: the largest integer a JS number (a float64) holds exactly. */
+const MAX_SAFE_INTEGER: i64 = 9007199254740991;
+
+/**
+ * The encodings msgpackr itself writes for JS numbers, so clients decode every integer a JS
+ * number can hold as a number: the shortest unsigned or signed form up to 32 bits, a float64
+ * (exact) up to 2^53, and an int64 only past that (msgpackr decodes an int64 as a BigInt, which
+ * JSON cannot carry).
+ */
 export function packInt(b: Bytes, v: i64): void {
-  if (v >= 0 && v < 128) b.byte(<u8>v);
-  else if (v < 0 && v >= -32) b.byte(<u8>(v & 0xff));
-  else if (v >= -2147483648 && v <= 2147483647) {
-    b.byte(0xd2);
-    be32(b, <u32>v);
+  if (v >= 0) {
+    if (v < 128) b.byte(<u8>v);
+    else if (v < 256) {
+      b.byte(0xcc);
+      b.byte(<u8>v);
+    } else if (v < 65536) {
+      b.byte(0xcd);
+      be16(b, <u32>v);
+    } else if (v <= 0xffffffff) {
+      b.byte(0xce);
+      be32(b, <u32>v);
+    } else if (v <= MAX_SAFE_INTEGER) packFloat(b, <f64>v);
+    else packInt64(b, v);
   } else {
-    b.byte(0xd3);
-    be32(b, <u32>(v >> 32));
-    be32(b, <u32>v);
+    if (v >= -32) b.byte(<u8>(v & 0xff));
+    else if (v >= -128) {
+      b.byte(0xd0);
+      b.byte(<u8>(v & 0xff));
+    } else if (v >= -32768) {
+      b.byte(0xd1);
+      be16(b, <u32>(v & 0xffff));
+    } else if (v >= -2147483648) {
+      b.byte(0xd2);
+      be32(b, <u32>v);
+    } else if (v >= -MAX_SAFE_INTEGER) packFloat(b, <f64>v);
+    else packInt64(b, v);
   }
+}
+
+function packInt64(b: Bytes, v: i64): void {
+  b.byte(0xd3);
+  be32(b, <u32>(v >> 32));
+  be32(b, <u32>v);
 }
 
 export function packFloat(b: Bytes, v: f64): void {

@@ -24,7 +24,9 @@ export class Reader {
   }
 
   private has(n: usize): bool {
-    if (this.pos + n <= this.end) return true;
+    // Compared as a remainder, not as pos + n <= end: a 32-bit length read from the input can be
+    // near 4 GiB, and pos + n would wrap around to a small address.
+    if (n <= this.end - this.pos) return true;
     this.fail("truncated msgpack");
     return false;
   }
@@ -51,9 +53,20 @@ export class Reader {
   array(): i32 {
     const t = this.u8();
     if ((t & 0xf0) == 0x90) return t & 0x0f;
-    if (t == 0xdc) return <i32>this.be(2);
-    if (t == 0xdd) return <i32>this.be(4);
+    if (t == 0xdc) return this.count(this.be(2), 1);
+    if (t == 0xdd) return this.count(this.be(4), 1);
     this.fail("expected an array");
+    return 0;
+  }
+
+  /**
+   * A header's entry count, checked against the bytes left (every value takes at least one), so
+   * that a forged array32 or map32 count fails here instead of driving a loop billions of times
+   * or reading as a negative i32.
+   */
+  private count(n: u64, bytesPerEntry: u64): i32 {
+    if (n * bytesPerEntry <= <u64>(this.end - this.pos)) return <i32>n;
+    this.fail("truncated msgpack");
     return 0;
   }
 
@@ -66,11 +79,11 @@ export class Reader {
     }
     if (t == 0xde) {
       this.pos += 1;
-      return <i32>this.be(2);
+      return this.count(this.be(2), 2);
     }
     if (t == 0xdf) {
       this.pos += 1;
-      return <i32>this.be(4);
+      return this.count(this.be(4), 2);
     }
     return -1;
   }
@@ -109,7 +122,11 @@ export class Reader {
     else if (t == 0xda) n = <i32>this.be(2);
     else if (t == 0xdb) n = <i32>this.be(4);
     else this.fail("expected a string");
-    if (!this.has(<usize>n)) n = 0;
+    // A str32 length past 2 GiB reads as negative here: no input is that long.
+    if (n < 0) {
+      this.fail("truncated msgpack");
+      n = 0;
+    } else if (!this.has(<usize>n)) n = 0;
     this.pos += n;
     this.lastLength = n;
     return this.pos;
@@ -129,7 +146,12 @@ export class Reader {
       case 0xcc: return <i64>this.be(1);
       case 0xcd: return <i64>this.be(2);
       case 0xce: return <i64>this.be(4);
-      case 0xcf: return <i64>this.be(8);
+      case 0xcf: {
+        const v = this.be(8);
+        if (v <= <u64>i64.MAX_VALUE) return <i64>v;
+        this.fail("integer out of range");
+        return 0;
+      }
       case 0xd0: return <i64>(<i8>this.be(1));
       case 0xd1: return <i64>(<i16>this.be(2));
       case 0xd2: return <i64>(<i32>this.be(4));
@@ -168,9 +190,9 @@ export class Reader {
       else if (t == 0xcd || t == 0xd1) this.advance(2);
       else if (t == 0xce || t == 0xd2 || t == 0xca) this.advance(4);
       else if (t == 0xcf || t == 0xd3 || t == 0xcb) this.advance(8);
-      else if (t == 0xd9 || t == 0xc4) this.advance(<i32>this.be(1));
-      else if (t == 0xda || t == 0xc5) this.advance(<i32>this.be(2));
-      else if (t == 0xdb || t == 0xc6) this.advance(<i32>this.be(4));
+      else if (t == 0xd9 || t == 0xc4) this.advance(<i64>this.be(1));
+      else if (t == 0xda || t == 0xc5) this.advance(<i64>this.be(2));
+      else if (t == 0xdb || t == 0xc6) this.advance(<i64>this.be(4));
       else if (t == 0xdc) pending += <i64>this.be(2);
       else if (t == 0xdd) pending += <i64>this.be(4);
       else if (t == 0xde) pending += 2 * <i64>this.be(2);
@@ -180,16 +202,17 @@ export class Reader {
       else if (t == 0xd6) this.advance(5);
       else if (t == 0xd7) this.advance(9);
       else if (t == 0xd8) this.advance(17);
-      else if (t == 0xc7) this.advance(<i32>this.be(1) + 1);
-      else if (t == 0xc8) this.advance(<i32>this.be(2) + 1);
-      else if (t == 0xc9) this.advance(<i32>this.be(4) + 1);
+      else if (t == 0xc7) this.advance(<i64>this.be(1) + 1);
+      else if (t == 0xc8) this.advance(<i64>this.be(2) + 1);
+      else if (t == 0xc9) this.advance(<i64>this.be(4) + 1);
       else this.fail("invalid msgpack");
     }
   }
 
-  private advance(n: i32): void {
-    // A 32-bit length can read as negative: treat it as running past the end.
-    if (n < 0) this.fail("truncated msgpack");
-    else if (this.has(<usize>n)) this.pos += n;
+  private advance(n: i64): void {
+    // Lengths arrive as 32-bit values (plus one for an extension's type byte): compare them in
+    // 64 bits with what is left, so none wraps around to a small or negative step.
+    if (n < 0 || <u64>n > <u64>(this.end - this.pos)) this.fail("truncated msgpack");
+    else this.pos += <usize>n;
   }
 }
