@@ -59,6 +59,7 @@ export class Outcome {
     this.rejected = false;
     this.code = "";
     this.message = "";
+    this.details = null;
   }
 
   /**

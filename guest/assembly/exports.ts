@@ -207,7 +207,11 @@ export function thalo_snapshot(handle: i32): u64 {
   const w = out.reset();
   const state = stateOf(handle);
   if (state != null) state.snapshot().writeTo(w);
-  else w.nil();
+  else {
+    // A host bug: nil restores to nothing, and the line says why.
+    log(Level.Error, "no state for handle " + handle.toString());
+    w.nil();
+  }
   return packed(w);
 }
 

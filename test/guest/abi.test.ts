@@ -182,6 +182,8 @@ describe('the handle table', () => {
       expect(g.handle(unknown, command('Increment', { amount: 1 })).length, String(unknown)).toBe(0);
       expect(g.logs.at(-1)).toEqual([3, `no state for handle ${unknown}`]);
       expect(g.apply(unknown, events(['Incremented', { amount: 1 }]))).toBe(1);
+      expect(hex(g.snapshot(unknown))).toBe('c0');
+      expect(g.logs.at(-1)).toEqual([3, `no state for handle ${unknown}`]);
     }
   });
 });
