@@ -1,0 +1,101 @@
+/**
+ * Errors as the HTTP API shows them: the one place that turns an error code into a status code.
+ *
+ * Every error body is `{ code, message, data? }`. `code` is the engine's stable `ThaloErrorCode`
+ * when the engine raised the error, or one of the `ApiErrorCode`s below when the server refused
+ * the request before it reached the engine. Clients branch on `code`, never on the message.
+ */
+import { ThaloError } from '../errors.js';
+import type { ThaloErrorCode } from '../errors.js';
+
+/** Codes the server raises itself, for requests that never reach the engine. */
+export type ApiErrorCode =
+  /** No `Authorization: Bearer <token>` header, or the wrong token, while the runtime has one. */
+  | 'UNAUTHORIZED'
+  /** No such route (the path or the method is unknown). */
+  | 'ROUTE_NOT_FOUND'
+  /** The body is not parseable (bad JSON, empty JSON body). */
+  | 'MALFORMED_REQUEST'
+  /** A body of a content type the route does not take. */
+  | 'UNSUPPORTED_MEDIA_TYPE'
+  /** The runtime is shutting down: it finishes what it has and takes nothing new. */
+  | 'DRAINING';
+
+export type ErrorCode = ThaloErrorCode | ApiErrorCode;
+
+/** The body of every error response. */
+export interface ErrorBody {
+  code: ErrorCode;
+  message: string;
+  data?: unknown;
+}
+
+/** An error the server raises with an `ApiErrorCode` (or an engine code, for checks done at the edge). */
+export class ApiError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly data?: unknown,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+/**
+ * The HTTP status of an error code. Engine codes not listed are faults (500): a trap, a worker
+ * lost, a failed write. `COMMAND_TIMEOUT` is 504: the command's guest code did not answer within
+ * the runtime's deadline, which a client may retry like any gateway timeout.
+ */
+const STATUS: Partial<Record<ErrorCode, number>> = {
+  MALFORMED_REQUEST: 400,
+  INVALID_ARGUMENT: 400,
+  INVALID_AGGREGATE_ID: 400,
+  INVALID_PAYLOAD: 400,
+  INVALID_STREAM_NAME: 400,
+  MODULE_INVALID: 400,
+  UNAUTHORIZED: 401,
+  ROUTE_NOT_FOUND: 404,
+  AGGREGATE_NOT_FOUND: 404,
+  UNKNOWN_COMMAND: 404,
+  WRONG_EXPECTED_VERSION: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  COMMAND_REJECTED: 422,
+  DRAINING: 503,
+  ENGINE_STOPPED: 503,
+  STORE_CLOSED: 503,
+  COMMAND_TIMEOUT: 504,
+};
+
+export function statusOf(code: string): number {
+  return STATUS[code as ErrorCode] ?? 500;
+}
+
+/** Fastify's own errors (body parsing, limits) in our vocabulary. */
+const FASTIFY_CODES: Record<string, ErrorCode> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'MALFORMED_REQUEST',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'MALFORMED_REQUEST',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'MALFORMED_REQUEST',
+};
+
+/** The status and body for any error a route or hook threw. */
+export function errorResponse(error: unknown): { status: number; body: ErrorBody } {
+  // By class, not by shape: Node's and Fastify's errors also carry a string `code`.
+  if (error instanceof ApiError || error instanceof ThaloError) {
+    const body: ErrorBody = { code: error.code, message: error.message };
+    if (error.data !== undefined) body.data = error.data;
+    return { status: statusOf(error.code), body };
+  }
+  const fastifyError = error as { code?: string; statusCode?: number; message?: string };
+  const mapped = typeof fastifyError.code === 'string' ? FASTIFY_CODES[fastifyError.code] : undefined;
+  if (mapped) return { status: statusOf(mapped), body: { code: mapped, message: fastifyError.message ?? mapped } };
+  // Fastify answers a body it could not parse with a 400 (a SyntaxError from JSON.parse, or a
+  // content-type parser's error); anything else without a known code is a fault of ours.
+  if (typeof fastifyError.statusCode === 'number' && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
+    return { status: 400, body: { code: 'MALFORMED_REQUEST', message: fastifyError.message ?? 'malformed request' } };
+  }
+  return { status: 500, body: { code: 'INTERNAL', message: error instanceof Error ? error.message : String(error) } };
+}

@@ -1,0 +1,142 @@
+/**
+ * The HTTP API of `thalo-runtime` (docs/http-api.md): a Fastify instance with the routes of
+ * `routes/`, the token check, the drain switch and the one error handler that turns errors into
+ * status codes (`api-errors.ts`).
+ *
+ * @example
+ *   const api = new ApiServer({ engine, modules, logger, maxPayloadBytes: 1 << 20, token });
+ *   const url = await api.listen('127.0.0.1', 4433);
+ *   // on SIGTERM:
+ *   api.startDraining(); await engine.stop(); await api.close();
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import Fastify from 'fastify';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Engine } from '../engine/index.js';
+import { ApiError, errorResponse } from './api-errors.js';
+import type { LogSubscription } from './log-subscription.js';
+import { RuntimeMetrics } from './metrics.js';
+import type { ModuleDirectory } from './module-directory.js';
+import { registerCommandRoutes } from './routes/commands.js';
+import type { RouteContext } from './routes/context.js';
+import { registerHealthRoutes } from './routes/health.js';
+import { registerModuleRoutes } from './routes/modules.js';
+import { registerReadRoutes } from './routes/reads.js';
+import { registerSubscribeRoute } from './routes/subscribe.js';
+
+/** How long `close()` lets open connections finish before it closes them. */
+const CLOSE_GRACE_MS = 500;
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Served without the token and while draining (health checks). */
+    public?: boolean;
+  }
+}
+
+export interface ApiServerOptions {
+  engine: Engine;
+  modules: ModuleDirectory;
+  logger: Logger;
+  /** The engine's payload limit, in bytes: request bodies are limited to match. */
+  maxPayloadBytes: number;
+  /** When set, every request but the health checks needs `Authorization: Bearer <token>`. */
+  token?: string;
+}
+
+export class ApiServer {
+  readonly app: FastifyInstance;
+  readonly metrics: RuntimeMetrics;
+  private readonly subscriptions = new Set<LogSubscription>();
+  private draining = false;
+  private readonly logger: Logger;
+
+  constructor(options: ApiServerOptions) {
+    this.logger = options.logger;
+    this.metrics = new RuntimeMetrics(options.engine);
+    // No Fastify logger: a log line per request would cost more than the command itself. Errors
+    // that are faults (500) are logged by the error handler below. Fastify's own 503 while it
+    // closes has no `code`; with it off, the drain hook below answers those requests instead.
+    this.app = Fastify({ logger: false, bodyLimit: options.maxPayloadBytes + 1024, return503OnClosing: false });
+    const context: RouteContext = {
+      engine: options.engine,
+      metrics: this.metrics,
+      maxPayloadBytes: options.maxPayloadBytes,
+      modules: options.modules,
+      subscriptions: this.subscriptions,
+      draining: () => this.draining,
+    };
+    const authorized = options.token === undefined ? undefined : tokenCheck(options.token);
+
+    this.app.addHook('onRequest', async (request, reply) => {
+      if (request.routeOptions.config.public) return;
+      if (this.draining) {
+        reply.header('connection', 'close');
+        throw new ApiError('DRAINING', 'the runtime is shutting down and takes no new requests');
+      }
+      if (authorized && !authorized(request.headers.authorization)) {
+        reply.header('www-authenticate', 'Bearer realm="thalo"');
+        throw new ApiError('UNAUTHORIZED', 'this runtime needs "Authorization: Bearer <token>" with its token');
+      }
+    });
+    this.app.setErrorHandler((error, request, reply) => {
+      const { status, body } = errorResponse(error);
+      if (status >= 500 && status !== 503 && status !== 504) {
+        this.logger.error({ err: error, method: request.method, url: request.url, code: body.code }, 'request failed');
+      }
+      return reply.code(status).send(body);
+    });
+    this.app.setNotFoundHandler((request, reply) => {
+      const { status, body } = errorResponse(new ApiError('ROUTE_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`));
+      return reply.code(status).send(body);
+    });
+
+    registerCommandRoutes(this.app, context);
+    registerReadRoutes(this.app, context);
+    registerSubscribeRoute(this.app, context);
+    registerModuleRoutes(this.app, context);
+    registerHealthRoutes(this.app, context);
+  }
+
+  /** Listen and return the base URL (port 0 picks a free port). */
+  async listen(host: string, port: number): Promise<string> {
+    await this.app.listen({ host, port });
+    const address = this.app.server.address();
+    if (address === null || typeof address === 'string') throw new Error(`unexpected listen address ${String(address)}`);
+    const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    return `http://${shownHost}:${address.port}`;
+  }
+
+  /** From now on every request but the health checks gets 503 DRAINING, and readiness fails. */
+  startDraining(): void {
+    this.draining = true;
+  }
+
+  /**
+   * End the live subscriptions (clients resume with Last-Event-ID) and close the server once the
+   * requests in progress have their answers. Call it after the engine stopped, so those answers
+   * exist.
+   */
+  async close(): Promise<void> {
+    this.draining = true;
+    for (const subscription of [...this.subscriptions]) subscription.close();
+    // Node's server.close() waits for every connection that is not idle, and a connection a
+    // client opened without sending a request yet (fetch and load balancers open them ahead)
+    // never counts as idle: it would hold the exit until the client gives up on it. Every
+    // request we accepted has its answer by now, so after a grace period the rest is closed.
+    const grace = setTimeout(() => this.app.server.closeAllConnections(), CLOSE_GRACE_MS);
+    try {
+      await this.app.close();
+    } finally {
+      clearTimeout(grace);
+    }
+  }
+}
+
+/** A constant-time comparison of the Authorization header with `Bearer <token>`. */
+function tokenCheck(token: string): (header: string | undefined) => boolean {
+  const digest = (value: string) => createHash('sha256').update(value).digest();
+  const expected = digest(`Bearer ${token}`);
+  return (header) => header !== undefined && timingSafeEqual(digest(header), expected);
+}

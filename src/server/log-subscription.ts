@@ -1,0 +1,107 @@
+/**
+ * A live subscription to the global log over Server-Sent Events: every event from a position on,
+ * each as one SSE message whose `id` is its global position, so a client that reconnects with
+ * `Last-Event-ID: <position>` resumes right after the last event it got.
+ *
+ * Catching up and following are the same loop: read the log from the next position until a read
+ * comes back empty, then wait for the engine's commit notice and read again. The log is dense and
+ * read by position, and `next` only moves past events that were written to the socket, so the
+ * switch from catch-up to live can neither skip nor repeat an event, whatever commits while the
+ * catch-up runs.
+ */
+import { once } from 'node:events';
+import type { ServerResponse } from 'node:http';
+import type { Engine, ExecutedEvent } from '../engine/index.js';
+import type { LagSource } from './metrics.js';
+
+/** Events read (and written to the socket in one write) per step. */
+const PAGE = 500;
+/** A comment line this often keeps proxies and idle timeouts from closing a quiet subscription. */
+const HEARTBEAT_MS = 15_000;
+
+export class LogSubscription implements LagSource {
+  /** The position of the last event written to the client, 0 if none. */
+  delivered: number;
+  private next: number;
+  private pumping = false;
+  private again = false;
+  private closed = false;
+  private readonly cleanups: (() => void)[] = [];
+
+  /** Start sending the events from position `from` on `response`, whose headers are not yet sent. */
+  constructor(
+    private readonly engine: Engine,
+    private readonly response: ServerResponse,
+    from: number,
+    private readonly onClose: (subscription: LogSubscription) => void,
+  ) {
+    this.next = from;
+    this.delivered = from - 1;
+    response.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+      // The connection carries nothing after the stream, so it closes with it (and never lingers
+      // as a keep-alive connection that delays the server's close).
+      connection: 'close',
+      // Tell nginx-like proxies not to buffer the stream.
+      'x-accel-buffering': 'no',
+    });
+    // The client's EventSource waits this long before reconnecting on its own.
+    response.write(`retry: 1000\n: from ${from}\n\n`);
+    this.cleanups.push(engine.onCommit(() => this.wake()));
+    const heartbeat = setInterval(() => response.write(': keep-alive\n\n'), HEARTBEAT_MS);
+    heartbeat.unref();
+    this.cleanups.push(() => clearInterval(heartbeat));
+    response.on('close', () => this.close());
+    this.wake();
+  }
+
+  /** New events may be there: read them now, or right after the read in progress. */
+  wake(): void {
+    if (this.closed) return;
+    if (this.pumping) {
+      this.again = true;
+      return;
+    }
+    void this.pump();
+  }
+
+  private async pump(): Promise<void> {
+    this.pumping = true;
+    try {
+      do {
+        this.again = false;
+        for (;;) {
+          const events = this.engine.readAll({ from: this.next, limit: PAGE });
+          if (events.length === 0 || this.closed) break;
+          const writable = this.response.write(format(events));
+          this.next = events[events.length - 1]!.position + 1;
+          this.delivered = this.next - 1;
+          // A slow client: stop reading until its socket has room, so memory stays bounded.
+          if (!writable) await Promise.race([once(this.response, 'drain'), once(this.response, 'close')]);
+        }
+      } while (this.again && !this.closed);
+    } catch {
+      // The store closed under us (the runtime is stopping) or the socket broke: the client
+      // reconnects with Last-Event-ID and resumes where it was.
+      this.close();
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  /** End the subscription (the client went away, or the server is closing). */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const cleanup of this.cleanups.splice(0)) cleanup();
+    if (!this.response.writableEnded) this.response.end();
+    this.onClose(this);
+  }
+}
+
+function format(events: ExecutedEvent[]): string {
+  let out = '';
+  for (const event of events) out += `id: ${event.position}\ndata: ${JSON.stringify(event)}\n\n`;
+  return out;
+}

@@ -1,0 +1,214 @@
+/**
+ * The runtime's modules directory, kept in step with the engine: a new or changed
+ * `<aggregate>.wasm` is validated and then serves new commands, a removed one stops serving, and a
+ * bad one is refused with a log line while the previous version keeps serving. Uploads
+ * (`PUT /v1/modules/:name`) go through here too, so the file on disk and the module served agree.
+ *
+ * Changes are found by content, not by event: `fs.watch` reports renames and partial writes in
+ * platform-specific ways, so each burst of events (debounced) triggers one rescan that compares
+ * every file's SHA-256 with what was last loaded or refused under that name. A copy caught half
+ * written is refused, and loaded when the write completes (its content changes again). All module
+ * work runs on one chain, so a rescan and an upload never interleave.
+ */
+import { createHash } from 'node:crypto';
+import { watch } from 'node:fs';
+import type { FSWatcher } from 'node:fs';
+import { mkdir, mkdtemp, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { basename, extname, isAbsolute, join, relative, resolve } from 'node:path';
+import type { Logger } from 'pino';
+import { serializeError } from '../errors.js';
+import type { SerializedError } from '../errors.js';
+import type { Engine, LoadedModule } from '../engine/index.js';
+import { ApiError } from './api-errors.js';
+
+/** An aggregate's name, which is its module file's stem (the loader's rule). */
+const MODULE_NAME = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
+
+export interface ModuleDirectoryOptions {
+  engine: Engine;
+  directory: string;
+  logger: Logger;
+  /** Quiet time after the last file event before the directory is rescanned. Default 100 ms. */
+  debounceMs?: number;
+}
+
+/** A module file the runtime refused, as the API lists it. */
+export interface RefusedFile {
+  file: string;
+  error: SerializedError;
+}
+
+export class ModuleDirectory {
+  readonly directory: string;
+  private readonly engine: Engine;
+  private readonly logger: Logger;
+  private readonly debounceMs: number;
+  /** Per aggregate name: the hash of the file content last loaded or refused. */
+  private readonly seen = new Map<string, string>();
+  private readonly refused = new Map<string, RefusedFile>();
+  private chain: Promise<unknown> = Promise.resolve();
+  private watcher: FSWatcher | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  constructor(options: ModuleDirectoryOptions) {
+    this.engine = options.engine;
+    this.directory = resolve(options.directory);
+    this.logger = options.logger;
+    this.debounceMs = options.debounceMs ?? 100;
+  }
+
+  /** `modules/counter.wasm` as the logs and the API show it: relative to the working directory when inside it. */
+  displayPath(file: string): string {
+    const shown = relative(process.cwd(), file);
+    return shown.startsWith('..') || isAbsolute(shown) ? file : shown;
+  }
+
+  /** The file a module is served from. */
+  fileOf(name: string): string {
+    return join(this.directory, `${name}.wasm`);
+  }
+
+  /**
+   * Log what the engine loaded and refused at start, remember the files' content, and begin
+   * watching. Files that changed between the engine's start and this call are picked up by the
+   * first rescan only if they change again; the window is the few milliseconds in between.
+   */
+  async start(): Promise<void> {
+    await mkdir(this.directory, { recursive: true });
+    for (const module of this.engine.modules()) {
+      const file = this.fileOf(module.name);
+      this.logger.info({ file: this.displayPath(file), module: module.name, version: module.description.version, commands: module.description.commands }, 'loaded module from file');
+      const hash = await hashFile(file);
+      if (hash) this.seen.set(module.name, hash);
+    }
+    for (const { file, error } of this.engine.refusedModules) this.refuse(file, error, await hashFile(file));
+    this.watcher = watch(this.directory, { persistent: false }, (_event, name) => {
+      if (name === null || (typeof name === 'string' && extname(name) === '.wasm' && !name.startsWith('.'))) this.schedule();
+    });
+    this.watcher.on('error', (error) => this.logger.error({ err: error, directory: this.displayPath(this.directory) }, 'watching the modules directory failed'));
+  }
+
+  /** The module files refused and not replaced since. */
+  refusedFiles(): RefusedFile[] {
+    return [...this.refused.values()];
+  }
+
+  /**
+   * Validate `bytes` as module `name`, serve it, and store it as `<directory>/<name>.wasm`. The
+   * bytes are staged under a hidden directory and loaded from there first, so a module that fails
+   * validation never replaces a good file; the rename into place is atomic.
+   */
+  publish(name: string, bytes: Uint8Array): Promise<LoadedModule> {
+    if (!MODULE_NAME.test(name)) {
+      return Promise.reject(new ApiError('INVALID_ARGUMENT', `${JSON.stringify(name)} is not a valid aggregate name (a letter, then letters, digits or _; at most 64)`));
+    }
+    return this.enqueue(async () => {
+      const staging = await mkdtemp(join(this.directory, '.upload-'));
+      try {
+        const staged = join(staging, `${name}.wasm`);
+        await writeFile(staged, bytes);
+        let loaded: LoadedModule;
+        try {
+          loaded = await this.engine.loadModule(staged);
+        } catch (error) {
+          // The loader names the staged file; the client knows the module by its final name.
+          const { code, message, data } = serializeError(error);
+          const shown = message.split(staged).join(this.displayPath(this.fileOf(name)));
+          this.logger.error({ module: name, code, error: shown }, 'refused module upload: the previous version, if any, keeps serving');
+          throw new ApiError(code, shown, data);
+        }
+        const file = this.fileOf(name);
+        await rename(staged, file);
+        this.seen.set(name, sha256(bytes));
+        this.refused.delete(name);
+        this.logger.info({ file: this.displayPath(file), module: name, version: loaded.description.version, commands: loaded.description.commands }, 'loaded module from upload');
+        return loaded;
+      } finally {
+        await rm(staging, { recursive: true, force: true });
+      }
+    });
+  }
+
+  /** Stop watching; waits for the module work in progress. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    this.watcher?.close();
+    await this.chain.catch(() => undefined);
+  }
+
+  /** Rescan now (the watcher calls this, debounced). Resolves when the rescan is done. */
+  rescan(): Promise<void> {
+    return this.enqueue(() => this.scan());
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.rescan().catch((error) => this.logger.error({ err: error }, 'rescanning the modules directory failed')), this.debounceMs);
+  }
+
+  private enqueue<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.chain.then(work);
+    this.chain = next.catch(() => undefined);
+    return next;
+  }
+
+  private async scan(): Promise<void> {
+    if (this.stopped) return;
+    const names = (await readdir(this.directory)).filter((n) => extname(n) === '.wasm' && !n.startsWith('.')).sort();
+    const present = new Set<string>();
+    for (const entry of names) {
+      const name = basename(entry, '.wasm');
+      const file = join(this.directory, entry);
+      present.add(name);
+      let bytes: Buffer;
+      try {
+        bytes = await readFile(file);
+      } catch {
+        continue; // removed since the listing; the next event rescans
+      }
+      const hash = sha256(bytes);
+      if (this.seen.get(name) === hash) continue;
+      try {
+        const loaded = await this.engine.loadModule(file);
+        this.seen.set(name, hash);
+        this.refused.delete(name);
+        this.logger.info({ file: this.displayPath(file), module: name, version: loaded.description.version, commands: loaded.description.commands }, 'loaded module from file');
+      } catch (error) {
+        this.refuse(file, error, hash);
+      }
+    }
+    for (const name of [...this.seen.keys()]) {
+      if (present.has(name)) continue;
+      this.seen.delete(name);
+      this.refused.delete(name);
+      if (await this.engine.unloadModule(name)) this.logger.info({ file: this.displayPath(this.fileOf(name)), module: name }, 'unloaded module: its file was removed');
+    }
+  }
+
+  private refuse(file: string, error: unknown, hash: string | undefined): void {
+    const name = basename(file, '.wasm');
+    if (hash) this.seen.set(name, hash);
+    const serialized = serializeError(error);
+    this.refused.set(name, { file: this.displayPath(file), error: serialized });
+    const serving = this.engine.modules().some((m) => m.name === name);
+    this.logger.error(
+      { file: this.displayPath(file), module: name, code: serialized.code, error: serialized.message },
+      serving ? 'refused module: the previous version keeps serving' : 'refused module: it does not serve',
+    );
+  }
+}
+
+function sha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+async function hashFile(file: string): Promise<string | undefined> {
+  try {
+    return sha256(await readFile(file));
+  } catch {
+    return undefined;
+  }
+}

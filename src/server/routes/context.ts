@@ -1,0 +1,18 @@
+/** What every route of the API is given by `ApiServer`. */
+import type { Engine } from '../../engine/index.js';
+import type { RuntimeMetrics } from '../metrics.js';
+import type { ModuleDirectory } from '../module-directory.js';
+import type { LogSubscription } from '../log-subscription.js';
+
+export interface RouteContext {
+  engine: Engine;
+  metrics: RuntimeMetrics;
+  /** The engine's payload limit, in bytes; request bodies are limited accordingly. */
+  maxPayloadBytes: number;
+  /** The watched modules directory, through which uploads go. */
+  modules: ModuleDirectory;
+  /** Open live subscriptions, ended when the server closes. */
+  subscriptions: Set<LogSubscription>;
+  /** True once the runtime is shutting down. */
+  draining(): boolean;
+}

@@ -1,0 +1,56 @@
+/**
+ * The modules the runtime serves.
+ *
+ *   GET /v1/modules          what each module describes, and the files refused
+ *   PUT /v1/modules/:name    body: the module's bytes (application/wasm or application/octet-stream)
+ */
+import type { FastifyInstance } from 'fastify';
+import type { LoadedModule } from '../../engine/index.js';
+import { ApiError } from '../api-errors.js';
+import type { ModuleDirectory } from '../module-directory.js';
+import type { RouteContext } from './context.js';
+
+/** The largest module upload, in bytes. */
+export const MODULE_BODY_LIMIT = 64 * 1024 * 1024;
+
+/** A module as the API shows it (the compiled module and the command set stay inside). */
+export interface ModuleView {
+  name: string;
+  file: string;
+  /** Grows by one each time any module is (re)loaded: a changed number means a new version serves. */
+  revision: number;
+  description: { name: string; version: string; commands: string[]; events: string[] };
+  supportsSnapshots: boolean;
+}
+
+export function moduleView(module: LoadedModule, directory: ModuleDirectory): ModuleView {
+  const { name, version, commands, events } = module.description;
+  return {
+    name: module.name,
+    file: directory.displayPath(directory.fileOf(module.name)),
+    revision: module.version,
+    description: { name, version, commands: [...commands], events: [...events] },
+    supportsSnapshots: module.supportsSnapshots,
+  };
+}
+
+export function registerModuleRoutes(app: FastifyInstance, { engine, modules }: RouteContext): void {
+  app.addContentTypeParser(['application/wasm', 'application/octet-stream'], { parseAs: 'buffer', bodyLimit: MODULE_BODY_LIMIT }, (_request, body, done) => done(null, body));
+
+  app.get('/v1/modules', async () => ({
+    modules: engine
+      .modules()
+      .map((m) => moduleView(m, modules))
+      .sort((a, b) => a.name.localeCompare(b.name)),
+    refused: modules.refusedFiles(),
+  }));
+
+  app.put<{ Params: { name: string }; Body: Buffer }>('/v1/modules/:name', { bodyLimit: MODULE_BODY_LIMIT }, async (request) => {
+    const body = request.body;
+    if (!Buffer.isBuffer(body)) {
+      throw new ApiError('UNSUPPORTED_MEDIA_TYPE', 'send the module as application/wasm or application/octet-stream');
+    }
+    const loaded = await modules.publish(request.params.name, body);
+    return { module: moduleView(loaded, modules) };
+  });
+}
