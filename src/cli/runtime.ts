@@ -1,3 +1,151 @@
 #!/usr/bin/env node
-// Placeholder until the engine issue lands.
-console.log('thalo-runtime: not implemented yet');
+/**
+ * `thalo-runtime`: the engine as a service. This file wires the pieces: options (each also from
+ * a THALO_* environment variable), the pino logger, the engine, the watched modules directory,
+ * the HTTP API, and the graceful shutdown on SIGINT/SIGTERM.
+ *
+ * Exit codes: 0 after a clean shutdown, 1 when it cannot start (the data directory is locked by
+ * another runtime, the port is taken, ...), 2 for usage errors.
+ */
+import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { pino } from 'pino';
+import type { Logger } from 'pino';
+import { Engine } from '../engine/index.js';
+import { isThaloError, serializeError } from '../errors.js';
+import { ApiServer, ModuleDirectory } from '../server/index.js';
+
+interface RuntimeOptions {
+  host: string;
+  port: number;
+  modules: string;
+  data: string;
+  workers: number;
+  cacheSize: number;
+  snapshotEvery: number;
+  commandTimeout: number;
+  maxPayload: number;
+  durability: 'durable' | 'relaxed';
+  token?: string;
+  relay: string[];
+  logLevel: string;
+}
+
+function integer(min: number): (value: string) => number {
+  return (value) => {
+    if (!/^[0-9]+$/.test(value.trim()) || Number(value) < min || !Number.isSafeInteger(Number(value))) {
+      throw new InvalidArgumentError(`expected an integer of at least ${min}`);
+    }
+    return Number(value);
+  };
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const GUEST_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+
+const program = new Command('thalo-runtime')
+  .description('Run Thalo: serve the aggregate modules of a directory over HTTP, with an embedded event store')
+  .addOption(new Option('--host <host>', 'interface to listen on').env('THALO_HOST').default('127.0.0.1'))
+  .addOption(new Option('--port <port>', 'port to listen on (0 picks a free one)').env('THALO_PORT').default(4433).argParser(integer(0)))
+  .addOption(new Option('--modules <dir>', 'directory of aggregate modules (<aggregate>.wasm), watched for changes').env('THALO_MODULES').default('./modules'))
+  .addOption(new Option('--data <dir>', 'data directory of the event store').env('THALO_DATA').default('./data'))
+  .addOption(new Option('--workers <n>', 'worker threads (shards)').env('THALO_WORKERS').default(availableParallelism(), 'the number of cores').argParser(integer(1)))
+  .addOption(new Option('--cache-size <n>', 'aggregate states cached per worker').env('THALO_CACHE_SIZE').default(10_000).argParser(integer(1)))
+  .addOption(new Option('--snapshot-every <n>', 'snapshot a stream every n events (0: never)').env('THALO_SNAPSHOT_EVERY').default(1_000).argParser(integer(0)))
+  .addOption(new Option('--command-timeout <ms>', 'deadline for a command\'s guest code, in ms').env('THALO_COMMAND_TIMEOUT').default(5_000).argParser(integer(1)))
+  .addOption(new Option('--max-payload <bytes>', 'largest command payload (msgpack bytes); request bodies are limited to match').env('THALO_MAX_PAYLOAD').default(1024 * 1024).argParser(integer(1)))
+  .addOption(new Option('--durability <mode>', 'store durability').env('THALO_DURABILITY').default('durable').choices(['durable', 'relaxed']))
+  .addOption(new Option('--token <token>', 'require "Authorization: Bearer <token>" on every request but /healthz and /readyz').env('THALO_TOKEN'))
+  .addOption(
+    new Option('--relay <url...>', 'forward every event to redis://… or nats://… (repeatable; the variable takes a comma-separated list)')
+      .env('THALO_RELAY')
+      .default([])
+      .argParser((value: string, previous: string[]) => [...previous, ...value.split(',').map((v) => v.trim()).filter(Boolean)]),
+  )
+  .addOption(new Option('--log-level <level>', 'log level').env('THALO_LOG_LEVEL').default('info').choices(LOG_LEVELS))
+  .exitOverride()
+  .showHelpAfterError();
+
+/** Start everything; resolves once the runtime listens. */
+async function run(options: RuntimeOptions, logger: Logger): Promise<void> {
+  const engine = await Engine.start({
+    modules: options.modules,
+    data: options.data,
+    workers: options.workers,
+    cacheSize: options.cacheSize,
+    snapshotEvery: options.snapshotEvery,
+    commandTimeoutMs: options.commandTimeout,
+    maxPayloadBytes: options.maxPayload,
+    durability: options.durability,
+    onGuestLog: (level, message, module) => logger[GUEST_LEVELS[level] ?? 'info']({ module }, `guest: ${message}`),
+  });
+  const modules = new ModuleDirectory({ engine, directory: options.modules, logger });
+  const api = new ApiServer({ engine, modules, logger, maxPayloadBytes: options.maxPayload, token: options.token });
+  let url: string;
+  try {
+    await modules.start();
+    for (const target of options.relay) {
+      const relay = engine.relay({ url: target, onStateChange: (state) => logger.info({ relay: relay.name, state }, 'relay state changed') });
+    }
+    url = await api.listen(options.host, options.port);
+  } catch (error) {
+    await modules.stop();
+    await engine.stop();
+    throw error;
+  }
+  logger.info(
+    { url, data: resolve(options.data), modules: modules.displayPath(modules.directory), workers: options.workers, token: options.token !== undefined },
+    `listening on ${url}`,
+  );
+
+  let stopping = false;
+  const shutdown = async (signal: string): Promise<void> => {
+    if (stopping) {
+      logger.warn({ signal }, 'second signal: exiting without waiting for the drain');
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info({ signal }, 'draining: finishing the commands in flight, refusing new requests with 503');
+    // Order matters: refuse new work first, let the engine answer everything it accepted (its
+    // events are durable by then), and only then close the server, so every accepted request
+    // gets its answer before its connection closes.
+    api.startDraining();
+    await modules.stop();
+    await engine.stop();
+    await api.close();
+    logger.info('stopped');
+    process.exit(0);
+  };
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      shutdown(signal).catch((error) => {
+        logger.fatal({ err: error }, 'shutdown failed');
+        process.exit(1);
+      });
+    });
+  }
+}
+
+let options: RuntimeOptions;
+try {
+  program.parse();
+  options = program.opts<RuntimeOptions>();
+  // An empty THALO_TOKEN means no token, not the empty token.
+  if (options.token === '') delete options.token;
+} catch (error) {
+  // Commander has printed the usage error (or the help, which exits 0).
+  process.exit(error instanceof CommanderError && error.exitCode === 0 ? 0 : 2);
+}
+
+const logger = pino({ level: options.logLevel, base: undefined, timestamp: pino.stdTimeFunctions.isoTime });
+try {
+  await run(options, logger);
+} catch (error) {
+  if (isThaloError(error, 'STORE_LOCKED')) {
+    logger.fatal({ code: error.code, data: resolve(options.data) }, `cannot start: ${error.message}`);
+  } else {
+    logger.fatal({ ...serializeError(error), err: error }, 'cannot start');
+  }
+  process.exit(1);
+}

@@ -6,6 +6,11 @@
  */
 import { Command, CommanderError } from 'commander';
 import { registerBuild } from './build.js';
+import { registerEvents } from './commands/events.js';
+import { registerExecute } from './commands/execute.js';
+import { registerModules } from './commands/modules.js';
+import { registerPublish } from './commands/publish.js';
+import { registerStream } from './commands/stream.js';
 
 const program = new Command('thalo')
   .description('Thalo for Node: build aggregate modules and talk to a running thalo-runtime')
@@ -14,6 +19,11 @@ const program = new Command('thalo')
   .showHelpAfterError();
 
 registerBuild(program);
+registerExecute(program);
+registerStream(program);
+registerEvents(program);
+registerModules(program);
+registerPublish(program);
 
 try {
   await program.parseAsync();

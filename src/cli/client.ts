@@ -1,0 +1,225 @@
+/**
+ * A small client of the runtime's HTTP API (docs/http-api.md), on Node's global `fetch`. The
+ * `thalo` CLI commands use it; any Node program may too.
+ *
+ * @example
+ *   const client = new ThaloClient({ url: 'http://127.0.0.1:4433' });
+ *   const { events } = await client.execute('counter', 'abc123', 'Increment', { amount: 10 });
+ */
+import type { ExecuteOptions, ExecuteResult, ExecutedEvent } from '../engine/index.js';
+
+/** An answer other than 2xx, with the runtime's stable error `code` (or `RUNTIME_UNREACHABLE`). */
+export class ApiClientError extends Error {
+  constructor(
+    /** The HTTP status, 0 when the runtime could not be reached. */
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly data?: unknown,
+  ) {
+    super(message);
+    this.name = 'ApiClientError';
+  }
+}
+
+export interface ThaloClientOptions {
+  /** Base URL of the runtime. Default `http://127.0.0.1:4433`. */
+  url?: string;
+  token?: string;
+}
+
+export interface StreamPage {
+  aggregate: string;
+  id: string;
+  stream: string;
+  events: ExecutedEvent[];
+  next: number | null;
+}
+
+export interface LogPage {
+  events: ExecutedEvent[];
+  next: number;
+  lastPosition: number;
+}
+
+export interface BatchCommandInput extends Omit<ExecuteOptions, 'headers'> {
+  aggregate: string;
+  id: string;
+  command: string;
+  payload?: unknown;
+  headers?: Record<string, string>;
+}
+
+export type BatchResult = { status: number; result: ExecuteResult } | { status: number; error: { code: string; message: string; data?: unknown } };
+
+export interface ModuleInfo {
+  name: string;
+  file: string;
+  revision: number;
+  description: { name: string; version: string; commands: string[]; events: string[] };
+  supportsSnapshots: boolean;
+}
+
+export interface ModuleList {
+  modules: ModuleInfo[];
+  refused: { file: string; error: { code: string; message: string } }[];
+}
+
+export interface SubscribeOptions {
+  /** First global position to deliver. Default 1. */
+  from?: number;
+  /** Stops the subscription. */
+  signal?: AbortSignal;
+  /** Reconnect after a dropped connection (with Last-Event-ID), this many ms later. Default 1,000; -1 never. */
+  reconnectMs?: number;
+}
+
+const seg = encodeURIComponent;
+
+export class ThaloClient {
+  readonly url: string;
+  private readonly token: string | undefined;
+
+  constructor(options: ThaloClientOptions = {}) {
+    this.url = (options.url ?? 'http://127.0.0.1:4433').replace(/\/+$/, '');
+    this.token = options.token;
+  }
+
+  /** Execute one command. Options travel as the `Thalo-*` headers. */
+  execute(aggregate: string, id: string, command: string, payload: unknown = {}, options: Omit<ExecuteOptions, 'headers'> = {}): Promise<ExecuteResult> {
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    if (options.expectedVersion !== undefined) headers['thalo-expected-version'] = String(options.expectedVersion);
+    if (options.commandId !== undefined) headers['thalo-command-id'] = options.commandId;
+    if (options.correlationId !== undefined) headers['thalo-correlation-id'] = options.correlationId;
+    if (options.causationId !== undefined) headers['thalo-causation-id'] = options.causationId;
+    return this.request('POST', `/v1/aggregates/${seg(aggregate)}/${seg(id)}/commands/${seg(command)}`, { headers, body: JSON.stringify(payload) });
+  }
+
+  /** Execute many commands in one request; each has its own result. */
+  async batch(commands: BatchCommandInput[]): Promise<BatchResult[]> {
+    const { results } = await this.request<{ results: BatchResult[] }>('POST', '/v1/commands', {
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ commands }),
+    });
+    return results;
+  }
+
+  readStream(aggregate: string, id: string, options: { from?: number; limit?: number; backwards?: boolean } = {}): Promise<StreamPage> {
+    return this.request('GET', `/v1/aggregates/${seg(aggregate)}/${seg(id)}/events${query(options)}`);
+  }
+
+  readAll(options: { from?: number; limit?: number } = {}): Promise<LogPage> {
+    return this.request('GET', `/v1/events${query(options)}`);
+  }
+
+  modules(): Promise<ModuleList> {
+    return this.request('GET', '/v1/modules');
+  }
+
+  /** Upload a module's bytes as aggregate `name`; the runtime validates it before it serves. */
+  async publish(name: string, bytes: Uint8Array): Promise<ModuleInfo> {
+    const { module } = await this.request<{ module: ModuleInfo }>('PUT', `/v1/modules/${seg(name)}`, { headers: { 'content-type': 'application/wasm' }, body: bytes });
+    return module;
+  }
+
+  /**
+   * Every event of the global log from `from` on, live, over Server-Sent Events. A dropped
+   * connection is resumed with `Last-Event-ID`, so no event is missed or repeated. Ends when
+   * `signal` aborts (or, with `reconnectMs: -1`, when the connection drops).
+   */
+  async *subscribe(options: SubscribeOptions = {}): AsyncGenerator<ExecutedEvent> {
+    let last = (options.from ?? 1) - 1;
+    const reconnectMs = options.reconnectMs ?? 1_000;
+    for (;;) {
+      const headers: Record<string, string> = { accept: 'text/event-stream', ...this.authorization() };
+      if (last > 0) headers['last-event-id'] = String(last);
+      let response: Response | undefined;
+      try {
+        response = await fetch(`${this.url}/v1/subscribe?from=${last + 1}`, { headers, signal: options.signal });
+        if (!response.ok) throw await errorOf(response);
+        for await (const message of readEvents(response.body!)) {
+          if (message.id !== undefined) last = Number(message.id);
+          if (message.data !== undefined) yield JSON.parse(message.data) as ExecutedEvent;
+        }
+      } catch (error) {
+        if (options.signal?.aborted) return;
+        // A refusal (401, 400) will not change by retrying; a dropped connection may.
+        if (error instanceof ApiClientError && error.status !== 0 && error.status !== 503) throw error;
+        if (reconnectMs < 0) throw error instanceof ApiClientError ? error : unreachable(this.url, error);
+      }
+      if (options.signal?.aborted || reconnectMs < 0) return;
+      await new Promise((resolveWait) => setTimeout(resolveWait, reconnectMs));
+    }
+  }
+
+  private authorization(): Record<string, string> {
+    return this.token === undefined ? {} : { authorization: `Bearer ${this.token}` };
+  }
+
+  private async request<T>(method: string, path: string, init: { headers?: Record<string, string>; body?: string | Uint8Array } = {}): Promise<T> {
+    let response: Response;
+    try {
+      response = await fetch(`${this.url}${path}`, { method, headers: { ...init.headers, ...this.authorization() }, body: init.body });
+    } catch (error) {
+      throw unreachable(this.url, error);
+    }
+    if (!response.ok) throw await errorOf(response);
+    return (await response.json()) as T;
+  }
+}
+
+function query(options: Record<string, number | boolean | undefined>): string {
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(options)) if (value !== undefined) params.set(key, String(value));
+  const text = params.toString();
+  return text ? `?${text}` : '';
+}
+
+function unreachable(url: string, error: unknown): ApiClientError {
+  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+  return new ApiClientError(0, 'RUNTIME_UNREACHABLE', `cannot reach the runtime at ${url}: ${cause?.code ?? cause?.message ?? (error as Error).message}`);
+}
+
+async function errorOf(response: Response): Promise<ApiClientError> {
+  const text = await response.text();
+  try {
+    const body = JSON.parse(text) as { code?: unknown; message?: unknown; data?: unknown };
+    if (typeof body.code === 'string' && typeof body.message === 'string') return new ApiClientError(response.status, body.code, body.message, body.data);
+  } catch {
+    // not a JSON error body: fall through
+  }
+  return new ApiClientError(response.status, `HTTP_${response.status}`, `HTTP ${response.status}: ${text.slice(0, 200)}`);
+}
+
+interface SseMessage {
+  id?: string;
+  data?: string;
+}
+
+/** Parse a text/event-stream body into messages (https://html.spec.whatwg.org/multipage/server-sent-events.html). */
+async function* readEvents(body: ReadableStream<Uint8Array>): AsyncGenerator<SseMessage> {
+  const decoder = new TextDecoder();
+  let buffer = '';
+  let message: SseMessage = {};
+  for await (const chunk of body) {
+    buffer += decoder.decode(chunk, { stream: true });
+    let start = 0;
+    let newline: number;
+    while ((newline = buffer.indexOf('\n', start)) >= 0) {
+      const line = buffer.slice(start, buffer[newline - 1] === '\r' ? newline - 1 : newline);
+      start = newline + 1;
+      if (line === '') {
+        if (message.data !== undefined || message.id !== undefined) yield message;
+        message = {};
+        continue;
+      }
+      if (line.startsWith(':')) continue;
+      const colon = line.indexOf(':');
+      const field = colon < 0 ? line : line.slice(0, colon);
+      const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
+      if (field === 'id') message.id = value;
+      else if (field === 'data') message.data = message.data === undefined ? value : `${message.data}\n${value}`;
+    }
+    buffer = buffer.slice(start);
+  }
+}

@@ -1,0 +1,54 @@
+/**
+ * `thalo execute <aggregate> <id> <command> <json>`: execute one command and print its events,
+ * as the original Thalo does:
+ *
+ *   Executed with 1 events:
+ *     Incremented {"amount":10}
+ */
+import type { Command } from 'commander';
+import { clientOf, reportFailure, withConnection } from './connection.js';
+import type { ConnectionOptions } from './connection.js';
+
+interface ExecuteCommandOptions extends ConnectionOptions {
+  expectedVersion?: string;
+  commandId?: string;
+  correlationId?: string;
+}
+
+export function registerExecute(program: Command): void {
+  const command = withConnection(
+    program
+      .command('execute')
+      .description('execute a command on an aggregate and print the events it appended')
+      .argument('<aggregate>', 'aggregate name, e.g. counter')
+      .argument('<id>', 'aggregate id, e.g. abc123')
+      .argument('<command>', 'command name, e.g. Increment')
+      .argument('[json]', 'the payload, a JSON object', '{}')
+      .option('--expected-version <version>', 'any, no_stream, exists, or the stream\'s exact version')
+      .option('--command-id <id>', 'idempotency key: a retry with the same id appends nothing')
+      .option('--correlation-id <id>', 'correlation id stored with the events'),
+  );
+  command.action(async (aggregate: string, id: string, name: string, json: string, options: ExecuteCommandOptions) => {
+    let payload: unknown;
+    try {
+      payload = JSON.parse(json);
+    } catch (error) {
+      command.error(`error: the payload is not valid JSON: ${(error as Error).message}`, { exitCode: 2 });
+    }
+    await reportFailure(options, async () => {
+      const expected = options.expectedVersion;
+      const result = await clientOf(options).execute(aggregate, id, name, payload, {
+        expectedVersion: expected === undefined ? undefined : /^[0-9]+$/.test(expected) ? Number(expected) : (expected as 'any'),
+        commandId: options.commandId,
+        correlationId: options.correlationId,
+      });
+      if (options.json) {
+        process.stdout.write(`${JSON.stringify(result)}\n`);
+        return;
+      }
+      const lines = [`Executed with ${result.events.length} events:`, ...result.events.map((e) => `  ${e.type} ${JSON.stringify(e.data)}`)];
+      if (result.duplicate) lines.push('(a retry: the command id was executed before, nothing new was appended)');
+      process.stdout.write(`${lines.join('\n')}\n`);
+    });
+  });
+}
