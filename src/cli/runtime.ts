@@ -14,7 +14,9 @@ import { pino } from 'pino';
 import type { Logger } from 'pino';
 import { Engine } from '../engine/index.js';
 import { isThaloError, serializeError } from '../errors.js';
+import type { RelayFormat, RelayOptions } from '../relays/index.js';
 import { ApiServer, ModuleDirectory } from '../server/index.js';
+import { RelaySpecError, parseRelaySpec } from './relay-spec.js';
 
 interface RuntimeOptions {
   host: string;
@@ -29,6 +31,10 @@ interface RuntimeOptions {
   durability: 'durable' | 'relaxed';
   token?: string;
   relay: string[];
+  relayTemplate?: string;
+  relayFormat?: RelayFormat;
+  relayStream?: string;
+  relayMaxLen?: number;
   logLevel: string;
 }
 
@@ -63,12 +69,16 @@ const program = new Command('thalo-runtime')
       .default([])
       .argParser((value: string, previous: string[]) => [...previous, ...value.split(',').map((v) => v.trim()).filter(Boolean)]),
   )
+  .addOption(new Option('--relay-template <template>', 'every relay\'s Redis key or NATS subject, with {category}, {event} and {stream} (a relay URL\'s ?template= wins)').env('THALO_RELAY_TEMPLATE'))
+  .addOption(new Option('--relay-format <format>', 'every relay\'s message format (a relay URL\'s ?format= wins)').env('THALO_RELAY_FORMAT').choices(['native', 'cloudevents']))
+  .addOption(new Option('--relay-stream <name>', 'the JetStream stream of every NATS relay (default THALO_EVENTS; a relay URL\'s ?stream= wins)').env('THALO_RELAY_STREAM'))
+  .addOption(new Option('--relay-max-len <n>', 'trim every Redis relay\'s streams to about n entries (default 1,000,000; ?maxLen= wins)').env('THALO_RELAY_MAX_LEN').argParser(integer(1)))
   .addOption(new Option('--log-level <level>', 'log level').env('THALO_LOG_LEVEL').default('info').choices(LOG_LEVELS))
   .exitOverride()
   .showHelpAfterError();
 
 /** Start everything; resolves once the runtime listens. */
-async function run(options: RuntimeOptions, logger: Logger): Promise<void> {
+async function run(options: RuntimeOptions, relays: RelayOptions[], logger: Logger): Promise<void> {
   const engine = await Engine.start({
     modules: options.modules,
     data: options.data,
@@ -85,8 +95,18 @@ async function run(options: RuntimeOptions, logger: Logger): Promise<void> {
   let url: string;
   try {
     await modules.start();
-    for (const target of options.relay) {
-      const relay = engine.relay({ url: target, onStateChange: (state) => logger.info({ relay: relay.name, state }, 'relay state changed') });
+    for (const relayOptions of relays) {
+      // A broker that is down does not stop the start: the relay retries with a capped backoff
+      // and says once when it fails and once when it delivers again.
+      const relay = engine.relay({
+        ...relayOptions,
+        onStateChange: (state, error) => {
+          const info = relay.info();
+          if (state === 'failing') logger.warn({ relay: info.name, target: info.target, error: error instanceof Error ? error.message : String(error) }, 'relay cannot deliver: retrying, commands are still accepted');
+          else logger.info({ relay: info.name, target: info.target }, 'relay delivering');
+        },
+      });
+      logger.info({ relay: relay.name, target: relay.info().target, position: relay.info().position }, 'relay started');
     }
     url = await api.listen(options.host, options.port);
   } catch (error) {
@@ -128,19 +148,23 @@ async function run(options: RuntimeOptions, logger: Logger): Promise<void> {
 }
 
 let options: RuntimeOptions;
+let relays: RelayOptions[];
 try {
   program.parse();
   options = program.opts<RuntimeOptions>();
   // An empty THALO_TOKEN means no token, not the empty token.
   if (options.token === '') delete options.token;
+  const defaults = { template: options.relayTemplate, format: options.relayFormat, streamName: options.relayStream, maxLen: options.relayMaxLen };
+  relays = options.relay.map((spec) => parseRelaySpec(spec, defaults));
 } catch (error) {
-  // Commander has printed the usage error (or the help, which exits 0).
+  // Commander has printed its own usage errors (and the help, which exits 0).
+  if (error instanceof RelaySpecError) process.stderr.write(`error: ${error.message}\n`);
   process.exit(error instanceof CommanderError && error.exitCode === 0 ? 0 : 2);
 }
 
 const logger = pino({ level: options.logLevel, base: undefined, timestamp: pino.stdTimeFunctions.isoTime });
 try {
-  await run(options, logger);
+  await run(options, relays, logger);
 } catch (error) {
   if (isThaloError(error, 'STORE_LOCKED')) {
     logger.fatal({ code: error.code, data: resolve(options.data) }, `cannot start: ${error.message}`);
