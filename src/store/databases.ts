@@ -93,7 +93,9 @@ const PLAIN_MSGPACK = { encoding: 'msgpack', useRecords: false } as object;
  * disk and many workers make the fsync under the lock the bottleneck.
  */
 export function openDatabases(path: string): StoreDatabases {
-  const root = open({ path, maxDbs: 12, overlappingSync: false });
+  // `noSubdir: false` always: lmdb-js otherwise takes a path with a dot in its last part
+  // (`./events.v2`, `mktemp -d`'s `/tmp/tmp.Xyz`) for the name of a single file, not a directory.
+  const root = open({ path, maxDbs: 12, overlappingSync: false, noSubdir: false });
   try {
     const events = root.openDB<StoredEvent, number>('events', {
       encoding: 'msgpack',
