@@ -1,0 +1,143 @@
+/**
+ * The HTTP path of `thalo-runtime`: durable commands/s through single-command requests (keep-alive,
+ * many connections) and through the batch endpoint. The runtime runs as its own process, as a
+ * user runs it; autocannon drives it from this one, so on a small machine the load generator
+ * takes a share of the same cores (the figures include that cost). Bars on the 2-core reference
+ * machine: 15,000 commands/s through single requests, 60,000 through batches.
+ *
+ * After each run the log's head is compared with the commands acknowledged: every 2xx answer's
+ * events must be in the log, so the figures count durable commands, not answered requests.
+ *
+ * Environment: BENCH_HTTP_SECONDS (default 10 per run), BENCH_HTTP_CONNECTIONS (default 64),
+ * BENCH_HTTP_BATCH (commands per batch request, default 100).
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import autocannon from 'autocannon';
+import { describeMachine } from './machine.js';
+
+const MODULES = resolve(process.env.THALO_BENCH_MODULES ?? 'modules');
+const RUNTIME = resolve('dist/src/cli/runtime.js');
+const SECONDS = Number(process.env.BENCH_HTTP_SECONDS ?? 10);
+const CONNECTIONS = Number(process.env.BENCH_HTTP_CONNECTIONS ?? 64);
+const BATCH = Number(process.env.BENCH_HTTP_BATCH ?? 100);
+const AGGREGATES = 10_000;
+const BAR_SINGLE = 15_000;
+const BAR_BATCH = 60_000;
+
+interface Runtime {
+  url: string;
+  child: ChildProcess;
+  data: string;
+}
+
+async function startRuntime(workers: number): Promise<Runtime> {
+  const data = mkdtempSync(join(tmpdir(), 'thalo-bench-http-'));
+  const child = spawn(process.execPath, [RUNTIME, '--port', '0', '--workers', String(workers), '--data', data, '--modules', MODULES], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout! });
+  const url = await new Promise<string>((resolveUrl, reject) => {
+    child.once('exit', (code) => reject(new Error(`thalo-runtime exited with ${code} before it listened`)));
+    lines.on('line', (line) => {
+      const entry = JSON.parse(line) as { msg: string; url?: string };
+      if (entry.msg.startsWith('listening on') && entry.url) resolveUrl(entry.url);
+    });
+  });
+  return { url, child, data };
+}
+
+async function stopRuntime(runtime: Runtime): Promise<void> {
+  const exited = new Promise((r) => runtime.child.once('exit', r));
+  runtime.child.kill('SIGTERM');
+  await exited;
+  rmSync(runtime.data, { recursive: true, force: true });
+}
+
+async function lastPosition(url: string): Promise<number> {
+  const response = await fetch(`${url}/readyz`);
+  return ((await response.json()) as { lastPosition: number }).lastPosition;
+}
+
+interface RunResult {
+  commandsPerS: number;
+  requestsPerS: number;
+  p50: number;
+  p99: number;
+  acknowledged: number;
+  appended: number;
+  errors: number;
+}
+
+/** One autocannon run; `commandsPerRequest` converts requests into commands. */
+async function load(url: string, commandsPerRequest: number, request: autocannon.Request): Promise<RunResult> {
+  const before = await lastPosition(url);
+  const result = await autocannon({ url, connections: CONNECTIONS, duration: SECONDS, requests: [request] });
+  const ok = result['2xx'];
+  const appended = (await lastPosition(url)) - before;
+  return {
+    commandsPerS: (ok * commandsPerRequest) / SECONDS,
+    requestsPerS: ok / SECONDS,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    acknowledged: ok * commandsPerRequest,
+    appended,
+    errors: result.non2xx + result.errors + result.timeouts,
+  };
+}
+
+let next = 0;
+const single: autocannon.Request = {
+  method: 'POST',
+  headers: { 'content-type': 'application/json' },
+  body: '{"amount":1}',
+  setupRequest: (request) => ({ ...request, path: `/v1/aggregates/counter/c-${next++ % AGGREGATES}/commands/Increment` }),
+};
+const batch: autocannon.Request = {
+  method: 'POST',
+  path: '/v1/commands',
+  headers: { 'content-type': 'application/json' },
+  setupRequest: (request) => {
+    const commands = Array.from({ length: BATCH }, () => ({ aggregate: 'counter', id: `c-${next++ % AGGREGATES}`, command: 'Increment', payload: { amount: 1 } }));
+    return { ...request, body: JSON.stringify({ commands }) };
+  },
+};
+
+function row(cells: (string | number)[]): string {
+  return cells.map((c, i) => String(c).padStart(i === 0 ? 24 : 12)).join(' ');
+}
+
+console.log(describeMachine());
+console.log(`\nHTTP, counter Increment over ${AGGREGATES} aggregates, ${CONNECTIONS} keep-alive connections, ${SECONDS} s per run`);
+console.log(row(['path', 'workers', 'commands/s', 'requests/s', 'p50 ms', 'p99 ms', 'errors']));
+const best = { single: 0, batch: 0 };
+let lost = false;
+for (const workers of [...new Set([1, availableParallelism()])]) {
+  const runtime = await startRuntime(workers);
+  try {
+    // Warm up: every worker started, the module instantiated, the JIT on the hot path.
+    await autocannon({ url: runtime.url, connections: CONNECTIONS, amount: 5_000, requests: [single] });
+    for (const [name, commandsPerRequest, request] of [
+      ['single requests', 1, single],
+      [`batches of ${BATCH}`, BATCH, batch],
+    ] as const) {
+      const result = await load(runtime.url, commandsPerRequest, request);
+      const key = commandsPerRequest === 1 ? 'single' : 'batch';
+      best[key] = Math.max(best[key], result.commandsPerS);
+      console.log(row([name, workers, Math.round(result.commandsPerS), Math.round(result.requestsPerS), result.p50, result.p99, result.errors]));
+      // Requests still in flight when the run ends may append without being counted, never the reverse.
+      if (result.appended < result.acknowledged) {
+        lost = true;
+        console.log(`  LOST: ${result.acknowledged} commands acknowledged but only ${result.appended} appended`);
+      }
+    }
+  } finally {
+    await stopRuntime(runtime);
+  }
+}
+const verdict = (value: number, bar: number) => `${Math.round(value)} commands/s (bar ${bar.toLocaleString('en')}) ${value >= bar ? 'ok' : 'BELOW BAR'}`;
+console.log(`\nsingle requests: ${verdict(best.single, BAR_SINGLE)}`);
+console.log(`batches: ${verdict(best.batch, BAR_BATCH)}`);
+if (lost) process.exit(1);
