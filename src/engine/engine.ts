@@ -11,7 +11,7 @@ import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import { ThaloError } from '../errors.js';
 import { EventStore, validateStreamName } from '../store/index.js';
-import type { ReadAllOptions, ReadStreamOptions } from '../store/types.js';
+import type { CheckpointEntry, ReadAllOptions, ReadStreamOptions } from '../store/types.js';
 import { decodeEvent } from '../protocol/decode-event.js';
 import type { CommandMessage, GuestLogMessage, WorkerConfig } from '../protocol/messages.js';
 import { ProgressBoard } from '../protocol/progress-board.js';
@@ -223,6 +223,34 @@ export class Engine {
 
   projection(name: string): Projection | undefined {
     return this.running.get(name);
+  }
+
+  /** The running relay named `name`, if any. */
+  relayNamed(name: string): Relay | undefined {
+    return this.relaying.get(name);
+  }
+
+  /**
+   * The checkpoint stored under `name`, for consumers outside the engine (the HTTP API's remote
+   * subscribers) that keep theirs in the same store as the projections do.
+   */
+  checkpoint(name: string): number | undefined {
+    return this.store.getCheckpoint(name);
+  }
+
+  /** The stored checkpoints whose names start with `prefix`, in name order. */
+  checkpoints(prefix: string): CheckpointEntry[] {
+    return this.store.listCheckpoints(prefix);
+  }
+
+  /** Store `position` under `name` (durably), also when it is lower than the stored one: a reset. */
+  setCheckpoint(name: string, position: number): Promise<void> {
+    return this.store.setCheckpoint(name, position);
+  }
+
+  /** Move `name`'s checkpoint forward to `position` (never back); resolves with the checkpoint now stored. */
+  advanceCheckpoint(name: string, position: number): Promise<number> {
+    return this.store.advanceCheckpoint(name, position);
   }
 
   /** Refuse new commands, let the ones in flight finish, then close the workers and the store. */

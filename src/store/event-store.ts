@@ -35,6 +35,7 @@ import type {
   AppendRequest,
   AppendResult,
   BatchAppendOutcome,
+  CheckpointEntry,
   EventStoreOptions,
   NewEvent,
   ReadAllOptions,
@@ -198,6 +199,44 @@ export class EventStore {
     checkCheckpointName(name);
     checkCount(position, 'position');
     await this.commit(() => this.dbs.checkpoints.put(name, position));
+  }
+
+  /**
+   * Moves subscriber `name`'s checkpoint forward to `position` and resolves with the checkpoint
+   * now stored (durably). A position at or below the stored one changes nothing: acks that arrive
+   * out of order, or a retried old ack, never move a checkpoint back. The comparison runs inside
+   * the write transaction, so two concurrent calls cannot both read the old value and let the
+   * smaller one land last.
+   */
+  async advanceCheckpoint(name: string, position: number): Promise<number> {
+    this.assertOpen();
+    checkCheckpointName(name);
+    checkCount(position, 'position');
+    return this.commit(() => {
+      const current = this.dbs.checkpoints.get(name);
+      if (current !== undefined && current >= position) return current;
+      this.dbs.checkpoints.put(name, position);
+      return position;
+    });
+  }
+
+  /**
+   * Every checkpoint whose name starts with `prefix` (default: all of them), in name order.
+   * Names sharing a prefix are contiguous in LMDB's byte order, so this reads only those.
+   *
+   * @example
+   *   store.listCheckpoints('subscriber:');   // [{ name: 'subscriber:billing', position: 41 }]
+   */
+  listCheckpoints(prefix = ''): CheckpointEntry[] {
+    this.beginRead();
+    if (typeof prefix !== 'string') throw new ThaloError('INVALID_ARGUMENT', 'prefix must be a string');
+    const out: CheckpointEntry[] = [];
+    const range = prefix === '' ? {} : { start: prefix };
+    for (const { key, value } of this.dbs.checkpoints.getRange(range)) {
+      if (!key.startsWith(prefix)) break;
+      out.push({ name: key, position: value });
+    }
+    return out;
   }
 
   /** The latest snapshot of `stream`, if any. */

@@ -10,6 +10,7 @@ export type {
   AppendRequest,
   AppendResult,
   BatchAppendOutcome,
+  CheckpointEntry,
   Durability,
   EventMetadata,
   EventStoreOptions,

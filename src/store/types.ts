@@ -86,6 +86,13 @@ export interface ReadAllOptions {
   limit?: number;
 }
 
+/** A stored checkpoint, as `EventStore.listCheckpoints` lists it. */
+export interface CheckpointEntry {
+  name: string;
+  /** The last position the subscriber processed. */
+  position: number;
+}
+
 export interface Snapshot {
   /** The stream seq the state includes. */
   seq: number;
