@@ -19,7 +19,14 @@ export type ApiErrorCode =
   /** A body of a content type the route does not take. */
   | 'UNSUPPORTED_MEDIA_TYPE'
   /** The runtime is shutting down: it finishes what it has and takes nothing new. */
-  | 'DRAINING';
+  | 'DRAINING'
+  /** No in-process projection, relay or remote subscriber has that name. */
+  | 'PROJECTION_NOT_FOUND'
+  /**
+   * A remote subscriber asked for the name of an in-process projection or relay that runs now:
+   * acking under that name would fight the projection over one checkpoint.
+   */
+  | 'SUBSCRIBER_NAME_IN_USE';
 
 export type ErrorCode = ThaloErrorCode | ApiErrorCode;
 
@@ -58,7 +65,9 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   ROUTE_NOT_FOUND: 404,
   AGGREGATE_NOT_FOUND: 404,
   UNKNOWN_COMMAND: 404,
+  PROJECTION_NOT_FOUND: 404,
   WRONG_EXPECTED_VERSION: 409,
+  SUBSCRIBER_NAME_IN_USE: 409,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   COMMAND_REJECTED: 422,

@@ -22,8 +22,11 @@ import { registerCommandRoutes } from './routes/commands.js';
 import type { RouteContext } from './routes/context.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerModuleRoutes } from './routes/modules.js';
+import { registerProjectionRoutes } from './routes/projections.js';
 import { registerReadRoutes } from './routes/reads.js';
 import { registerSubscribeRoute } from './routes/subscribe.js';
+import { registerSubscriberRoutes } from './routes/subscribers.js';
+import { SubscriberRegistry } from './subscriber-registry.js';
 
 /** How long `close()` lets open connections finish before it closes them. */
 const CLOSE_GRACE_MS = 500;
@@ -48,13 +51,16 @@ export interface ApiServerOptions {
 export class ApiServer {
   readonly app: FastifyInstance;
   readonly metrics: RuntimeMetrics;
+  /** The remote subscribers (`GET /v1/subscribe?subscriber=`), their streams and checkpoints. */
+  readonly subscribers: SubscriberRegistry;
   private readonly subscriptions = new Set<LogSubscription>();
   private draining = false;
   private readonly logger: Logger;
 
   constructor(options: ApiServerOptions) {
     this.logger = options.logger;
-    this.metrics = new RuntimeMetrics(options.engine);
+    this.subscribers = new SubscriberRegistry(options.engine);
+    this.metrics = new RuntimeMetrics(options.engine, () => this.subscribers.list());
     // No Fastify logger: a log line per request would cost more than the command itself. Errors
     // that are faults (500) are logged by the error handler below. Fastify's own 503 while it
     // closes has no `code`; with it off, the drain hook below answers those requests instead.
@@ -65,6 +71,7 @@ export class ApiServer {
       maxPayloadBytes: options.maxPayloadBytes,
       modules: options.modules,
       subscriptions: this.subscriptions,
+      subscribers: this.subscribers,
       draining: () => this.draining,
     };
     const authorized = options.token === undefined ? undefined : tokenCheck(options.token);
@@ -95,6 +102,8 @@ export class ApiServer {
     registerCommandRoutes(this.app, context);
     registerReadRoutes(this.app, context);
     registerSubscribeRoute(this.app, context);
+    registerSubscriberRoutes(this.app, context);
+    registerProjectionRoutes(this.app, context);
     registerModuleRoutes(this.app, context);
     registerHealthRoutes(this.app, context);
   }

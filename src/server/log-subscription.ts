@@ -23,6 +23,8 @@ export class LogSubscription implements LagSource {
   /** The position of the last event written to the client, 0 if none. */
   delivered: number;
   private next: number;
+  /** Set by `restart`: where the pump goes on from, applied between two writes. */
+  private restartFrom: number | undefined;
   private pumping = false;
   private again = false;
   private closed = false;
@@ -56,6 +58,11 @@ export class LogSubscription implements LagSource {
     this.wake();
   }
 
+  /** True once the subscription ended (it may end inside its constructor, when the store is closed). */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
   /** New events may be there: read them now, or right after the read in progress. */
   wake(): void {
     if (this.closed) return;
@@ -66,12 +73,30 @@ export class LogSubscription implements LagSource {
     void this.pump();
   }
 
+  /**
+   * Go on from position `from` on this same connection (a reset of the subscriber's checkpoint):
+   * events already sent are sent again, with their own ids, after a `: reset` comment line. The
+   * jump happens between two writes of the pump, never inside one, so every message stays whole
+   * and the ids after the comment run densely from `from`.
+   */
+  restart(from: number): void {
+    if (this.closed) return;
+    this.restartFrom = from;
+    this.wake();
+  }
+
   private async pump(): Promise<void> {
     this.pumping = true;
     try {
       do {
         this.again = false;
         for (;;) {
+          if (this.restartFrom !== undefined) {
+            this.next = this.restartFrom;
+            this.delivered = this.next - 1;
+            this.restartFrom = undefined;
+            this.response.write(`: reset, from ${this.next}\n\n`);
+          }
           const events = this.engine.readAll({ from: this.next, limit: PAGE });
           if (events.length === 0 || this.closed) break;
           const writable = this.response.write(format(events));

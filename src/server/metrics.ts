@@ -27,7 +27,11 @@ export class RuntimeMetrics {
   private readonly appendedBy = new Map<string, Counter.Internal>();
   private readonly subscriptions = new Set<LagSource>();
 
-  constructor(engine: Engine) {
+  /**
+   * `consumers` lists the log's consumers that the engine does not run (the remote subscribers),
+   * each reported by name in `thalo_subscription_lag_events` next to the projections and relays.
+   */
+  constructor(engine: Engine, consumers: () => Iterable<{ name: string; lag: number }> = () => []) {
     collectDefaultMetrics({ register: this.registry, prefix: 'thalo_process_' });
     this.commands = new Counter({
       name: 'thalo_commands_total',
@@ -75,7 +79,7 @@ export class RuntimeMetrics {
     });
     new Gauge({
       name: 'thalo_subscription_lag_events',
-      help: 'Events committed but not yet delivered: the largest lag among the live subscriptions (subscription="sse"), and per projection or relay',
+      help: 'Events committed but not yet delivered: the largest lag among the live subscriptions (subscription="sse"), and per projection, relay or remote subscriber (from its checkpoint)',
       labelNames: ['subscription'],
       registers: [this.registry],
       collect() {
@@ -85,6 +89,9 @@ export class RuntimeMetrics {
         for (const subscription of subscriptions) worst = Math.max(worst, head - subscription.delivered);
         this.set({ subscription: 'sse' }, worst);
         for (const info of [...engine.projections(), ...engine.relays()]) this.set({ subscription: info.name }, info.lag);
+        // A subscriber's lag counts from its acked checkpoint, as a projection's does: what was
+        // sent but not acked would be sent again after a crash, so it is not done yet.
+        for (const info of consumers()) this.set({ subscription: info.name }, info.lag);
       },
     });
   }

@@ -3,6 +3,7 @@ import type { Engine } from '../../engine/index.js';
 import type { RuntimeMetrics } from '../metrics.js';
 import type { ModuleDirectory } from '../module-directory.js';
 import type { LogSubscription } from '../log-subscription.js';
+import type { SubscriberRegistry } from '../subscriber-registry.js';
 
 export interface RouteContext {
   engine: Engine;
@@ -13,6 +14,8 @@ export interface RouteContext {
   modules: ModuleDirectory;
   /** Open live subscriptions, ended when the server closes. */
   subscriptions: Set<LogSubscription>;
+  /** The remote subscribers: their open streams and their checkpoints. */
+  subscribers: SubscriberRegistry;
   /** True once the runtime is shutting down. */
   draining(): boolean;
 }

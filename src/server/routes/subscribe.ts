@@ -1,7 +1,12 @@
 /**
- * The live subscription: `GET /v1/subscribe?from=<position>`, answered with Server-Sent Events.
- * A `Last-Event-ID` header (sent by EventSource on reconnect) wins over `from`: the stream
- * resumes at the position after it.
+ * The live subscription: `GET /v1/subscribe?from=<position>[&subscriber=<name>]`, answered with
+ * Server-Sent Events.
+ *
+ * Where it starts, first match wins: a `Last-Event-ID` header (sent by EventSource on reconnect)
+ * resumes at the position after it; with `subscriber`, the position after that subscriber's
+ * stored checkpoint; then `from` (default 1). So a named subscriber that reconnects within one
+ * life goes on right after the last event it received, and one that starts afresh (no header)
+ * goes on right after the last event it acked: what it received but did not ack comes again.
  */
 import type { FastifyInstance } from 'fastify';
 import { ApiError } from '../api-errors.js';
@@ -9,9 +14,14 @@ import { queryInteger } from '../command-input.js';
 import { LogSubscription } from '../log-subscription.js';
 import type { RouteContext } from './context.js';
 
-export function registerSubscribeRoute(app: FastifyInstance, { engine, metrics, subscriptions }: RouteContext): void {
-  app.get<{ Querystring: { from?: string } }>('/v1/subscribe', async (request, reply) => {
+export function registerSubscribeRoute(app: FastifyInstance, { engine, metrics, subscriptions, subscribers }: RouteContext): void {
+  app.get<{ Querystring: { from?: string; subscriber?: unknown } }>('/v1/subscribe', async (request, reply) => {
     let from = queryInteger(request.query.from, 'from', 1, 1);
+    const name = request.query.subscriber === undefined ? undefined : subscribers.checkName(request.query.subscriber, 'query parameter subscriber');
+    if (name !== undefined) {
+      const checkpoint = subscribers.checkpoint(name);
+      if (checkpoint !== undefined) from = checkpoint + 1;
+    }
     const lastEventId = request.headers['last-event-id'];
     if (lastEventId !== undefined) {
       if (typeof lastEventId !== 'string' || !/^[0-9]{1,16}$/.test(lastEventId)) {
@@ -24,10 +34,16 @@ export function registerSubscribeRoute(app: FastifyInstance, { engine, metrics, 
     let untrack = (): void => undefined;
     const subscription = new LogSubscription(engine, reply.raw, from, (closed) => {
       subscriptions.delete(closed);
+      if (name !== undefined) subscribers.detach(name, closed);
       untrack();
     });
-    subscriptions.add(subscription);
-    untrack = metrics.track(subscription);
+    // The subscription may have ended inside its constructor already (the store closed under
+    // it); then it has called its onClose, and tracking it now would keep a dead stream listed.
+    if (!subscription.isClosed) {
+      subscriptions.add(subscription);
+      if (name !== undefined) subscribers.attach(name, subscription);
+      untrack = metrics.track(subscription);
+    }
     return reply;
   });
 }

@@ -1,0 +1,138 @@
+/**
+ * Remote subscribers: named consumers of the global log over the network, whose checkpoint the
+ * runtime keeps for them (docs/http-api.md, "Remote subscribers").
+ *
+ * A subscriber reads the live subscription (`GET /v1/subscribe?subscriber=<name>`) and acks what
+ * it has processed (`POST /v1/subscribers/<name>/ack`). The ack is stored in the event store as
+ * checkpoint `subscriber:<name>` before it is answered, so a subscriber that connects again (after
+ * its own crash, or the runtime's) starts right after the last position it acked: at least once,
+ * like the in-process projections, whose checkpoints live in the same table without the prefix.
+ *
+ * The prefix keeps the two kinds apart in the store (a subscriber may be called like a stopped
+ * projection without sharing its checkpoint) and lets the registry list every subscriber ever
+ * acked with one range read. What is not stored is which subscribers are connected now: that
+ * is the set of open streams kept here.
+ */
+import type { Engine } from '../engine/index.js';
+import { ApiError } from './api-errors.js';
+import type { LogSubscription } from './log-subscription.js';
+
+/** Where subscriber checkpoints live in the store's checkpoint table. */
+export const SUBSCRIBER_CHECKPOINT_PREFIX = 'subscriber:';
+
+/**
+ * A subscriber name: 1 to 128 characters of letters, digits and `. _ : -`, starting with a letter
+ * or a digit. Stricter than the store's checkpoint names (any printable text up to 256 bytes):
+ * the name travels in URLs, Prometheus labels and log lines, where anything else needs quoting.
+ */
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+
+export type SubscriberStatus = 'connected' | 'disconnected';
+
+export interface SubscriberInfo {
+  name: string;
+  kind: 'subscriber';
+  status: SubscriberStatus;
+  /** The last position acked (the stored checkpoint); 0 before the first ack. */
+  position: number;
+  /** Events in the log after the checkpoint. */
+  lag: number;
+  /** Open streams under this name (several clients may share a name; they share its checkpoint). */
+  connections: number;
+  /** The last position sent on any of its open streams; absent while disconnected. */
+  delivered?: number;
+}
+
+export class SubscriberRegistry {
+  private readonly streams = new Map<string, Set<LogSubscription>>();
+
+  constructor(private readonly engine: Engine) {}
+
+  /**
+   * Throws `INVALID_ARGUMENT` (naming `where`, e.g. "query parameter subscriber") unless `name`
+   * is a valid subscriber name, and `SUBSCRIBER_NAME_IN_USE` when an in-process projection or
+   * relay of that name runs. Returns the name.
+   */
+  checkName(name: unknown, where: string): string {
+    if (typeof name !== 'string' || !NAME.test(name)) {
+      throw new ApiError(
+        'INVALID_ARGUMENT',
+        `${where} must be 1 to 128 letters, digits, ".", "_", ":" or "-", starting with a letter or a digit, got ${JSON.stringify(name)}`,
+      );
+    }
+    const projection = this.engine.projection(name);
+    if ((projection && projection.info().status !== 'stopped') || this.engine.relayNamed(name)) {
+      throw new ApiError('SUBSCRIBER_NAME_IN_USE', `${JSON.stringify(name)} is the name of an in-process ${projection ? 'projection' : 'relay'} of this runtime; pick another subscriber name`, {
+        name,
+      });
+    }
+    return name;
+  }
+
+  /** The stored checkpoint of subscriber `name`, if it ever acked (or was reset). */
+  checkpoint(name: string): number | undefined {
+    return this.engine.checkpoint(SUBSCRIBER_CHECKPOINT_PREFIX + name);
+  }
+
+  /** True when `name` is connected now or has a stored checkpoint. */
+  has(name: string): boolean {
+    if (!NAME.test(name)) return false;
+    return (this.streams.get(name)?.size ?? 0) > 0 || this.checkpoint(name) !== undefined;
+  }
+
+  /** Count `subscription` as one of `name`'s open streams until it closes (call `detach` then). */
+  attach(name: string, subscription: LogSubscription): void {
+    let open = this.streams.get(name);
+    if (!open) this.streams.set(name, (open = new Set()));
+    open.add(subscription);
+  }
+
+  detach(name: string, subscription: LogSubscription): void {
+    const open = this.streams.get(name);
+    if (!open) return;
+    open.delete(subscription);
+    if (open.size === 0) this.streams.delete(name);
+  }
+
+  /**
+   * Store `position` as `name`'s checkpoint unless the stored one is already further, and resolve
+   * with the checkpoint now stored, durably. The caller checks `position` against the log's head.
+   */
+  ack(name: string, position: number): Promise<number> {
+    return this.engine.advanceCheckpoint(SUBSCRIBER_CHECKPOINT_PREFIX + name, position);
+  }
+
+  /**
+   * Set `name`'s checkpoint to `position`, backwards too, and restart its open streams on their
+   * connections from `position + 1`: a reset replays at once, without waiting for the clients to
+   * reconnect (a reconnect with `Last-Event-ID` would resume where the client was, not at the
+   * reset). The checkpoint is durable before the streams jump.
+   */
+  async reset(name: string, position: number): Promise<SubscriberInfo> {
+    await this.engine.setCheckpoint(SUBSCRIBER_CHECKPOINT_PREFIX + name, position);
+    for (const subscription of this.streams.get(name) ?? []) subscription.restart(position + 1);
+    return this.info(name, position);
+  }
+
+  /** Every known subscriber (connected now, or with a stored checkpoint), by name. */
+  list(): SubscriberInfo[] {
+    const stored = new Map<string, number>();
+    for (const entry of this.engine.checkpoints(SUBSCRIBER_CHECKPOINT_PREFIX)) stored.set(entry.name.slice(SUBSCRIBER_CHECKPOINT_PREFIX.length), entry.position);
+    const names = [...new Set([...stored.keys(), ...this.streams.keys()])].sort();
+    return names.map((name) => this.info(name, stored.get(name) ?? 0));
+  }
+
+  private info(name: string, position: number): SubscriberInfo {
+    const open = this.streams.get(name);
+    const info: SubscriberInfo = {
+      name,
+      kind: 'subscriber',
+      status: open && open.size > 0 ? 'connected' : 'disconnected',
+      position,
+      lag: Math.max(0, this.engine.lastPosition() - position),
+      connections: open?.size ?? 0,
+    };
+    if (open && open.size > 0) info.delivered = Math.max(...[...open].map((s) => s.delivered));
+    return info;
+  }
+}
