@@ -66,12 +66,45 @@ export interface ModuleList {
 }
 
 export interface SubscribeOptions {
-  /** First global position to deliver. Default 1. */
+  /**
+   * First global position to deliver. Default 1. With `subscriber`, only used while the
+   * subscriber has no checkpoint yet.
+   */
   from?: number;
+  /**
+   * Subscribe as this named remote subscriber: the runtime starts right after the subscriber's
+   * acked checkpoint (see `ack`), so what was received but not acked before a crash comes again.
+   * Reconnects within this subscription still resume right after the last event received.
+   */
+  subscriber?: string;
   /** Stops the subscription. */
   signal?: AbortSignal;
   /** Reconnect after a dropped connection (with Last-Event-ID), this many ms later. Default 1,000; -1 never. */
   reconnectMs?: number;
+}
+
+/** One consumer of the log as `GET /v1/projections` lists it. */
+export interface ProjectionEntry {
+  name: string;
+  kind: 'projection' | 'relay' | 'subscriber';
+  /** `running`, `paused`, `retrying`, `stopped` (projections and relays); `connected`, `disconnected` (subscribers). */
+  status: string;
+  /** The checkpoint: the last position processed (or acked). */
+  position: number;
+  /** Events in the log after the checkpoint. */
+  lag: number;
+  /** Per kind: `failures`, `lastError`, `target`, `state`, `connections`, `delivered`. */
+  [field: string]: unknown;
+}
+
+export interface ProjectionList {
+  projections: ProjectionEntry[];
+}
+
+export interface AckResult {
+  name: string;
+  /** The checkpoint now stored: the acked position, or a higher one acked before. */
+  position: number;
 }
 
 const seg = encodeURIComponent;
@@ -126,19 +159,39 @@ export class ThaloClient {
    * Every event of the global log from `from` on, live, over Server-Sent Events. A dropped
    * connection is resumed with `Last-Event-ID`, so no event is missed or repeated. Ends when
    * `signal` aborts (or, with `reconnectMs: -1`, when the connection drops).
+   *
+   * @example
+   *   // A remote projection: process, then ack; after a crash it starts after the last ack.
+   *   for await (const event of client.subscribe({ subscriber: 'billing' })) {
+   *     await handle(event);
+   *     await client.ack('billing', event.position);
+   *   }
    */
   async *subscribe(options: SubscribeOptions = {}): AsyncGenerator<ExecutedEvent> {
     let last = (options.from ?? 1) - 1;
+    // A named subscriber starts where the runtime says (its checkpoint), so it sends no
+    // Last-Event-ID until it has received something in this subscription.
+    let received = options.subscriber === undefined;
     const reconnectMs = options.reconnectMs ?? 1_000;
     for (;;) {
       const headers: Record<string, string> = { accept: 'text/event-stream', ...this.authorization() };
-      if (last > 0) headers['last-event-id'] = String(last);
+      if (received && last > 0) headers['last-event-id'] = String(last);
+      const params = new URLSearchParams();
+      if (options.subscriber !== undefined) {
+        params.set('subscriber', options.subscriber);
+        if (options.from !== undefined) params.set('from', String(options.from));
+      } else {
+        params.set('from', String(last + 1));
+      }
       let response: Response | undefined;
       try {
-        response = await fetch(`${this.url}/v1/subscribe?from=${last + 1}`, { headers, signal: options.signal });
+        response = await fetch(`${this.url}/v1/subscribe?${params}`, { headers, signal: options.signal });
         if (!response.ok) throw await errorOf(response);
         for await (const message of readEvents(response.body!)) {
-          if (message.id !== undefined) last = Number(message.id);
+          if (message.id !== undefined) {
+            last = Number(message.id);
+            received = true;
+          }
           if (message.data !== undefined) yield JSON.parse(message.data) as ExecutedEvent;
         }
       } catch (error) {
@@ -150,6 +203,27 @@ export class ThaloClient {
       if (options.signal?.aborted || reconnectMs < 0) return;
       await new Promise((resolveWait) => setTimeout(resolveWait, reconnectMs));
     }
+  }
+
+  /**
+   * Store `position` as subscriber `name`'s checkpoint: everything up to it is processed. Resolves
+   * once the runtime stored it durably, with the checkpoint now stored (never lower than before).
+   */
+  ack(name: string, position: number): Promise<AckResult> {
+    return this.request('POST', `/v1/subscribers/${seg(name)}/ack`, { headers: { 'content-type': 'application/json' }, body: JSON.stringify({ position }) });
+  }
+
+  /** The runtime's projections, relays and remote subscribers, with their checkpoints and lag. */
+  projections(): Promise<ProjectionList> {
+    return this.request('GET', '/v1/projections');
+  }
+
+  /**
+   * Move a projection's, relay's or subscriber's checkpoint to `position` (default 0), so that it
+   * replays from the position after it. Resolves with its info after the reset.
+   */
+  resetProjection(name: string, position = 0): Promise<ProjectionEntry> {
+    return this.request('POST', `/v1/projections/${seg(name)}/reset`, { headers: { 'content-type': 'application/json' }, body: JSON.stringify({ position }) });
   }
 
   private authorization(): Record<string, string> {

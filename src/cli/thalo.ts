@@ -9,6 +9,8 @@ import { registerBuild } from './build.js';
 import { registerEvents } from './commands/events.js';
 import { registerExecute } from './commands/execute.js';
 import { registerModules } from './commands/modules.js';
+import { registerProjectionReset } from './commands/projection-reset.js';
+import { registerProjections } from './commands/projections.js';
 import { registerPublish } from './commands/publish.js';
 import { registerStream } from './commands/stream.js';
 
@@ -24,6 +26,8 @@ registerStream(program);
 registerEvents(program);
 registerModules(program);
 registerPublish(program);
+registerProjections(program);
+registerProjectionReset(program);
 
 try {
   await program.parseAsync();
