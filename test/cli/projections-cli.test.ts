@@ -66,6 +66,18 @@ describe('thalo projections', () => {
   });
 });
 
+describe('the token', () => {
+  it('is required by the subscriber and projection routes too', async () => {
+    const anonymous = new ThaloClient({ url: runtime.url });
+    for (const attempt of [() => anonymous.ack('anyone', 0), () => anonymous.projections(), () => anonymous.resetProjection('anyone')]) {
+      await expect(attempt()).rejects.toMatchObject({ status: 401, code: 'UNAUTHORIZED' });
+    }
+    const subscribe = anonymous.subscribe({ subscriber: 'anyone', reconnectMs: -1 });
+    await expect(subscribe.next()).rejects.toMatchObject({ status: 401, code: 'UNAUTHORIZED' });
+    expect((await client.projections()).projections.find((p) => p.name === 'anyone')).toBeUndefined();
+  });
+});
+
 describe('a remote subscriber through ThaloClient', () => {
   it('starts each new life right after its last ack: unacked events come again, none is skipped', async () => {
     const head = await increments(4, 'lives');
