@@ -243,6 +243,33 @@ describe('checkpoints and snapshots', () => {
     await expectCode(reopened.setCheckpoint('p', -1), 'INVALID_ARGUMENT');
   });
 
+  it('advances a checkpoint only forward, also under concurrent out-of-order calls', async () => {
+    const store = openStore();
+    expect(await store.advanceCheckpoint('subscriber:a', 5)).toBe(5);
+    expect(await store.advanceCheckpoint('subscriber:a', 3)).toBe(5);
+    // In flight together, in one group commit: the largest wins whatever the order.
+    const results = await Promise.all([9, 40, 7, 12, 40, 1].map((p) => store.advanceCheckpoint('subscriber:a', p)));
+    expect(Math.max(...results)).toBe(40);
+    expect(store.getCheckpoint('subscriber:a')).toBe(40);
+    // setCheckpoint is the way back (a reset).
+    await store.setCheckpoint('subscriber:a', 0);
+    expect(await store.advanceCheckpoint('subscriber:a', 2)).toBe(2);
+    await expectCode(store.advanceCheckpoint('subscriber:a', -1), 'INVALID_ARGUMENT');
+  });
+
+  it('lists checkpoints by name prefix, in name order', async () => {
+    const store = openStore();
+    for (const [name, position] of [['subscriber:b', 2], ['projection', 7], ['subscriber:a', 1], ['subscriber', 9], ['subscribes', 3]] as const) {
+      await store.setCheckpoint(name, position);
+    }
+    expect(store.listCheckpoints('subscriber:')).toEqual([
+      { name: 'subscriber:a', position: 1 },
+      { name: 'subscriber:b', position: 2 },
+    ]);
+    expect(store.listCheckpoints().map((c) => c.name)).toEqual(['projection', 'subscriber', 'subscriber:a', 'subscriber:b', 'subscribes']);
+    expect(store.listCheckpoints('nothing-')).toEqual([]);
+  });
+
   it('stores the latest snapshot of a stream, and refuses one past the stream', async () => {
     const store = openStore();
     expect(store.getSnapshot('s')).toBeUndefined();
