@@ -7,9 +7,12 @@
  * each update all-or-nothing.
  *
  * Rebuild from scratch: delete the file and `projection.reset()`.
+ *
+ * In a process of your own: `projectBalances(engine, './bank-balances.json')`. In
+ * `thalo-runtime`: `--projection dist/examples/bank-balances-runtime.js` (see that file).
  */
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import type { Engine, ExecutedEvent, Projection } from '../src/index.js';
+import type { Engine, ExecutedEvent, Projection, ProjectionDefinition } from '../src/index.js';
 
 export interface Balances {
   /** The last log position applied. */
@@ -35,16 +38,22 @@ export function applyBalances(model: Balances, events: ExecutedEvent[]): Balance
   return model;
 }
 
-/** Keep `file` up to date with the balances of every bank account. */
-export function projectBalances(engine: Engine, file: string, name = 'bank-balances'): Projection {
-  return engine.project(
+/** The projection that keeps `file` up to date with the balances of every bank account. */
+export function balancesProjection(file: string, name = 'bank-balances'): ProjectionDefinition {
+  return {
     name,
-    (events, { position }) => {
+    handle: (events, { position }) => {
       const model = applyBalances(readBalances(file), events);
       model.position = Math.max(model.position, position);
       writeFileSync(`${file}.tmp`, JSON.stringify(model));
       renameSync(`${file}.tmp`, file);
     },
-    { filter: { aggregates: ['bank_account'] } },
-  );
+    options: { filter: { aggregates: ['bank_account'] } },
+  };
+}
+
+/** Run the balances projection in `engine`. */
+export function projectBalances(engine: Engine, file: string, name = 'bank-balances'): Projection {
+  const { handle, options } = balancesProjection(file, name);
+  return engine.project(name, handle, options);
 }

@@ -6,7 +6,7 @@ export type { ThaloErrorCode, SerializedError } from './errors.js';
 export { Engine, streamOf } from './engine/index.js';
 export type { EngineOptions, ExecuteOptions, ExecuteResult, ExecutedEvent, LoadedModule, RefusedModule, RejectionData } from './engine/index.js';
 export { Projection } from './projections/index.js';
-export type { ProjectionContext, ProjectionFilter, ProjectionHandler, ProjectionInfo, ProjectionOptions, ProjectionStatus } from './projections/index.js';
+export type { ProjectionContext, ProjectionDefinition, ProjectionFilter, ProjectionHandler, ProjectionInfo, ProjectionOptions, ProjectionStatus } from './projections/index.js';
 export { Relay } from './relays/index.js';
 export type { RelayFormat, RelayInfo, RelayOptions, RelayState } from './relays/index.js';
 export { EventStore, validateStreamName } from './store/index.js';

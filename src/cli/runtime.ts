@@ -16,6 +16,7 @@ import { Engine } from '../engine/index.js';
 import { isThaloError, serializeError } from '../errors.js';
 import type { RelayFormat, RelayOptions } from '../relays/index.js';
 import { ApiServer, ModuleDirectory } from '../server/index.js';
+import { ProjectionFileError, loadProjectionFile } from './projection-files.js';
 import { RelaySpecError, parseRelaySpec } from './relay-spec.js';
 
 interface RuntimeOptions {
@@ -31,6 +32,7 @@ interface RuntimeOptions {
   durability: 'durable' | 'relaxed';
   token?: string;
   relay: string[];
+  projection: string[];
   relayTemplate?: string;
   relayFormat?: RelayFormat;
   relayStream?: string;
@@ -45,6 +47,11 @@ function integer(min: number): (value: string) => number {
     }
     return Number(value);
   };
+}
+
+/** A repeatable option: each use adds to the list, and a comma-separated value (the variable's form) adds each item. */
+function appendList(value: string, previous: string[]): string[] {
+  return [...previous, ...value.split(',').map((v) => v.trim()).filter(Boolean)];
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -67,18 +74,25 @@ const program = new Command('thalo-runtime')
     new Option('--relay <url...>', 'forward every event to redis://… or nats://… (repeatable; the variable takes a comma-separated list)')
       .env('THALO_RELAY')
       .default([])
-      .argParser((value: string, previous: string[]) => [...previous, ...value.split(',').map((v) => v.trim()).filter(Boolean)]),
+      .argParser(appendList),
   )
   .addOption(new Option('--relay-template <template>', 'every relay\'s Redis key or NATS subject, with {category}, {event} and {stream} (a relay URL\'s ?template= wins)').env('THALO_RELAY_TEMPLATE'))
   .addOption(new Option('--relay-format <format>', 'every relay\'s message format (a relay URL\'s ?format= wins)').env('THALO_RELAY_FORMAT').choices(['native', 'cloudevents']))
   .addOption(new Option('--relay-stream <name>', 'the JetStream stream of every NATS relay (default THALO_EVENTS; a relay URL\'s ?stream= wins)').env('THALO_RELAY_STREAM'))
   .addOption(new Option('--relay-max-len <n>', 'trim every Redis relay\'s streams to about n entries (default 1,000,000; ?maxLen= wins)').env('THALO_RELAY_MAX_LEN').argParser(integer(1)))
+  .addOption(
+    new Option('--projection <file...>', 'run the projection a JS module exports by default, { name, handle, options } (repeatable; the variable takes a comma-separated list)')
+      .env('THALO_PROJECTION')
+      .default([])
+      .argParser(appendList),
+  )
   .addOption(new Option('--log-level <level>', 'log level').env('THALO_LOG_LEVEL').default('info').choices(LOG_LEVELS))
   .exitOverride()
   .showHelpAfterError();
 
 /** Start everything; resolves once the runtime listens. */
 async function run(options: RuntimeOptions, relays: RelayOptions[], logger: Logger): Promise<void> {
+  const projections = await Promise.all(options.projection.map(loadProjectionFile));
   const engine = await Engine.start({
     modules: options.modules,
     data: options.data,
@@ -107,6 +121,16 @@ async function run(options: RuntimeOptions, relays: RelayOptions[], logger: Logg
         },
       });
       logger.info({ relay: relay.name, target: relay.info().target, position: relay.info().position }, 'relay started');
+    }
+    for (const { name, handle, options: projectionOptions } of projections) {
+      const projection = engine.project(name, handle, {
+        ...projectionOptions,
+        onError: (error, failures) => {
+          logger.warn({ projection: name, failures, error: error instanceof Error ? error.message : String(error) }, 'projection failed: the batch is retried after a backoff');
+          projectionOptions?.onError?.(error, failures);
+        },
+      });
+      logger.info({ projection: name, position: projection.info().position }, 'projection started');
     }
     url = await api.listen(options.host, options.port);
   } catch (error) {
@@ -166,7 +190,9 @@ const logger = pino({ level: options.logLevel, base: undefined, timestamp: pino.
 try {
   await run(options, relays, logger);
 } catch (error) {
-  if (isThaloError(error, 'STORE_LOCKED')) {
+  if (error instanceof ProjectionFileError) {
+    logger.fatal(`cannot start: ${error.message}`);
+  } else if (isThaloError(error, 'STORE_LOCKED')) {
     logger.fatal({ code: error.code, data: resolve(options.data) }, `cannot start: ${error.message}`);
   } else {
     logger.fatal({ ...serializeError(error), err: error }, 'cannot start');

@@ -1,2 +1,2 @@
 export { Projection } from './projection.js';
-export type { ProjectionContext, ProjectionFilter, ProjectionHandler, ProjectionInfo, ProjectionOptions, ProjectionStatus } from './types.js';
+export type { ProjectionContext, ProjectionDefinition, ProjectionFilter, ProjectionHandler, ProjectionInfo, ProjectionOptions, ProjectionStatus } from './types.js';

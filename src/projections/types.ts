@@ -54,3 +54,21 @@ export interface ProjectionInfo {
   failures: number;
   lastError?: string;
 }
+
+/**
+ * A projection as a module of its own, for `thalo-runtime --projection <file>`: the file's default
+ * export. The runtime calls `engine.project(name, handle, options)` with it and logs each failure.
+ *
+ * @example
+ *   // audit.js
+ *   export default {
+ *     name: 'audit',
+ *     handle: (events) => { for (const e of events) console.log(e.position, e.type) },
+ *     options: { filter: { aggregates: ['bank_account'] } },
+ *   };
+ */
+export interface ProjectionDefinition {
+  name: string;
+  handle: ProjectionHandler;
+  options?: ProjectionOptions;
+}

@@ -78,6 +78,16 @@ export class RuntimeMetrics {
       },
     });
     new Gauge({
+      name: 'thalo_projection_failures',
+      help: 'Consecutive failed attempts of the batch a projection or relay is on (0 while it succeeds); it retries with a growing backoff',
+      labelNames: ['projection'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const info of [...engine.projections(), ...engine.relays()]) this.set({ projection: info.name }, info.failures);
+      },
+    });
+    new Gauge({
       name: 'thalo_subscription_lag_events',
       help: 'Events committed but not yet delivered: the largest lag among the live subscriptions (subscription="sse"), and per projection, relay or remote subscriber (from its checkpoint)',
       labelNames: ['subscription'],
