@@ -12,10 +12,16 @@ export async function killRounds(start: () => ChildProcess, rounds: number, minM
       child.on('exit', (code) => fail(new Error(`child exited early with ${code}`)));
     });
     await new Promise((r) => setTimeout(r, minMs + Math.random() * (maxMs - minMs)));
-    const exited = new Promise((r) => child.on('exit', r));
-    child.kill('SIGKILL');
-    await exited;
+    await sigkill(child);
   }
+}
+
+/** SIGKILL `child` and resolve once it is gone (at once if it already is). */
+export async function sigkill(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGKILL');
+  await exited;
 }
 
 /** The exit code of a child run to completion. */
