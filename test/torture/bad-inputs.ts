@@ -204,7 +204,7 @@ export async function sendBadInputs(runtime: RuntimeUnderTest, stopped: () => bo
           break;
         } catch (error) {
           if (!(error instanceof ConnectionLost)) throw error;
-          generation = await runtime.after(generation);
+          generation = await runtime.retryTarget();
         }
       }
       await new Promise((r) => setTimeout(r, pauseMs));

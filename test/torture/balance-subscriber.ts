@@ -77,7 +77,7 @@ export class BalanceSubscriber {
         void error;
       }
       if (this.stopped) return;
-      generation = await this.runtime.after(generation);
+      generation = await this.runtime.retryTarget();
     }
   }
 

@@ -141,7 +141,7 @@ export class CommandLedger {
         generation = await this.runtime.serving();
       } catch {
         this.lostAnswers++;
-        generation = await this.runtime.after(generation);
+        generation = await this.runtime.retryTarget();
       }
     }
   }

@@ -36,6 +36,8 @@ export class RuntimeUnderTest {
   /** Start-ups and kills, one at a time: an unexpected exit during a kill must not start two. */
   private transitions: Promise<unknown> = Promise.resolve();
   private stopping = false;
+  /** The generations we signalled, with the signal: their exit is ours, not a crash. */
+  private readonly signalled = new WeakMap<Generation, NodeJS.Signals>();
 
   constructor(
     private readonly root: { root: string; modules: string; data: string },
@@ -53,15 +55,13 @@ export class RuntimeUnderTest {
   }
 
   /**
-   * After a request to `seen` failed at the connection: the generation to try next. That is a
-   * later one once `seen` is gone, or `seen` itself after a short pause when it still runs (the
-   * failure was the connection's, not the process's).
+   * After a request failed at the connection: the generation to try next, after a short pause. A
+   * generation that is gone is no longer the serving one (see `crash` and `launch`), so this is
+   * the next one once it listens, or the same one when the failure was the connection's alone.
    */
-  async after(seen: Generation): Promise<Generation> {
+  async retryTarget(): Promise<Generation> {
     await new Promise((r) => setTimeout(r, 50));
-    const now = await this.serving();
-    if (now !== seen || seen.exit === undefined) return now;
-    return this.up.promise;
+    return this.serving();
   }
 
   /** SIGKILL the serving generation and start the next on the same data directory. */
@@ -71,7 +71,7 @@ export class RuntimeUnderTest {
       if (victim && !victim.exit) {
         this.current = undefined;
         this.up = deferred();
-        this.markOurs(victim, 'SIGKILL');
+        this.signalled.set(victim, 'SIGKILL');
         await sigkill(victim.runtime.child);
       }
       return this.launch();
@@ -86,7 +86,7 @@ export class RuntimeUnderTest {
       if (!victim || victim.exit) return null;
       this.current = undefined;
       this.up = deferred();
-      this.markOurs(victim, 'SIGTERM');
+      this.signalled.set(victim, 'SIGTERM');
       return victim.runtime.stop('SIGTERM');
     });
   }
@@ -109,12 +109,6 @@ export class RuntimeUnderTest {
     return this.generations.filter((g) => g.exit !== undefined && !g.exit.byUs);
   }
 
-  private killedByUs = new WeakMap<Generation, NodeJS.Signals>();
-
-  private markOurs(generation: Generation, signal: NodeJS.Signals): void {
-    this.killedByUs.set(generation, signal);
-  }
-
   private transition<T>(step: () => Promise<T>): Promise<T> {
     const next = this.transitions.then(step);
     this.transitions = next.catch(() => undefined);
@@ -126,7 +120,7 @@ export class RuntimeUnderTest {
     const generation: Generation = { index: this.generations.length, runtime, url: runtime.url };
     this.generations.push(generation);
     void runtime.exited.then((code) => {
-      const ours = this.killedByUs.get(generation);
+      const ours = this.signalled.get(generation);
       const signal = runtime.child.signalCode;
       generation.exit = {
         code,

@@ -284,7 +284,7 @@ describe('thalo-runtime under SIGKILL, bad input and a runaway module', () => {
     expect.soft([...relayed].filter((id) => !logged.has(id)), 'events in Redis that the log does not hold').toEqual([]);
     for (const [key, ids] of redis) {
       const category = key.slice(names.prefix.length + 1);
-      const firsts = ids.filter((id, i) => ids.indexOf(id) === i);
+      const firsts = [...new Set(ids)];
       expect.soft(firsts, `order of ${key}`).toEqual(log.filter((e) => e.stream.startsWith(`${category}-`)).map((e) => e.id));
     }
   });
