@@ -18,6 +18,12 @@ export type ApiErrorCode =
   | 'MALFORMED_REQUEST'
   /** A body of a content type the route does not take. */
   | 'UNSUPPORTED_MEDIA_TYPE'
+  /** A path segment past the server's limit (1,024 characters as sent). */
+  | 'URI_TOO_LONG'
+  /** The request's headers are larger than Node's HTTP parser accepts (16 KiB by default). */
+  | 'HEADERS_TOO_LARGE'
+  /** The request did not arrive completely within Node's request timeout. */
+  | 'REQUEST_TIMEOUT'
   /** The runtime is shutting down: it finishes what it has and takes nothing new. */
   | 'DRAINING'
   /** No in-process projection, relay or remote subscriber has that name. */
@@ -70,6 +76,9 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   SUBSCRIBER_NAME_IN_USE: 409,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
+  URI_TOO_LONG: 414,
+  HEADERS_TOO_LARGE: 431,
+  REQUEST_TIMEOUT: 408,
   COMMAND_REJECTED: 422,
   DRAINING: 503,
   ENGINE_STOPPED: 503,

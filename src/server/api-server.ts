@@ -10,8 +10,10 @@
  *   api.startDraining(); await engine.stop(); await api.close();
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import Fastify from 'fastify';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
 import type { Engine } from '../engine/index.js';
 import { ApiError, errorResponse } from './api-errors.js';
@@ -27,6 +29,9 @@ import { registerReadRoutes } from './routes/reads.js';
 import { registerSubscribeRoute } from './routes/subscribe.js';
 import { registerSubscriberRoutes } from './routes/subscribers.js';
 import { SubscriberRegistry } from './subscriber-registry.js';
+
+/** The longest path segment, in characters as sent (percent-encoded). */
+const MAX_PARAM_LENGTH = 1024;
 
 /** How long `close()` lets open connections finish before it closes them. */
 const CLOSE_GRACE_MS = 500;
@@ -64,7 +69,26 @@ export class ApiServer {
     // No Fastify logger: a log line per request would cost more than the command itself. Errors
     // that are faults (500) are logged by the error handler below. Fastify's own 503 while it
     // closes has no `code`; with it off, the drain hook below answers those requests instead.
-    this.app = Fastify({ logger: false, bodyLimit: options.maxPayloadBytes + 1024, return503OnClosing: false });
+    this.app = Fastify({
+      logger: false,
+      bodyLimit: options.maxPayloadBytes + 1024,
+      return503OnClosing: false,
+      // Fastify's default (100) refused valid ids of 101 to 256 bytes before the engine could
+      // judge them; a 256-byte stream name percent-encoded takes up to 768 characters.
+      maxParamLength: MAX_PARAM_LENGTH,
+      // Errors Fastify answers before any route runs, in our vocabulary (they had no `code`, or
+      // a Fastify one).
+      frameworkErrors: (error, _request, reply) => {
+        const code = (error as { code?: string }).code;
+        const apiError =
+          code === 'FST_ERR_MAX_PARAM_LENGTH'
+            ? new ApiError('URI_TOO_LONG', `a path segment is longer than ${MAX_PARAM_LENGTH} characters`)
+            : new ApiError('MALFORMED_REQUEST', `the URL cannot be decoded: ${error.message}`);
+        const { status, body } = errorResponse(apiError);
+        void (reply as FastifyReply).code(status).send(body);
+      },
+      clientErrorHandler: answerClientError,
+    });
     const context: RouteContext = {
       engine: options.engine,
       metrics: this.metrics,
@@ -141,6 +165,28 @@ export class ApiServer {
       clearTimeout(grace);
     }
   }
+}
+
+/**
+ * A request Node's HTTP parser could not read (a body shorter than its Content-Length, a broken
+ * chunk, a malformed header): answered with an error body like any other, then the connection is
+ * closed, since the parser cannot tell where the next request would start.
+ */
+function answerClientError(error: Error & { code?: string }, socket: Duplex): void {
+  // A reset connection has no one to answer.
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const apiError =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? new ApiError('HEADERS_TOO_LARGE', 'the request headers are over the size Node accepts')
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? new ApiError('REQUEST_TIMEOUT', 'the request did not arrive in time')
+        : new ApiError('MALFORMED_REQUEST', `the request cannot be parsed as HTTP/1.1 (${error.code ?? error.message})`);
+  const { status, body } = errorResponse(apiError);
+  const text = JSON.stringify(body);
+  if (socket.writable) {
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`);
+  }
+  socket.destroy();
 }
 
 /** A constant-time comparison of the Authorization header with `Bearer <token>`. */

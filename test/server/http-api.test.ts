@@ -3,6 +3,7 @@
  * operations, and every status code the API documents, each provoked for real.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildFixture } from '../fixtures/build-fixtures.js';
@@ -115,6 +116,45 @@ describe('status codes', () => {
     expect(badBatch.body.message).toContain('commands[0].id');
     const badQuery = await request(`${url}/v1/events?from=zero`);
     expect([badQuery.status, badQuery.body.code]).toEqual([400, 'INVALID_ARGUMENT']);
+  });
+
+  it('takes ids up to the stream name limit, and answers longer or undecodable paths with a code', async () => {
+    // The stream counter-<id> may have 256 bytes: 8 for "counter-", 248 for the id.
+    const longest = await execute(url, 'counter', 'q'.repeat(248), 'Increment', { amount: 1 });
+    expect([longest.status, longest.body.events?.[0]?.stream]).toEqual([200, `counter-${'q'.repeat(248)}`]);
+    const encoded = await execute(url, 'counter', 'é'.repeat(124), 'Increment', { amount: 1 });
+    expect(encoded.status).toBe(200);
+    const tooLong = await execute(url, 'counter', 'q'.repeat(300), 'Increment', { amount: 1 });
+    expect([tooLong.status, tooLong.body.code]).toEqual([400, 'INVALID_AGGREGATE_ID']);
+    const huge = await execute(url, 'counter', 'q'.repeat(2_000), 'Increment', { amount: 1 });
+    expect([huge.status, huge.body.code]).toEqual([414, 'URI_TOO_LONG']);
+    const undecodable = await post('/v1/aggregates/counter/%FF%FE/commands/Increment', '{"amount":1}');
+    expect([undecodable.status, undecodable.body.code]).toEqual([400, 'MALFORMED_REQUEST']);
+  });
+
+  it('400 MALFORMED_REQUEST with a body for what HTTP itself cannot parse, then the connection closes', async () => {
+    const { hostname, port } = new URL(url);
+    const raw = (text: string, halfClose: boolean) =>
+      new Promise<string>((resolveAnswer, reject) => {
+        const socket = connect({ host: hostname, port: Number(port) }, () => {
+          socket.write(text);
+          if (halfClose) socket.end();
+        });
+        let answer = '';
+        socket.on('data', (chunk) => (answer += chunk));
+        socket.on('close', () => resolveAnswer(answer));
+        socket.on('error', reject);
+      });
+    const head = (extra: string) => `POST /v1/aggregates/counter/h1/commands/Increment HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n${extra}\r\n`;
+    for (const [text, halfClose] of [
+      [head('Content-Length: abc\r\n') + '{}', false],
+      [head('Content-Length: 40\r\n') + '{"amount":', true],
+      [head('Transfer-Encoding: chunked\r\n') + 'zz\r\n{"amount":1}\r\n', false],
+    ] as const) {
+      const answer = await raw(text, halfClose);
+      expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+      expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))).toMatchObject({ code: 'MALFORMED_REQUEST' });
+    }
   });
 
   it('404 for an unknown aggregate, command or route', async () => {
