@@ -75,7 +75,7 @@ export class ApiServer {
       return503OnClosing: false,
       // Fastify's default (100) refused valid ids of 101 to 256 bytes before the engine could
       // judge them; a 256-byte stream name percent-encoded takes up to 768 characters.
-      maxParamLength: MAX_PARAM_LENGTH,
+      routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
       // Errors Fastify answers before any route runs, in our vocabulary (they had no `code`, or
       // a Fastify one).
       frameworkErrors: (error, _request, reply) => {
