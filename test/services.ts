@@ -6,6 +6,8 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createConnection, createServer } from 'node:net';
+import { Redis } from 'ioredis';
+import { connect } from 'nats';
 
 export interface Service {
   name: string;
@@ -64,4 +66,29 @@ export async function stopBroker(child: ChildProcess): Promise<void> {
   const exited = new Promise((r) => child.once('exit', r));
   child.kill('SIGTERM');
   await exited;
+}
+
+/**
+ * Remove what a test left on the shared brokers: Redis keys (exact names, or `prefix*` patterns)
+ * and JetStream streams. A broker the user opted out of is left alone.
+ */
+export async function removeBrokerData({ redisKeys = [], natsStreams = [] }: { redisKeys?: string[]; natsStreams?: string[] }): Promise<void> {
+  if (redisKeys.length > 0 && !skipped(REDIS)) {
+    const client = new Redis(REDIS.port, '127.0.0.1');
+    try {
+      const keys = (await Promise.all(redisKeys.map((key) => (key.endsWith('*') ? client.keys(key) : [key])))).flat();
+      if (keys.length > 0) await client.del(...keys);
+    } finally {
+      client.disconnect();
+    }
+  }
+  if (natsStreams.length > 0 && !skipped(NATS)) {
+    const nc = await connect({ servers: `127.0.0.1:${NATS.port}` });
+    try {
+      const manager = await nc.jetstreamManager();
+      for (const stream of natsStreams) await manager.streams.delete(stream).catch(() => undefined);
+    } finally {
+      await nc.close();
+    }
+  }
 }

@@ -187,7 +187,7 @@ export class ThaloClient {
       try {
         response = await fetch(`${this.url}/v1/subscribe?${params}`, { headers, signal: options.signal });
         if (!response.ok) throw await errorOf(response);
-        for await (const message of readEvents(response.body!)) {
+        for await (const message of readServerSentEvents(response.body!)) {
           if (message.id !== undefined) {
             last = Number(message.id);
             received = true;
@@ -265,13 +265,19 @@ async function errorOf(response: Response): Promise<ApiClientError> {
   return new ApiClientError(response.status, `HTTP_${response.status}`, `HTTP ${response.status}: ${text.slice(0, 200)}`);
 }
 
-interface SseMessage {
+/** One item of a text/event-stream: a message (`id`, `data`), or a comment line's text. */
+export interface SseMessage {
   id?: string;
   data?: string;
+  comment?: string;
 }
 
-/** Parse a text/event-stream body into messages (https://html.spec.whatwg.org/multipage/server-sent-events.html). */
-async function* readEvents(body: ReadableStream<Uint8Array>): AsyncGenerator<SseMessage> {
+/**
+ * Parse a text/event-stream body into messages and comments, in arrival order
+ * (https://html.spec.whatwg.org/multipage/server-sent-events.html). Comments carry no event; the
+ * runtime sends them as keep-alives and to say where a stream restarts after a reset.
+ */
+export async function* readServerSentEvents(body: ReadableStream<Uint8Array>): AsyncGenerator<SseMessage> {
   const decoder = new TextDecoder();
   let buffer = '';
   let message: SseMessage = {};
@@ -287,7 +293,10 @@ async function* readEvents(body: ReadableStream<Uint8Array>): AsyncGenerator<Sse
         message = {};
         continue;
       }
-      if (line.startsWith(':')) continue;
+      if (line.startsWith(':')) {
+        yield { comment: line.slice(1).trim() };
+        continue;
+      }
       const colon = line.indexOf(':');
       const field = colon < 0 ? line : line.slice(0, colon);
       const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');

@@ -7,7 +7,7 @@ import { connect } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventStore } from '../../src/store/index.js';
 import { exitCode, killRounds } from '../crash-rounds.js';
-import { NATS, REDIS, requireService, skipped } from '../services.js';
+import { NATS, REDIS, removeBrokerData, requireService, skipped } from '../services.js';
 
 const CHILD = resolve('test/relays/fixtures/relay-child.ts');
 const dir = mkdtempSync(join(tmpdir(), 'thalo-relay-crash-'));
@@ -21,12 +21,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
-  const redis = new Redis(REDIS.port, '127.0.0.1');
-  await redis.del(redisKey);
-  redis.disconnect();
-  const nc = await connect({ servers: `127.0.0.1:${NATS.port}` });
-  await (await nc.jetstreamManager()).streams.delete(streamName).catch(() => undefined);
-  await nc.close();
+  await removeBrokerData({ redisKeys: [redisKey], natsStreams: [streamName] });
 });
 
 function start(mode: 'load' | 'settle') {

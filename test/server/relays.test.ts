@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { Redis } from 'ioredis';
 import { connect } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NATS, REDIS, freePort, requireService, skipped, startBroker, stopBroker } from '../services.js';
+import { NATS, REDIS, freePort, removeBrokerData, requireService, skipped, startBroker, stopBroker } from '../services.js';
 import { RUNTIME, execute, startRuntime } from './runtime-process.js';
 
 const tag = `${process.pid}_${Date.now()}`;
@@ -18,14 +18,7 @@ beforeAll(async () => {
   await requireService(REDIS);
   await requireService(NATS);
 });
-afterAll(async () => {
-  const redis = new Redis(REDIS.port, '127.0.0.1');
-  await redis.del(redisKey);
-  redis.disconnect();
-  const nc = await connect({ servers: `127.0.0.1:${NATS.port}` });
-  await (await nc.jetstreamManager()).streams.delete(streamName).catch(() => undefined);
-  await nc.close();
-});
+afterAll(() => removeBrokerData({ redisKeys: [redisKey], natsStreams: [streamName] }));
 
 /** Positions of the entries of a Redis stream, in stream order. */
 async function redisPositions(port: number, key: string): Promise<number[]> {

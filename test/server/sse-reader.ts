@@ -1,8 +1,12 @@
 /**
  * A Server-Sent Events reader for tests: it opens `GET /v1/subscribe…`, keeps every message (and
  * every comment line) as it arrives, and lets the test wait for a condition on what arrived, so
- * tests synchronise on the events themselves rather than on sleeps.
+ * tests synchronise on the events themselves rather than on sleeps. It parses with the client's
+ * own parser, so the tests read the stream as users' clients do.
  */
+import { readServerSentEvents } from '../../src/cli/client.js';
+import type { SseMessage as ServerSentEvent } from '../../src/cli/client.js';
+
 export interface SseMessage {
   id: number;
   event: { position: number; id: string; stream: string; [field: string]: unknown };
@@ -36,15 +40,8 @@ export class SseReader {
           this.comments.push(await response.text());
           return;
         }
-        const decoder = new TextDecoder();
-        let buffer = '';
-        for await (const chunk of response.body!) {
-          buffer += decoder.decode(chunk as Uint8Array, { stream: true });
-          let end: number;
-          while ((end = buffer.indexOf('\n\n')) >= 0) {
-            this.take(buffer.slice(0, end));
-            buffer = buffer.slice(end + 2);
-          }
+        for await (const message of readServerSentEvents(response.body!)) {
+          this.take(message);
           this.notify();
         }
       } catch (error) {
@@ -92,19 +89,13 @@ export class SseReader {
     await this.done;
   }
 
-  private take(block: string): void {
-    let id: number | undefined;
-    let data: string | undefined;
-    for (const line of block.split('\n')) {
-      if (line.startsWith(':')) {
-        this.comments.push(line.slice(1).trim());
-        this.log.push(line.slice(1).trim());
-      } else if (line.startsWith('id: ')) id = Number(line.slice(4));
-      else if (line.startsWith('data: ')) data = line.slice(6);
-    }
-    if (id !== undefined && data !== undefined) {
-      this.messages.push({ id, event: JSON.parse(data) as SseMessage['event'] });
-      this.log.push(`id:${id}`);
+  private take(message: ServerSentEvent): void {
+    if (message.comment !== undefined) {
+      this.comments.push(message.comment);
+      this.log.push(message.comment);
+    } else if (message.id !== undefined && message.data !== undefined) {
+      this.messages.push({ id: Number(message.id), event: JSON.parse(message.data) as SseMessage['event'] });
+      this.log.push(`id:${message.id}`);
     }
   }
 

@@ -11,6 +11,7 @@
  */
 import { applyBalances } from '../../examples/bank-balances.js';
 import type { Balances } from '../../examples/bank-balances.js';
+import { readServerSentEvents } from '../../src/cli/client.js';
 import type { ExecutedEvent } from '../../src/index.js';
 import { request } from '../server/runtime-process.js';
 import type { Generation, RuntimeUnderTest } from './runtime-under-test.js';
@@ -94,25 +95,16 @@ export class BalanceSubscriber {
     this.connections++;
     const ackedBefore = this.acked;
     let first = true;
-    const decoder = new TextDecoder();
-    let buffer = '';
-    for await (const chunk of response.body!) {
-      buffer += decoder.decode(chunk as Uint8Array, { stream: true });
-      let end: number;
-      while ((end = buffer.indexOf('\n\n')) >= 0) {
-        const block = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        const data = /^data: (.*)$/m.exec(block);
-        if (!data) continue;
-        const event = JSON.parse(data[1]!) as ExecutedEvent;
-        if (first) {
-          first = false;
-          if (event.position <= ackedBefore) {
-            this.problems.push(`connection ${this.connections} started at position ${event.position}, but the runtime had confirmed the ack of ${ackedBefore}: the checkpoint was not kept`);
-          }
+    for await (const message of readServerSentEvents(response.body!)) {
+      if (message.data === undefined) continue;
+      const event = JSON.parse(message.data) as ExecutedEvent;
+      if (first) {
+        first = false;
+        if (event.position <= ackedBefore) {
+          this.problems.push(`connection ${this.connections} started at position ${event.position}, but the runtime had confirmed the ack of ${ackedBefore}: the checkpoint was not kept`);
         }
-        this.apply(event);
       }
+      this.apply(event);
     }
   }
 

@@ -72,15 +72,5 @@ export async function jetStreamEventIds(names: RelayNames): Promise<string[]> {
 
 /** Delete the run's keys and stream. */
 export async function deleteRelayed(names: RelayNames, redis: boolean, nats: boolean): Promise<void> {
-  if (redis) {
-    const client = new Redis(REDIS.port, '127.0.0.1');
-    const keys = await client.keys(`${names.prefix}.*`);
-    if (keys.length) await client.del(...keys);
-    client.disconnect();
-  }
-  if (nats) {
-    const nc = await connect({ servers: `127.0.0.1:${NATS.port}` });
-    await (await nc.jetstreamManager()).streams.delete(names.stream).catch(() => undefined);
-    await nc.close();
-  }
+  await removeBrokerData({ redisKeys: redis ? [`${names.prefix}.*`] : [], natsStreams: nats ? [names.stream] : [] });
 }
