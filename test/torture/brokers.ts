@@ -6,7 +6,7 @@
  */
 import { Redis } from 'ioredis';
 import { connect } from 'nats';
-import { NATS, REDIS } from '../services.js';
+import { NATS, REDIS, removeBrokerData } from '../services.js';
 
 export interface RelayNames {
   /** The Redis keys and the NATS subjects start with this. */
