@@ -10,12 +10,13 @@
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { pino } from 'pino';
 import type { Logger } from 'pino';
 import { Engine } from '../engine/index.js';
 import { isThaloError, serializeError } from '../errors.js';
 import type { RelayFormat, RelayOptions } from '../relays/index.js';
 import { ApiServer, ModuleDirectory } from '../server/index.js';
+import { LOG_FORMATS, createLogger } from './log-format.js';
+import type { LogFormat } from './log-format.js';
 import { ProjectionFileError, loadProjectionFile } from './projection-files.js';
 import { RelaySpecError, parseRelaySpec } from './relay-spec.js';
 
@@ -38,6 +39,7 @@ interface RuntimeOptions {
   relayStream?: string;
   relayMaxLen?: number;
   logLevel: string;
+  logFormat: LogFormat;
 }
 
 function integer(min: number): (value: string) => number {
@@ -87,6 +89,12 @@ const program = new Command('thalo-runtime')
       .argParser(appendList),
   )
   .addOption(new Option('--log-level <level>', 'log level').env('THALO_LOG_LEVEL').default('info').choices(LOG_LEVELS))
+  .addOption(
+    new Option('--log-format <format>', 'json lines, or one readable line per entry')
+      .env('THALO_LOG_FORMAT')
+      .default(process.stdout.isTTY ? 'pretty' : 'json', 'pretty on a terminal, json otherwise')
+      .choices(LOG_FORMATS),
+  )
   .exitOverride()
   .showHelpAfterError();
 
@@ -186,7 +194,7 @@ try {
   process.exit(error instanceof CommanderError && error.exitCode === 0 ? 0 : 2);
 }
 
-const logger = pino({ level: options.logLevel, base: undefined, timestamp: pino.stdTimeFunctions.isoTime });
+const logger = createLogger(options.logLevel, options.logFormat);
 try {
   await run(options, relays, logger);
 } catch (error) {
