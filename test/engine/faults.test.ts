@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { shardOf } from '../../src/engine/shard-router.js';
 import { EventStore } from '../../src/store/index.js';
+import { STEP_COMMITTING } from '../../src/protocol/progress-board.js';
+import type { ProgressBoard } from '../../src/protocol/progress-board.js';
 import { buildFixture } from '../fixtures/build-fixtures.js';
 import { EXAMPLE_MODULES, settle, startEngine, tempDir } from './helpers.js';
 
@@ -51,6 +53,51 @@ describe('Engine: faults stay local', () => {
     // Each acknowledged command exactly once: the retried ones were not written twice.
     expect(log).toHaveLength(11);
     expect(new Set(log.map((e) => e.stream)).size).toBe(11);
+  });
+
+  it('a worker killed while it commits: commands with a command id are retried and stored once; the others fail with WORKER_FAILED and are whole or absent', async () => {
+    const data = tempDir();
+    const engine = await startEngine({ data, workers: 1 });
+    await engine.execute('counter', 'warm', 'Increment', { amount: 1 });
+    // Fault injection reaches into the engine: the progress board says when the worker's commit
+    // began, and Piscina's thread list gives the worker to kill.
+    const internals = engine as unknown as { dispatcher: { board: ProgressBoard }; pool: { threads: { terminate(): Promise<number> }[] } };
+    const failedBatches: { withId: string[]; withoutId: string[] }[] = [];
+    const withIds: string[] = [];
+    for (let attempt = 0; attempt < 10 && failedBatches.length === 0; attempt++) {
+      const ids = Array.from({ length: 2_000 }, (_, i) => `k${attempt}-${i}`);
+      const outcomes = ids.map((id, i) => settle(engine.execute('counter', id, 'Increment', { amount: 1 }, i % 2 === 0 ? { commandId: `cmd-${id}` } : {})));
+      // The batch leaves on the next turn; then spin without yielding, so the commit cannot
+      // begin and end unseen, and kill the worker as soon as it began.
+      await new Promise((resolve) => setImmediate(resolve));
+      const board = internals.dispatcher.board;
+      const deadline = Date.now() + 5_000;
+      while (board.read(0).step !== STEP_COMMITTING && Date.now() < deadline);
+      await internals.pool.threads[0]!.terminate();
+      const settled = await Promise.all(outcomes);
+      withIds.push(...ids.filter((_, i) => i % 2 === 0));
+      // Every command with an id is answered: it was retried on the replacement worker.
+      expect(settled.filter((_, i) => i % 2 === 0).every((o) => o.ok)).toBe(true);
+      const failed = settled.filter((o) => !o.ok).map((o) => (!o.ok ? o.error.code : ''));
+      if (failed.length === 0) continue; // the commit finished before the kill: try again
+      expect(new Set(failed)).toEqual(new Set(['WORKER_FAILED']));
+      failedBatches.push({ withId: ids.filter((_, i) => i % 2 === 0), withoutId: ids.filter((_, i) => i % 2 === 1) });
+    }
+    expect(failedBatches.length, 'no kill landed during a commit in 10 tries').toBe(1);
+    await engine.stop();
+    const store = EventStore.open({ path: data });
+    try {
+      // Retried commands with an id: stored exactly once, whether or not the killed commit landed.
+      expect(withIds.filter((id) => store.streamVersion(`counter-${id}`) !== 1)).toEqual([]);
+      // The others were in one transaction: all of them stored once, or none.
+      const versions = new Set(failedBatches[0]!.withoutId.map((id) => store.streamVersion(`counter-${id}`)));
+      expect([...versions].length).toBe(1);
+      expect([0, 1]).toContain([...versions][0]);
+      const log = store.readAll();
+      expect(log.map((e) => e.position)).toEqual(log.map((_, i) => i + 1));
+    } finally {
+      await store.close();
+    }
   });
 
   it('keeps serving other shards while one is stuck', async () => {
