@@ -13,5 +13,5 @@ export { EventStore, validateStreamName } from './store/index.js';
 export type { AppendOptions, AppendRequest, AppendResult, EventMetadata, ExpectedVersion, NewEvent, ReadAllOptions, ReadStreamOptions, StoredEvent } from './store/index.js';
 export { ABI_VERSION, AggregateModule, AggregateInstance, loadModule, compileModule } from './wasm/index.js';
 export type { GuestEvent, HandleOutcome, ModuleDescription } from './wasm/index.js';
-export { ApiClientError, ThaloClient } from './cli/client.js';
-export type { AckResult, BatchCommandInput, BatchResult, LogPage, ModuleInfo, ModuleList, ProjectionEntry, ProjectionList, StreamPage, SubscribeOptions, ThaloClientOptions } from './cli/client.js';
+export { ApiClientError, ThaloClient } from './client/index.js';
+export type { AckResult, BatchCommandInput, BatchResult, LogPage, ModuleInfo, ModuleList, ProjectionEntry, ProjectionList, StreamPage, SubscribeOptions, ThaloClientOptions } from './client/index.js';

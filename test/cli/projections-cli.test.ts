@@ -5,7 +5,7 @@
  * exit codes.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ThaloClient } from '../../src/cli/client.js';
+import { ThaloClient } from '../../src/client/index.js';
 import type { ExecutedEvent } from '../../src/engine/index.js';
 import { startRuntime, thalo } from '../server/runtime-process.js';
 import type { RuntimeProcess } from '../server/runtime-process.js';

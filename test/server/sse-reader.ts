@@ -4,8 +4,8 @@
  * tests synchronise on the events themselves rather than on sleeps. It parses with the client's
  * own parser, so the tests read the stream as users' clients do.
  */
-import { readServerSentEvents } from '../../src/cli/client.js';
-import type { SseMessage as ServerSentEvent } from '../../src/cli/client.js';
+import { readServerSentEvents } from '../../src/client/index.js';
+import type { SseMessage as ServerSentEvent } from '../../src/client/index.js';
 
 export interface SseMessage {
   id: number;

@@ -4,7 +4,7 @@
  * neither misses nor repeats an event; and the CLI's client riding out a runtime restart.
  */
 import { describe, expect, it } from 'vitest';
-import { ThaloClient } from '../../src/cli/client.js';
+import { ThaloClient } from '../../src/client/index.js';
 import { request, startRuntime, tempRoot } from './runtime-process.js';
 import type { RuntimeProcess } from './runtime-process.js';
 

@@ -11,7 +11,7 @@
  */
 import { applyBalances } from '../../examples/bank-balances.js';
 import type { Balances } from '../../examples/bank-balances.js';
-import { readServerSentEvents } from '../../src/cli/client.js';
+import { readServerSentEvents } from '../../src/client/index.js';
 import type { ExecutedEvent } from '../../src/index.js';
 import { request } from '../server/runtime-process.js';
 import type { Generation, RuntimeUnderTest } from './runtime-under-test.js';

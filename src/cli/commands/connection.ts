@@ -5,7 +5,7 @@
  */
 import { Option } from 'commander';
 import type { Command } from 'commander';
-import { ApiClientError, ThaloClient } from '../client.js';
+import { ApiClientError, ThaloClient } from '../../client/index.js';
 import type { ExecutedEvent } from '../../engine/index.js';
 
 export interface ConnectionOptions {

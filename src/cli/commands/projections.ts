@@ -3,7 +3,7 @@
  * remote subscribers) as a table of name, kind, status, checkpoint position and lag.
  */
 import type { Command } from 'commander';
-import type { ProjectionEntry } from '../client.js';
+import type { ProjectionEntry } from '../../client/index.js';
 import { clientOf, reportFailure, withConnection } from './connection.js';
 import type { ConnectionOptions } from './connection.js';
 
