@@ -75,7 +75,7 @@ export function parseRelaySpec(spec: string, defaults: RelayDefaults = {}): Rela
     }
   }
   const isNats = url.protocol === 'nats:';
-  if (isNats && options.maxLen !== undefined && url.searchParams.has('maxLen')) throw new RelaySpecError(`relay ${spec}: maxLen applies to Redis relays only`);
+  if (isNats && url.searchParams.has('maxLen')) throw new RelaySpecError(`relay ${spec}: maxLen applies to Redis relays only`);
   if (!isNats && (url.searchParams.has('stream') || url.searchParams.has('createStream'))) throw new RelaySpecError(`relay ${spec}: stream and createStream apply to NATS relays only`);
   url.search = '';
   options.url = url.toString().replace(/\/$/, '');

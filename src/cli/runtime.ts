@@ -124,7 +124,7 @@ async function run(options: RuntimeOptions, relays: RelayOptions[], logger: Logg
         ...relayOptions,
         onStateChange: (state, error) => {
           const info = relay.info();
-          if (state === 'failing') logger.warn({ relay: info.name, target: info.target, error: error instanceof Error ? error.message : String(error) }, 'relay cannot deliver: retrying, commands are still accepted');
+          if (state === 'failing') logger.warn({ relay: info.name, target: info.target, error: serializeError(error).message }, 'relay cannot deliver: retrying, commands are still accepted');
           else logger.info({ relay: info.name, target: info.target }, 'relay delivering');
         },
       });
@@ -134,7 +134,7 @@ async function run(options: RuntimeOptions, relays: RelayOptions[], logger: Logg
       const projection = engine.project(name, handle, {
         ...projectionOptions,
         onError: (error, failures) => {
-          logger.warn({ projection: name, failures, error: error instanceof Error ? error.message : String(error) }, 'projection failed: the batch is retried after a backoff');
+          logger.warn({ projection: name, failures, error: serializeError(error).message }, 'projection failed: the batch is retried after a backoff');
           projectionOptions?.onError?.(error, failures);
         },
       });

@@ -5,6 +5,7 @@
  * when the engine raised the error, or one of the `ApiErrorCode`s below when the server refused
  * the request before it reached the engine. Clients branch on `code`, never on the message.
  */
+import type { FastifyReply } from 'fastify';
 import { ThaloError } from '../errors.js';
 import type { ThaloErrorCode } from '../errors.js';
 
@@ -116,4 +117,10 @@ export function errorResponse(error: unknown): { status: number; body: ErrorBody
     return { status: 400, body: { code: 'MALFORMED_REQUEST', message: fastifyError.message ?? 'malformed request' } };
   }
   return { status: 500, body: { code: 'INTERNAL', message: error instanceof Error ? error.message : String(error) } };
+}
+
+/** Answer `reply` with the status and body of `error`. */
+export function sendError(reply: FastifyReply, error: unknown): FastifyReply {
+  const { status, body } = errorResponse(error);
+  return reply.code(status).send(body);
 }

@@ -16,7 +16,7 @@ import Fastify from 'fastify';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
 import type { Engine } from '../engine/index.js';
-import { ApiError, errorResponse } from './api-errors.js';
+import { ApiError, errorResponse, sendError } from './api-errors.js';
 import type { LogSubscription } from './log-subscription.js';
 import { RuntimeMetrics } from './metrics.js';
 import type { ModuleDirectory } from './module-directory.js';
@@ -84,8 +84,7 @@ export class ApiServer {
           code === 'FST_ERR_MAX_PARAM_LENGTH'
             ? new ApiError('URI_TOO_LONG', `a path segment is longer than ${MAX_PARAM_LENGTH} characters`)
             : new ApiError('MALFORMED_REQUEST', `the URL cannot be decoded: ${error.message}`);
-        const { status, body } = errorResponse(apiError);
-        void (reply as FastifyReply).code(status).send(body);
+        void sendError(reply as FastifyReply, apiError);
       },
       clientErrorHandler: answerClientError,
     });
@@ -118,10 +117,7 @@ export class ApiServer {
       }
       return reply.code(status).send(body);
     });
-    this.app.setNotFoundHandler((request, reply) => {
-      const { status, body } = errorResponse(new ApiError('ROUTE_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`));
-      return reply.code(status).send(body);
-    });
+    this.app.setNotFoundHandler((request, reply) => sendError(reply, new ApiError('ROUTE_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`)));
 
     registerCommandRoutes(this.app, context);
     registerReadRoutes(this.app, context);

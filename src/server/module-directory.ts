@@ -76,12 +76,7 @@ export class ModuleDirectory {
    */
   async start(): Promise<void> {
     await mkdir(this.directory, { recursive: true });
-    for (const module of this.engine.modules()) {
-      const file = this.fileOf(module.name);
-      this.logger.info({ file: this.displayPath(file), module: module.name, version: module.description.version, commands: module.description.commands }, 'loaded module from file');
-      const hash = await hashFile(file);
-      if (hash) this.seen.set(module.name, hash);
-    }
+    for (const module of this.engine.modules()) this.served(module, await hashFile(this.fileOf(module.name)), 'file');
     for (const { file, error } of this.engine.refusedModules) this.refuse(file, error, await hashFile(file));
     this.watcher = watch(this.directory, { persistent: false }, (_event, name) => {
       if (name === null || (typeof name === 'string' && extname(name) === '.wasm' && !name.startsWith('.'))) this.schedule();
@@ -118,11 +113,8 @@ export class ModuleDirectory {
           this.logger.error({ module: name, code, error: shown }, 'refused module upload: the previous version, if any, keeps serving');
           throw new ApiError(code, shown, data);
         }
-        const file = this.fileOf(name);
-        await rename(staged, file);
-        this.seen.set(name, sha256(bytes));
-        this.refused.delete(name);
-        this.logger.info({ file: this.displayPath(file), module: name, version: loaded.description.version, commands: loaded.description.commands }, 'loaded module from upload');
+        await rename(staged, this.fileOf(name));
+        this.served(loaded, sha256(bytes), 'upload');
         return loaded;
       } finally {
         await rm(staging, { recursive: true, force: true });
@@ -172,10 +164,7 @@ export class ModuleDirectory {
       const hash = sha256(bytes);
       if (this.seen.get(name) === hash) continue;
       try {
-        const loaded = await this.engine.loadModule(file);
-        this.seen.set(name, hash);
-        this.refused.delete(name);
-        this.logger.info({ file: this.displayPath(file), module: name, version: loaded.description.version, commands: loaded.description.commands }, 'loaded module from file');
+        this.served(await this.engine.loadModule(file), hash, 'file');
       } catch (error) {
         this.refuse(file, error, hash);
       }
@@ -186,6 +175,14 @@ export class ModuleDirectory {
       this.refused.delete(name);
       if (await this.engine.unloadModule(name)) this.logger.info({ file: this.displayPath(this.fileOf(name)), module: name }, 'unloaded module: its file was removed');
     }
+  }
+
+  /** `module` serves now, from content `hash`: remember the content, forget a refusal, say so. */
+  private served(module: LoadedModule, hash: string | undefined, source: 'file' | 'upload'): void {
+    if (hash) this.seen.set(module.name, hash);
+    this.refused.delete(module.name);
+    const { version, commands } = module.description;
+    this.logger.info({ file: this.displayPath(this.fileOf(module.name)), module: module.name, version, commands }, `loaded module from ${source}`);
   }
 
   private refuse(file: string, error: unknown, hash: string | undefined): void {

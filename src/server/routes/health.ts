@@ -6,17 +6,14 @@
  *   GET /metrics   the Prometheus text format
  */
 import type { FastifyInstance } from 'fastify';
-import { ApiError, errorResponse } from '../api-errors.js';
+import { ApiError } from '../api-errors.js';
 import type { RouteContext } from './context.js';
 
 export function registerHealthRoutes(app: FastifyInstance, { engine, metrics, draining }: RouteContext): void {
   app.get('/healthz', { config: { public: true } }, async () => ({ status: 'ok' }));
 
-  app.get('/readyz', { config: { public: true } }, async (_request, reply) => {
-    if (draining()) {
-      const { status, body } = errorResponse(new ApiError('DRAINING', 'the runtime is shutting down'));
-      return reply.code(status).send(body);
-    }
+  app.get('/readyz', { config: { public: true } }, async () => {
+    if (draining()) throw new ApiError('DRAINING', 'the runtime is shutting down');
     return { status: 'ready', modules: engine.modules().length, lastPosition: engine.lastPosition() };
   });
 
