@@ -88,6 +88,10 @@ export class ApiServer {
       },
       clientErrorHandler: answerClientError,
     });
+    // The API takes JSON (and modules as binary). With Fastify's text/plain parser a text body
+    // reached the routes as a string and was refused as a bad payload (400); without it, it gets
+    // what it is: a body of a type the API does not take (415).
+    this.app.removeContentTypeParser('text/plain');
     const context: RouteContext = {
       engine: options.engine,
       metrics: this.metrics,

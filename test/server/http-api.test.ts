@@ -188,6 +188,11 @@ describe('status codes', () => {
   it('415 for a body of another content type', async () => {
     const { status, body } = await post('/v1/aggregates/counter/t1/commands/Increment', 'amount=1', 'application/x-www-form-urlencoded');
     expect([status, body.code]).toEqual([415, 'UNSUPPORTED_MEDIA_TYPE']);
+    // JSON text sent as text/plain is still not JSON to the API, on either command route.
+    const text = await post('/v1/aggregates/counter/t1/commands/Increment', '{"amount":1}', 'text/plain');
+    expect([text.status, text.body.code]).toEqual([415, 'UNSUPPORTED_MEDIA_TYPE']);
+    const batch = await post('/v1/commands', JSON.stringify({ commands: [] }), 'text/plain; charset=utf-8');
+    expect([batch.status, batch.body.code]).toEqual([415, 'UNSUPPORTED_MEDIA_TYPE']);
   });
 
   it('422 for the aggregate\'s own rejection, with its code', async () => {
