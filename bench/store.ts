@@ -25,6 +25,10 @@ const BATCH_SIZE = 100;
 const STREAMS = 1_000;
 const IN_FLIGHT = 1_000;
 const BAR = { durableAppends: 60_000, readAll: 500_000, readStreamMs: 20 };
+/** The store grown to the size the HTTP benchmark's batch run reaches, for "appends at scale". */
+const SCALE_STREAMS = 10_000;
+const SCALE_LOG = QUICK ? 100_000 : 600_000;
+const SCALE_BATCHES = QUICK ? 10 : 50;
 
 const data = pack({ amount: 1, by: 'bench' });
 const oneEvent: NewEvent[] = [{ type: 'Incremented', data }];
@@ -89,6 +93,32 @@ async function writes(store: EventStore): Promise<void> {
   console.log(`  appendBatch of ${BATCH_SIZE} single-event requests, durable, 8 in flight: ${rate(BATCHES * BATCH_SIZE, batchMs)} events`);
 }
 
+/**
+ * The engine's commit at the HTTP benchmark's scale: one worker's appendBatch of single-event
+ * requests, each on a random one of 10,000 streams, in a log that already holds as many events
+ * as that benchmark appends. Each request then lands in its own leaf page of the stream index,
+ * so a commit writes and syncs about one scattered page per command: this is the ceiling the
+ * disk sets on durable commands/s for that workload, whatever runs above the store.
+ */
+async function appendsAtScale(): Promise<void> {
+  const store = EventStore.open({ path: tempDir() });
+  try {
+    const randomRequests = (count: number) =>
+      Array.from({ length: count }, () => ({ stream: `scale-${Math.floor(Math.random() * SCALE_STREAMS)}`, events: oneEvent }));
+    while (store.lastPosition() < SCALE_LOG) await store.appendBatch(randomRequests(5_000));
+    console.log(`\nappends at scale (${SCALE_STREAMS.toLocaleString('en-US')} streams, a log of ${store.lastPosition().toLocaleString('en-US')} events, one batch at a time):`);
+    for (const size of [400, 4_000]) {
+      const batches = Math.max(5, Math.round((SCALE_BATCHES * 400) / size));
+      const start = performance.now();
+      for (let b = 0; b < batches; b++) await store.appendBatch(randomRequests(size));
+      const ms = performance.now() - start;
+      console.log(`  appendBatch of ${size.toLocaleString('en-US')} single-event requests on random streams, durable: ${rate(batches * size, ms)} events`);
+    }
+  } finally {
+    await store.close();
+  }
+}
+
 /** The same writes as a durable single-event append, on bare lmdb + msgpackr, without the store. */
 async function plainLmdbLoop(syncMode: 'flushed' | 'sync-commit'): Promise<void> {
   const root = open({ path: tempDir(), maxDbs: 4, overlappingSync: syncMode === 'flushed' });
@@ -147,6 +177,7 @@ async function main(): Promise<void> {
   const store = EventStore.open({ path: tempDir() });
   try {
     await writes(store);
+    await appendsAtScale();
     console.log('\nreference, no store (same writes, durable):');
     await plainLmdbLoop('flushed');
     await plainLmdbLoop('sync-commit');
