@@ -18,6 +18,7 @@ import { ThaloError } from '../errors.js';
 import { EMPTY_VALUE, MAX_KEY_NUMBER, putEvent } from './databases.js';
 import type { CommandRecord, StoreDatabases } from './databases.js';
 import type { PreparedRequest } from './validation.js';
+import { isIndexed, readHead } from './stream-index.js';
 import type { AppendResult, BatchAppendOutcome, ExpectedVersion, StoredEvent } from './types.js';
 
 /** How many expired command ids one transaction deletes at most. */
@@ -57,10 +58,10 @@ function applyRequest(dbs: StoreDatabases, request: PreparedRequest, lastPositio
     if (previous !== undefined) return duplicateResult(dbs, commandId, previous, stream);
   }
 
-  const head = dbs.heads.get(stream) ?? 0;
-  checkExpected(stream, request.expected, head);
+  const head = readHead(dbs, stream);
+  checkExpected(stream, request.expected, head.seq);
   const count = request.events.length;
-  const version = head + count;
+  const version = head.seq + count;
   if (request.snapshot !== undefined && request.snapshot.seq > version) {
     throw new ThaloError('INVALID_ARGUMENT', `snapshot.seq ${request.snapshot.seq} is past stream "${stream}", which will be at ${version}`, {
       data: { stream, seq: request.snapshot.seq, version },
@@ -69,10 +70,11 @@ function applyRequest(dbs: StoreDatabases, request: PreparedRequest, lastPositio
 
   // From here on only writes: the request can no longer fail on its own.
   const stored = new Array<StoredEvent>(count);
+  let previous = head.position;
   for (let i = 0; i < count; i++) {
     const event = request.events[i]!;
     const position = lastPosition + 1 + i;
-    const seq = head + 1 + i;
+    const seq = head.seq + 1 + i;
     const record: StoredEvent = {
       position,
       stream,
@@ -82,12 +84,14 @@ function applyRequest(dbs: StoreDatabases, request: PreparedRequest, lastPositio
       data: event.data,
       timestamp: context.now,
       metadata: event.metadata,
+      previous,
     };
     putEvent(dbs.events, record);
-    dbs.streams.put([stream, seq], position);
+    if (isIndexed(seq)) dbs.streams.put([stream, seq], position);
     stored[i] = record;
+    previous = position;
   }
-  if (count > 0) dbs.heads.put(stream, version);
+  if (count > 0) dbs.heads.put(stream, [version, previous]);
   if (commandId !== undefined) {
     const record: CommandRecord = [stream, lastPosition + 1, count, version, context.now];
     dbs.commands.put(commandId, record);

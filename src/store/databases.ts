@@ -5,8 +5,8 @@
  * | db               | key                  | value                                        |
  * | ---------------- | -------------------- | -------------------------------------------- |
  * | `events`         | position (1, 2, …)   | the StoredEvent itself, as a msgpack record  |
- * | `streams`        | `[stream, seq]`      | position                                     |
- * | `heads`          | stream               | last seq                                     |
+ * | `streams`        | `[stream, seq]`      | position, for every 32nd seq (stream-index.ts) |
+ * | `heads`          | stream               | `[last seq, its position]`                   |
  * | `checkpoints`    | subscriber name      | last position processed                      |
  * | `snapshots`      | stream               | `{ seq, state }`                             |
  * | `commands`       | command id           | `[stream, first position, count, version, committed at]` |
@@ -32,12 +32,15 @@ export interface StoreDatabases {
   root: RootDatabase;
   events: Database<StoredEvent, number>;
   streams: Database<number, [string, number]>;
-  heads: Database<number, string>;
+  /** `[seq, position]`; a plain seq in directories written before the chain (see stream-index.ts). */
+  heads: Database<HeadRecord | number, string>;
   checkpoints: Database<number, string>;
   snapshots: Database<{ seq: number; state: Uint8Array }, string>;
   commands: Database<CommandRecord, string>;
   commandExpiry: Database<Uint8Array, [number, string]>;
 }
+
+export type HeadRecord = [seq: number, position: number];
 
 /** What the store remembers of a command id: `[stream, first position, count, version, committed at]`. */
 export type CommandRecord = [stream: string, first: number, count: number, version: number, at: number];
@@ -108,7 +111,7 @@ export function openDatabases(path: string): StoreDatabases {
       root,
       events,
       streams: root.openDB<number, [string, number]>('streams', { encoding: 'ordered-binary' }),
-      heads: root.openDB<number, string>('heads', { encoding: 'ordered-binary' }),
+      heads: root.openDB<HeadRecord | number, string>('heads', { encoding: 'ordered-binary' }),
       checkpoints: root.openDB<number, string>('checkpoints', { encoding: 'ordered-binary' }),
       snapshots: root.openDB<{ seq: number; state: Uint8Array }, string>('snapshots', PLAIN_MSGPACK),
       commands: root.openDB<CommandRecord, string>('commands', PLAIN_MSGPACK),
@@ -138,6 +141,7 @@ function saveEnvelopeStructure(events: StoreDatabases['events']): void {
     data: EMPTY_VALUE,
     timestamp: 0,
     metadata: {},
+    previous: 0,
   };
   const encoder = (events as unknown as { encoder: { encode(value: unknown): Uint8Array } }).encoder;
   envelopeBeingEncoded = sample;

@@ -19,6 +19,7 @@ import { applyRequests, duplicateResult, findCommandRecord, readLastPosition } f
 import { MAX_KEY_NUMBER, openDatabases } from './databases.js';
 import type { StoreDatabases } from './databases.js';
 import { DirectoryLock } from './lock.js';
+import { readBackward, readForward, readHead } from './stream-index.js';
 import { validateStreamName } from './stream-name.js';
 import {
   checkCheckpointName,
@@ -150,16 +151,8 @@ export class EventStore {
     this.beginRead();
     validateStreamName(stream);
     const { from, limit, backwards } = checkReadStreamOptions(options);
-    const out: StoredEvent[] = [];
-    if (limit === 0) return out;
-    const range = backwards
-      ? { start: [stream, from ?? MAX_KEY_NUMBER] as [string, number], end: [stream, 0] as [string, number], reverse: true }
-      : { start: [stream, from ?? 1] as [string, number], end: [stream, MAX_KEY_NUMBER] as [string, number] };
-    const { events } = this.dbs;
-    for (const { value } of this.dbs.streams.getRange(limit === Infinity ? range : { ...range, limit })) {
-      out.push(events.get(value)!);
-    }
-    return out;
+    if (limit === 0) return [];
+    return backwards ? readBackward(this.dbs, stream, from, limit) : readForward(this.dbs, stream, from ?? 1, limit);
   }
 
   /** The global log from position `from` (default 1), at most `limit` events. */
@@ -183,7 +176,7 @@ export class EventStore {
   streamVersion(stream: string): number {
     this.beginRead();
     validateStreamName(stream);
-    return this.dbs.heads.get(stream) ?? 0;
+    return readHead(this.dbs, stream).seq;
   }
 
   /** The position a subscriber stored under `name`, if any. */
@@ -257,7 +250,7 @@ export class EventStore {
     validateStreamName(stream);
     const checked = checkSnapshot(snapshot);
     await this.commit(() => {
-      const version = this.dbs.heads.get(stream) ?? 0;
+      const version = readHead(this.dbs, stream).seq;
       if (checked.seq > version) {
         throw new ThaloError('INVALID_ARGUMENT', `snapshot.seq ${checked.seq} is past stream "${stream}", which is at version ${version}`, {
           data: { stream, seq: checked.seq, version },

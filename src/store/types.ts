@@ -31,6 +31,11 @@ export interface StoredEvent {
   /** Milliseconds since the epoch, taken when the event was appended. */
   timestamp: number;
   metadata: EventMetadata;
+  /**
+   * The position of the stream's event before this one, 0 for its first: the chain that stream
+   * reads follow (see stream-index.ts). Absent on events stored before the chain existed.
+   */
+  previous?: number;
 }
 
 /**
