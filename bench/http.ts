@@ -8,10 +8,9 @@
  * After each run the log's head is compared with the commands acknowledged: every 2xx answer's
  * events must be in the log, so the figures count durable commands, not answered requests.
  *
- * The batch figure is bound by the store's durable commits, not by HTTP: a command on one of
- * 10,000 streams writes about one scattered page of the stream index, and each commit syncs them
- * (`npm run bench:store`, "appends at scale", measures that ceiling without the runtime). The
- * log grows as the runs go, so each row prints the log's size when it began.
+ * Commits get slower as the log and its index grow (`npm run bench:store`, "appends at scale",
+ * measures the store alone at this scale), and the log grows as the runs go, so each row prints
+ * the log's size when it began.
  *
  * Environment: BENCH_HTTP_SECONDS (default 10 per run), BENCH_HTTP_CONNECTIONS (connections for
  * single requests, default 256), BENCH_HTTP_BATCH_CONNECTIONS (default 16), BENCH_HTTP_BATCH

@@ -15,6 +15,7 @@ import { open } from 'lmdb';
 import { Packr, pack } from 'msgpackr';
 import { Bench } from 'tinybench';
 import { EventStore } from '../src/store/index.js';
+import { STREAM_INDEX_EVERY } from '../src/store/stream-index.js';
 import type { NewEvent } from '../src/store/index.js';
 
 const QUICK = process.argv.includes('--quick');
@@ -96,9 +97,9 @@ async function writes(store: EventStore): Promise<void> {
 /**
  * The engine's commit at the HTTP benchmark's scale: one worker's appendBatch of single-event
  * requests, each on a random one of 10,000 streams, in a log that already holds as many events
- * as that benchmark appends. Each request then lands in its own leaf page of the stream index,
- * so a commit writes and syncs about one scattered page per command: this is the ceiling the
- * disk sets on durable commands/s for that workload, whatever runs above the store.
+ * as that benchmark appends. This is where pages written per command decide durable throughput:
+ * with an index entry per event, each request changed a scattered page of its own and the disk
+ * became the limit (docs/store.md, "Stream reads").
  */
 async function appendsAtScale(): Promise<void> {
   const store = EventStore.open({ path: tempDir() });
@@ -124,17 +125,18 @@ async function plainLmdbLoop(syncMode: 'flushed' | 'sync-commit'): Promise<void>
   const root = open({ path: tempDir(), maxDbs: 4, overlappingSync: syncMode === 'flushed' });
   const events = root.openDB<Uint8Array, number>('events', { encoding: 'binary' });
   const streams = root.openDB<number, [string, number]>('streams', { encoding: 'ordered-binary' });
-  const heads = root.openDB<number, string>('heads', { encoding: 'ordered-binary' });
+  const heads = root.openDB<[number, number], string>('heads', { encoding: 'ordered-binary' });
   const packr = new Packr();
   let position = 0;
   const ms = await inFlightLoop(`plain lmdb ${syncMode}`, SINGLE_APPENDS, IN_FLIGHT, async (i) => {
     const stream = `counter-${i % STREAMS}`;
     await root.transaction(() => {
-      const seq = (heads.get(stream) ?? 0) + 1;
+      const [last, previous] = heads.get(stream) ?? [0, 0];
+      const seq = last + 1;
       position++; // single writer here, so no need to read it in the transaction
-      events.put(position, packr.pack({ stream, seq, type: 'Incremented', id: crypto.randomUUID(), data, timestamp: Date.now(), metadata: {} }));
-      streams.put([stream, seq], position);
-      heads.put(stream, seq);
+      events.put(position, packr.pack({ stream, seq, type: 'Incremented', id: crypto.randomUUID(), data, timestamp: Date.now(), metadata: {}, previous }));
+      if (seq % STREAM_INDEX_EVERY === 0) streams.put([stream, seq], position);
+      heads.put(stream, [seq, position]);
     });
     if (syncMode === 'flushed') await root.flushed;
   });
