@@ -13,7 +13,7 @@
  * all those scattered pages (about one per command). With the chain, a commit writes the end of
  * the log and the pages of `heads` it touched: measured on the 2-core reference machine, commits
  * of 400 single-event appends to random streams among 10,000, on a log of 600,000 events, went
- * from ~32,000 to ~120,000 events/s (bench/store.ts, "appends at scale").
+ * from ~38,000 to ~92,000 events/s (bench/store.ts, "appends at scale").
  *
  * Directories written before the chain (format 1) have an entry for every seq, a plain seq in
  * `heads` and no `previous`: where an event lacks `previous`, its predecessor is found in the
