@@ -21,6 +21,16 @@ export type ThaloErrorCode =
   | 'INVALID_ARGUMENT'
   | 'INVALID_EVENT'
   | 'STORE_WRITE_FAILED'
+  /** A command id already recorded for another stream (data: commandId, stream, recordedStream). */
+  | 'COMMAND_ID_REUSED'
+  /** A command (an append request) with more events than the limit. */
+  | 'TOO_MANY_EVENTS'
+  /** An event whose data is over the limit. */
+  | 'EVENT_TOO_LARGE'
+  /** An event's metadata (ids and headers) over the limit. */
+  | 'METADATA_TOO_LARGE'
+  // the data directory's file system (or LMDB's map) has no room for the commit; reads go on
+  | 'STORE_FULL'
   // wasm modules
   | 'MODULE_INVALID'
   | 'GUEST_TRAP'

@@ -119,8 +119,8 @@ export function duplicateResult(dbs: StoreDatabases, commandId: string, record: 
   const [recordedStream, first, count, version] = record;
   if (recordedStream !== stream) {
     throw new ThaloError(
-      'INVALID_ARGUMENT',
-      `command id "${commandId}" was already used for stream "${recordedStream}", not "${stream}"`,
+      'COMMAND_ID_REUSED',
+      `command id "${commandId}" was already used for stream "${recordedStream}", so it cannot be used for stream "${stream}"; a retry must name the same stream, a new command needs a new id`,
       { data: { commandId, stream, recordedStream } },
     );
   }

@@ -97,7 +97,7 @@ export class EventStore {
   async append(stream: string, events: NewEvent[], options: AppendOptions = {}): Promise<AppendResult> {
     this.assertOpen();
     if (typeof options !== 'object' || options === null) throw new ThaloError('INVALID_ARGUMENT', 'append options must be an object');
-    const request = prepareRequest({ stream, events, expected: options.expected, commandId: options.commandId });
+    const request = prepareRequest({ stream, events, expected: options.expected, commandId: options.commandId }, this.settings.limits);
     const [outcome] = await this.commitRequests([request]);
     if (!outcome!.ok) throw outcome!.error;
     return outcome!.result;
@@ -118,7 +118,7 @@ export class EventStore {
     const validIndex: number[] = [];
     requests.forEach((request, index) => {
       try {
-        valid.push(prepareRequest(request));
+        valid.push(prepareRequest(request, this.settings.limits));
         validIndex.push(index);
       } catch (error) {
         if (!isThaloError(error)) throw error;
@@ -134,13 +134,15 @@ export class EventStore {
 
   /**
    * The original append of `commandId`, as a duplicate append would return it, or undefined when
-   * it is unknown or past the idempotency window. A read: an append racing with it decides.
+   * it is unknown or past the idempotency window. With `stream`, a command id recorded for another
+   * stream throws `COMMAND_ID_REUSED` naming both, as an append would. A read: an append racing
+   * with it decides.
    */
-  findCommand(commandId: string): AppendResult | undefined {
+  findCommand(commandId: string, stream?: string): AppendResult | undefined {
     this.beginRead();
     if (typeof commandId !== 'string') throw new ThaloError('INVALID_ARGUMENT', 'commandId must be a string');
     const record = findCommandRecord(this.dbs, commandId, Date.now(), this.settings.idempotencyWindowMs);
-    return record === undefined ? undefined : duplicateResult(this.dbs, commandId, record, record[0]);
+    return record === undefined ? undefined : duplicateResult(this.dbs, commandId, record, stream ?? record[0]);
   }
 
   /**
@@ -150,19 +152,24 @@ export class EventStore {
   readStream(stream: string, options: ReadStreamOptions = {}): StoredEvent[] {
     this.beginRead();
     validateStreamName(stream);
-    const { from, limit, backwards } = checkReadStreamOptions(options);
+    const { from, limit, backwards, maxBytes } = checkReadStreamOptions(options);
     if (limit === 0) return [];
-    return backwards ? readBackward(this.dbs, stream, from, limit) : readForward(this.dbs, stream, from ?? 1, limit);
+    return backwards ? readBackward(this.dbs, stream, from, limit, maxBytes) : readForward(this.dbs, stream, from ?? 1, limit, maxBytes);
   }
 
   /** The global log from position `from` (default 1), at most `limit` events. */
   readAll(options: ReadAllOptions = {}): StoredEvent[] {
     this.beginRead();
-    const { from, limit } = checkReadAllOptions(options);
+    const { from, limit, maxBytes } = checkReadAllOptions(options);
     const out: StoredEvent[] = [];
     if (limit === 0) return out;
     const range = { start: from, end: MAX_KEY_NUMBER };
-    for (const { value } of this.dbs.events.getRange(limit === Infinity ? range : { ...range, limit })) out.push(value);
+    let bytes = 0;
+    for (const { value } of this.dbs.events.getRange(limit === Infinity ? range : { ...range, limit })) {
+      bytes += value.data.length;
+      if (bytes > maxBytes && out.length > 0) break;
+      out.push(value);
+    }
     return out;
   }
 

@@ -50,23 +50,33 @@ export function readHead(dbs: StoreDatabases, stream: string): Head {
   return { seq: value, position };
 }
 
-/** Events of `stream` with seq `from` and up, in order, at most `limit`. */
-export function readForward(dbs: StoreDatabases, stream: string, from: number, limit: number): StoredEvent[] {
+/**
+ * Events of `stream` with seq `from` and up, in order, at most `limit`, and no more than hold
+ * `maxBytes` of data (but at least one). A chunk between two index entries is read whole (at
+ * most STREAM_INDEX_EVERY events), then cut.
+ */
+export function readForward(dbs: StoreDatabases, stream: string, from: number, limit: number, maxBytes = Infinity): StoredEvent[] {
   const out: StoredEvent[] = [];
   const head = readHead(dbs, stream);
   let next = from;
   if (next > head.seq) return out;
+  let bytes = 0;
+  let counted = 0;
+  const full = (): boolean => {
+    for (; counted < out.length; counted++) bytes += out[counted]!.data.length;
+    return out.length >= limit || bytes > maxBytes;
+  };
   for (const { key, value } of dbs.streams.getRange({ start: [stream, from], end: [stream, MAX_KEY_NUMBER] })) {
     next = walkTo(dbs, stream, key[1], value, next, out);
-    if (out.length >= limit) break;
+    if (full()) break;
   }
-  if (out.length < limit && next <= head.seq) walkTo(dbs, stream, head.seq, head.position, next, out);
-  if (out.length > limit) out.length = limit;
+  if (!full() && next <= head.seq) walkTo(dbs, stream, head.seq, head.position, next, out);
+  cut(out, limit, maxBytes);
   return out;
 }
 
-/** Events of `stream` from seq `from` (default: its last) down, at most `limit`. */
-export function readBackward(dbs: StoreDatabases, stream: string, from: number | undefined, limit: number): StoredEvent[] {
+/** Events of `stream` from seq `from` (default: its last) down, at most `limit`, holding at most `maxBytes` of data (but at least one). */
+export function readBackward(dbs: StoreDatabases, stream: string, from: number | undefined, limit: number, maxBytes = Infinity): StoredEvent[] {
   const out: StoredEvent[] = [];
   const head = readHead(dbs, stream);
   const start = Math.min(from ?? head.seq, head.seq);
@@ -78,11 +88,28 @@ export function readBackward(dbs: StoreDatabases, stream: string, from: number |
   let event = eventAt(dbs, stream, anchor.position, anchor.seq);
   while (event.seq > start) event = previousOf(dbs, stream, event);
   out.push(event);
+  let bytes = event.data.length;
   while (out.length < limit && event.seq > 1) {
     event = previousOf(dbs, stream, event);
+    bytes += event.data.length;
+    if (bytes > maxBytes) break;
     out.push(event);
   }
   return out;
+}
+
+/** Keeps at most `limit` events of `out`, and only as many as hold `maxBytes` (but at least one). */
+function cut(out: StoredEvent[], limit: number, maxBytes: number): void {
+  if (out.length > limit) out.length = limit;
+  if (maxBytes === Infinity) return;
+  let bytes = 0;
+  for (let i = 0; i < out.length; i++) {
+    bytes += out[i]!.data.length;
+    if (bytes > maxBytes && i > 0) {
+      out.length = i;
+      return;
+    }
+  }
 }
 
 /**

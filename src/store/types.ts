@@ -83,12 +83,19 @@ export interface ReadStreamOptions {
   from?: number;
   limit?: number;
   backwards?: boolean;
+  /** As `ReadAllOptions.maxBytes`. Default: no bound. */
+  maxBytes?: number;
 }
 
 export interface ReadAllOptions {
   /** First global position to read (inclusive). Default 1. */
   from?: number;
   limit?: number;
+  /**
+   * Return no more events than hold this many bytes of data, except that a read returns at least
+   * one event when there is one (even one larger than this). Default: no bound.
+   */
+  maxBytes?: number;
 }
 
 /** A stored checkpoint, as `EventStore.listCheckpoints` lists it. */
@@ -123,4 +130,10 @@ export interface EventStoreOptions {
   lock?: boolean;
   /** How long command ids are remembered for idempotency, in ms (default 24 h). */
   idempotencyWindowMs?: number;
+  /** Events one append request may add (`TOO_MANY_EVENTS` past it). Default 1,000. */
+  maxEventsPerAppend?: number;
+  /** Bytes of one event's data (`EVENT_TOO_LARGE` past it). Default 1 MiB. */
+  maxEventBytes?: number;
+  /** Bytes of one event's metadata, ids and headers as UTF-8 (`METADATA_TOO_LARGE` past it). Default 16 KiB. */
+  maxMetadataBytes?: number;
 }

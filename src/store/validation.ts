@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ThaloError } from '../errors.js';
+import { DEFAULT_MAX_EVENT_BYTES, DEFAULT_MAX_EVENTS_PER_COMMAND, DEFAULT_MAX_METADATA_BYTES, metadataBytes } from '../limits.js';
 import { describeNameProblem, validateStreamName } from './stream-name.js';
 import type {
   AppendRequest,
@@ -46,6 +47,14 @@ export interface StoreSettings {
   durability: Durability;
   lock: boolean;
   idempotencyWindowMs: number;
+  limits: AppendLimits;
+}
+
+/** What one append request may hold (src/limits.ts has the defaults and why). */
+export interface AppendLimits {
+  maxEventsPerAppend: number;
+  maxEventBytes: number;
+  maxMetadataBytes: number;
 }
 
 export function checkStoreOptions(options: EventStoreOptions): StoreSettings {
@@ -57,17 +66,33 @@ export function checkStoreOptions(options: EventStoreOptions): StoreSettings {
   if (typeof idempotencyWindowMs !== 'number' || !(idempotencyWindowMs >= 0) || !Number.isFinite(idempotencyWindowMs)) {
     invalid(`options.idempotencyWindowMs must be a non-negative finite number of ms, got ${String(idempotencyWindowMs)}`);
   }
-  return { path, durability, lock, idempotencyWindowMs };
+  const limits: AppendLimits = {
+    maxEventsPerAppend: limitOption(options.maxEventsPerAppend, 'maxEventsPerAppend', DEFAULT_MAX_EVENTS_PER_COMMAND),
+    maxEventBytes: limitOption(options.maxEventBytes, 'maxEventBytes', DEFAULT_MAX_EVENT_BYTES),
+    maxMetadataBytes: limitOption(options.maxMetadataBytes, 'maxMetadataBytes', DEFAULT_MAX_METADATA_BYTES),
+  };
+  return { path, durability, lock, idempotencyWindowMs, limits };
+}
+
+function limitOption(value: unknown, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) invalid(`options.${name} must be an integer >= 1, got ${String(value)}`);
+  return value;
 }
 
 /** Checks one append request; throws the ThaloError that request fails with. */
-export function prepareRequest(request: AppendRequest): PreparedRequest {
+export function prepareRequest(request: AppendRequest, limits: AppendLimits): PreparedRequest {
   if (typeof request !== 'object' || request === null) invalid('each append request must be an object');
   validateStreamName(request.stream);
   const events = request.events;
   if (!Array.isArray(events)) invalid(`events for stream "${request.stream}" must be an array`);
+  if (events.length > limits.maxEventsPerAppend) {
+    throw new ThaloError('TOO_MANY_EVENTS', `an append to stream "${request.stream}" holds ${events.length} events; the limit is ${limits.maxEventsPerAppend}`, {
+      data: { stream: request.stream, count: events.length, limit: limits.maxEventsPerAppend },
+    });
+  }
   const prepared = new Array<PreparedEvent>(events.length);
-  for (let i = 0; i < events.length; i++) prepared[i] = prepareEvent(events[i]!, i, request.stream);
+  for (let i = 0; i < events.length; i++) prepared[i] = prepareEvent(events[i]!, i, request.stream, limits);
   return {
     stream: request.stream,
     events: prepared,
@@ -77,12 +102,17 @@ export function prepareRequest(request: AppendRequest): PreparedRequest {
   };
 }
 
-function prepareEvent(event: NewEvent, index: number, stream: string): PreparedEvent {
+function prepareEvent(event: NewEvent, index: number, stream: string, limits: AppendLimits): PreparedEvent {
   const where = `event ${index} for stream "${stream}"`;
   if (typeof event !== 'object' || event === null) invalidEvent(`${where} must be an object`);
   const typeProblem = describeNameProblem(event.type, `${where}: type`, MAX_EVENT_TYPE_BYTES);
   if (typeProblem !== undefined) invalidEvent(typeProblem);
   if (!(event.data instanceof Uint8Array)) invalidEvent(`${where} (${event.type}): data must be a Uint8Array of msgpack bytes`);
+  if (event.data.length > limits.maxEventBytes) {
+    throw new ThaloError('EVENT_TOO_LARGE', `${where} (${event.type}) has ${event.data.length} bytes of data; the limit is ${limits.maxEventBytes}`, {
+      data: { stream, type: event.type, size: event.data.length, limit: limits.maxEventBytes },
+    });
+  }
   let id = event.id;
   if (id === undefined) {
     id = randomUUID();
@@ -90,7 +120,14 @@ function prepareEvent(event: NewEvent, index: number, stream: string): PreparedE
     const idProblem = describeNameProblem(id, `${where}: id`, MAX_EVENT_ID_BYTES);
     if (idProblem !== undefined) invalidEvent(idProblem);
   }
-  return { id, type: event.type, data: event.data, metadata: checkMetadata(event.metadata, where) };
+  const metadata = checkMetadata(event.metadata, where);
+  const size = metadataBytes(metadata);
+  if (size > limits.maxMetadataBytes) {
+    throw new ThaloError('METADATA_TOO_LARGE', `${where}: its metadata (ids and headers) takes ${size} bytes; the limit is ${limits.maxMetadataBytes}`, {
+      data: { stream, size, limit: limits.maxMetadataBytes },
+    });
+  }
+  return { id, type: event.type, data: event.data, metadata };
 }
 
 /** A fresh metadata object with only the known fields, so the stored envelope has no surprises. */
@@ -148,19 +185,21 @@ export function checkCheckpointName(name: string): void {
 
 export function checkReadStreamOptions(options: ReadStreamOptions): Required<Omit<ReadStreamOptions, 'from'>> & { from: number | undefined } {
   if (typeof options !== 'object' || options === null) invalid('read options must be an object');
-  const { from, limit, backwards = false } = options;
+  const { from, limit, backwards = false, maxBytes } = options;
   if (from !== undefined) checkPosition(from, 'options.from');
   if (limit !== undefined) checkCount(limit, 'options.limit');
   if (typeof backwards !== 'boolean') invalid('options.backwards must be a boolean');
-  return { from, limit: limit ?? Infinity, backwards };
+  if (maxBytes !== undefined) checkPosition(maxBytes, 'options.maxBytes');
+  return { from, limit: limit ?? Infinity, backwards, maxBytes: maxBytes ?? Infinity };
 }
 
-export function checkReadAllOptions(options: ReadAllOptions): { from: number; limit: number } {
+export function checkReadAllOptions(options: ReadAllOptions): { from: number; limit: number; maxBytes: number } {
   if (typeof options !== 'object' || options === null) invalid('read options must be an object');
-  const { from = 1, limit } = options;
+  const { from = 1, limit, maxBytes } = options;
   checkPosition(from, 'options.from');
   if (limit !== undefined) checkCount(limit, 'options.limit');
-  return { from, limit: limit ?? Infinity };
+  if (maxBytes !== undefined) checkPosition(maxBytes, 'options.maxBytes');
+  return { from, limit: limit ?? Infinity, maxBytes: maxBytes ?? Infinity };
 }
 
 /** An integer >= 1. */

@@ -160,7 +160,7 @@ describe('idempotency', () => {
   it('refuses a command id used before for another stream, naming both', async () => {
     const store = openStore();
     await store.append('first', [event('1')], { commandId: 'cmd-1' });
-    const error = await expectCode(store.append('second', [event('1')], { commandId: 'cmd-1' }), 'INVALID_ARGUMENT');
+    const error = await expectCode(store.append('second', [event('1')], { commandId: 'cmd-1' }), 'COMMAND_ID_REUSED');
     expect(error.message).toContain('"first"');
     expect(error.message).toContain('"second"');
     expect(store.streamVersion('second')).toBe(0);
