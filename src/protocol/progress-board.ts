@@ -27,36 +27,51 @@ export interface ProgressReading {
   task: number;
   /** Index of the command running guest code, or one of the negative `STEP_*` values. */
   step: number;
-  /** Milliseconds since `ProgressBoard.origin` when the step began. */
+  /** Milliseconds since `ProgressBoard.origin` when the step began, modulo 2^32 (see `elapsed`). */
   since: number;
   /** The last task that began a commit. */
   commitTask: number;
 }
 
+/**
+ * Milliseconds on the process's monotonic clock: the same clock in every thread, and one that a
+ * change of the wall clock (NTP, an operator) does not move, so a jump cannot make every command
+ * look overdue, or none.
+ */
+export function monotonicMs(): number {
+  const [seconds, nanoseconds] = process.hrtime();
+  return seconds * 1000 + nanoseconds / 1e6;
+}
+
 export class ProgressBoard {
   readonly slots: Int32Array;
-  /** Times are stored relative to this so they fit in an Int32 (about 24 days of uptime per origin). */
+  /** Times are stored relative to this, in whole ms, in an Int32 slot (see `elapsed`). */
   readonly origin: number;
 
-  constructor(buffer: SharedArrayBuffer, origin: number) {
+  /** `now` is for tests (a clock near the Int32 wrap); everything else uses the default. */
+  constructor(
+    buffer: SharedArrayBuffer,
+    origin: number,
+    private readonly now: () => number = monotonicMs,
+  ) {
     this.slots = new Int32Array(buffer);
     this.origin = origin;
   }
 
-  static create(shards: number): { buffer: SharedArrayBuffer; origin: number } {
+  static create(shards: number, now: () => number = monotonicMs): { buffer: SharedArrayBuffer; origin: number } {
     const buffer = new SharedArrayBuffer(shards * FIELDS * Int32Array.BYTES_PER_ELEMENT);
     const slots = new Int32Array(buffer);
     for (let shard = 0; shard < shards; shard++) {
       slots[shard * FIELDS + STEP] = STEP_IDLE;
       slots[shard * FIELDS + COMMIT_TASK] = -1;
     }
-    return { buffer, origin: Date.now() };
+    return { buffer, origin: now() };
   }
 
   /** Worker side: mark that `step` of `task` begins now. */
   mark(shard: number, task: number, step: number): void {
     const base = shard * FIELDS;
-    Atomics.store(this.slots, base + SINCE, Date.now() - this.origin);
+    Atomics.store(this.slots, base + SINCE, this.ticks());
     Atomics.store(this.slots, base + TASK, task);
     if (step === STEP_COMMITTING) Atomics.store(this.slots, base + COMMIT_TASK, task);
     Atomics.store(this.slots, base + STEP, step);
@@ -72,8 +87,20 @@ export class ProgressBoard {
     };
   }
 
-  /** Milliseconds the current step of `shard` has been running. */
+  /**
+   * Milliseconds the current step of `shard` has been running.
+   *
+   * The slot holds the time since `origin` modulo 2^32 (an Int32 overflows after 24.86 days of
+   * uptime, after which the plain difference made every command look weeks overdue). The
+   * difference of two such values, taken modulo 2^32 again, is exact for any step shorter than
+   * 24.86 days, whatever the uptime: the wrap cancels out.
+   */
   elapsed(reading: ProgressReading): number {
-    return Date.now() - this.origin - reading.since;
+    return (this.ticks() - reading.since) | 0;
+  }
+
+  /** Whole ms since `origin`, wrapped to an Int32. */
+  private ticks(): number {
+    return Math.floor(this.now() - this.origin) | 0;
   }
 }
