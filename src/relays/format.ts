@@ -2,6 +2,7 @@
  * How an event looks on a broker: the target name from a template, and the message body in the
  * native or the CloudEvents format.
  */
+import { toJson } from '../json-values.js';
 import type { ExecutedEvent } from '../engine/types.js';
 import type { RelayFormat } from './types.js';
 
@@ -26,8 +27,8 @@ export function nativeFields(event: ExecutedEvent): Record<string, string> {
     seq: String(event.seq),
     position: String(event.position),
     timestamp: new Date(event.timestamp).toISOString(),
-    data: JSON.stringify(event.data),
-    metadata: JSON.stringify(event.metadata),
+    data: toJson(event.data),
+    metadata: toJson(event.metadata),
   };
 }
 
@@ -48,5 +49,5 @@ export function cloudEvent(event: ExecutedEvent, source: string): Record<string,
 }
 
 export function messageBody(event: ExecutedEvent, format: RelayFormat, source: string): string {
-  return JSON.stringify(format === 'cloudevents' ? cloudEvent(event, source) : { ...nativeFields(event), data: event.data, metadata: event.metadata });
+  return toJson(format === 'cloudevents' ? cloudEvent(event, source) : { ...nativeFields(event), data: event.data, metadata: event.metadata });
 }

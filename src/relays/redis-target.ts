@@ -6,6 +6,7 @@
  */
 import { Redis } from 'ioredis';
 import { ThaloError } from '../errors.js';
+import { toJson } from '../json-values.js';
 import type { ExecutedEvent } from '../engine/types.js';
 import { cloudEvent, nativeFields, renderTemplate } from './format.js';
 import type { RelayFormat } from './types.js';
@@ -45,7 +46,7 @@ export class RedisTarget implements RelayTarget {
     for (const event of events) {
       const fields =
         this.options.format === 'cloudevents'
-          ? ['cloudevent', JSON.stringify(cloudEvent(event, this.options.source))]
+          ? ['cloudevent', toJson(cloudEvent(event, this.options.source))]
           : Object.entries(nativeFields(event)).flat();
       pipeline.xadd(renderTemplate(this.options.template, event), 'MAXLEN', '~', this.options.maxLen, '*', ...fields);
     }
