@@ -14,7 +14,7 @@ import type { Logger } from 'pino';
 import { Engine } from '../engine/index.js';
 import { isThaloError, serializeError } from '../errors.js';
 import type { RelayFormat, RelayOptions } from '../relays/index.js';
-import { ApiServer, ModuleDirectory } from '../server/index.js';
+import { ApiServer, DEFAULT_REQUEST_TIMEOUT_MS, ModuleDirectory } from '../server/index.js';
 import { LOG_FORMATS, createLogger } from './log-format.js';
 import type { LogFormat } from './log-format.js';
 import { ProjectionFileError, loadProjectionFile } from './projection-files.js';
@@ -32,6 +32,8 @@ interface RuntimeOptions {
   maxPayload: number;
   durability: 'durable' | 'relaxed';
   token?: string;
+  requestTimeout: number;
+  maxConnections?: number;
   relay: string[];
   projection: string[];
   relayTemplate?: string;
@@ -72,6 +74,12 @@ const program = new Command('thalo-runtime')
   .addOption(new Option('--max-payload <bytes>', 'largest command payload (msgpack bytes); request bodies are limited to match').env('THALO_MAX_PAYLOAD').default(1024 * 1024).argParser(integer(1)))
   .addOption(new Option('--durability <mode>', 'store durability').env('THALO_DURABILITY').default('durable').choices(['durable', 'relaxed']))
   .addOption(new Option('--token <token>', 'require "Authorization: Bearer <token>" on every request but /healthz and /readyz').env('THALO_TOKEN'))
+  .addOption(new Option('--request-timeout <ms>', 'a request\'s headers and body must arrive within this, or it gets 408 (live subscriptions are not cut)').env('THALO_REQUEST_TIMEOUT').default(DEFAULT_REQUEST_TIMEOUT_MS).argParser(integer(1)))
+  .addOption(
+    new Option('--max-connections <n>', 'connections held at once; more are closed at once and logged (default: the open-file limit less 64 and 8 per worker, at least half of it; 4096 where the limit cannot be read)')
+      .env('THALO_MAX_CONNECTIONS')
+      .argParser(integer(1)),
+  )
   .addOption(
     new Option('--relay <url...>', 'forward every event to redis://… or nats://… (repeatable; the variable takes a comma-separated list)')
       .env('THALO_RELAY')
@@ -113,7 +121,15 @@ async function run(options: RuntimeOptions, relays: RelayOptions[], logger: Logg
     onGuestLog: (level, message, module) => logger[GUEST_LEVELS[level] ?? 'info']({ module }, `guest: ${message}`),
   });
   const modules = new ModuleDirectory({ engine, directory: options.modules, logger });
-  const api = new ApiServer({ engine, modules, logger, maxPayloadBytes: options.maxPayload, token: options.token });
+  const api = new ApiServer({
+    engine,
+    modules,
+    logger,
+    maxPayloadBytes: options.maxPayload,
+    token: options.token,
+    requestTimeoutMs: options.requestTimeout,
+    maxConnections: options.maxConnections,
+  });
   let url: string;
   try {
     await modules.start();
@@ -147,7 +163,7 @@ async function run(options: RuntimeOptions, relays: RelayOptions[], logger: Logg
     throw error;
   }
   logger.info(
-    { url, data: resolve(options.data), modules: modules.displayPath(modules.directory), workers: options.workers, token: options.token !== undefined },
+    { url, data: resolve(options.data), modules: modules.displayPath(modules.directory), workers: options.workers, token: options.token !== undefined, maxConnections: api.app.server.maxConnections },
     `listening on ${url}`,
   );
 

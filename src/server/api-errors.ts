@@ -23,7 +23,7 @@ export type ApiErrorCode =
   | 'URI_TOO_LONG'
   /** The request's headers are larger than Node's HTTP parser accepts (16 KiB by default). */
   | 'HEADERS_TOO_LARGE'
-  /** The request did not arrive completely within Node's request timeout. */
+  /** The request did not arrive completely within `--request-timeout` (30 s by default). */
   | 'REQUEST_TIMEOUT'
   /** The runtime is shutting down: it finishes what it has and takes nothing new. */
   | 'DRAINING'
@@ -75,6 +75,7 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   PROJECTION_NOT_FOUND: 404,
   WRONG_EXPECTED_VERSION: 409,
   SUBSCRIBER_NAME_IN_USE: 409,
+  TOO_MANY_SUBSCRIBERS: 409,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   URI_TOO_LONG: 414,

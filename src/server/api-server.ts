@@ -17,6 +17,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
 import type { Engine } from '../engine/index.js';
 import { ApiError, errorResponse, sendError } from './api-errors.js';
+import { DEFAULT_REQUEST_TIMEOUT_MS, KEEP_ALIVE_TIMEOUT_MS, defaultMaxConnections, logRefusedConnections, requestTimeoutOptions } from './connection-limits.js';
 import type { LogSubscription } from './log-subscription.js';
 import { RuntimeMetrics } from './metrics.js';
 import type { ModuleDirectory } from './module-directory.js';
@@ -51,6 +52,10 @@ export interface ApiServerOptions {
   maxPayloadBytes: number;
   /** When set, every request but the health checks needs `Authorization: Bearer <token>`. */
   token?: string;
+  /** A request (headers and body) must arrive within this, or it gets 408. Default 30 s. */
+  requestTimeoutMs?: number;
+  /** Connections held at once; more are closed at once, and logged. Default: from the open-file limit. */
+  maxConnections?: number;
 }
 
 export class ApiServer {
@@ -61,16 +66,23 @@ export class ApiServer {
   private readonly subscriptions = new Set<LogSubscription>();
   private draining = false;
   private readonly logger: Logger;
+  private readonly stopRefusalLog: () => void;
 
   constructor(options: ApiServerOptions) {
     this.logger = options.logger;
+    const authorized = options.token === undefined ? undefined : tokenCheck(options.token);
     this.subscribers = new SubscriberRegistry(options.engine);
     this.metrics = new RuntimeMetrics(options.engine, () => this.subscribers.list());
+    const timeouts = requestTimeoutOptions(options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS);
     // No Fastify logger: a log line per request would cost more than the command itself. Errors
     // that are faults (500) are logged by the error handler below. Fastify's own 503 while it
     // closes has no `code`; with it off, the drain hook below answers those requests instead.
     this.app = Fastify({
       logger: false,
+      // Fastify's own default (0) let a slow body hold its connection forever.
+      requestTimeout: timeouts.requestTimeout,
+      http: timeouts,
+      keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
       bodyLimit: options.maxPayloadBytes + 1024,
       return503OnClosing: false,
       // Fastify's default (100) refused valid ids of 101 to 256 bytes before the engine could
@@ -86,12 +98,14 @@ export class ApiServer {
             : new ApiError('MALFORMED_REQUEST', `the URL cannot be decoded: ${error.message}`);
         void sendError(reply as FastifyReply, apiError);
       },
-      clientErrorHandler: answerClientError,
+      clientErrorHandler: (error, socket) => answerClientError(error, socket, timeouts.requestTimeout),
     });
     // The API takes JSON (and modules as binary). With Fastify's text/plain parser a text body
     // reached the routes as a string and was refused as a bad payload (400); without it, it gets
     // what it is: a body of a type the API does not take (415).
     this.app.removeContentTypeParser('text/plain');
+    this.app.server.maxConnections = options.maxConnections ?? defaultMaxConnections(options.engine.queueDepths().length);
+    this.stopRefusalLog = logRefusedConnections(this.app.server, this.logger);
     const context: RouteContext = {
       engine: options.engine,
       metrics: this.metrics,
@@ -100,8 +114,8 @@ export class ApiServer {
       subscriptions: this.subscriptions,
       subscribers: this.subscribers,
       draining: () => this.draining,
+      authorized: (request) => authorized === undefined || authorized(request.headers.authorization),
     };
-    const authorized = options.token === undefined ? undefined : tokenCheck(options.token);
 
     this.app.addHook('onRequest', async (request, reply) => {
       if (request.routeOptions.config.public) return;
@@ -163,6 +177,7 @@ export class ApiServer {
       await this.app.close();
     } finally {
       clearTimeout(grace);
+      this.stopRefusalLog();
     }
   }
 }
@@ -172,14 +187,14 @@ export class ApiServer {
  * chunk, a malformed header): answered with an error body like any other, then the connection is
  * closed, since the parser cannot tell where the next request would start.
  */
-function answerClientError(error: Error & { code?: string }, socket: Duplex): void {
+function answerClientError(error: Error & { code?: string }, socket: Duplex, requestTimeoutMs: number): void {
   // A reset connection has no one to answer.
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
   const apiError =
     error.code === 'HPE_HEADER_OVERFLOW'
       ? new ApiError('HEADERS_TOO_LARGE', 'the request headers are over the size Node accepts')
       : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-        ? new ApiError('REQUEST_TIMEOUT', 'the request did not arrive in time')
+        ? new ApiError('REQUEST_TIMEOUT', `the request did not arrive completely within ${requestTimeoutMs} ms (--request-timeout)`)
         : new ApiError('MALFORMED_REQUEST', `the request cannot be parsed as HTTP/1.1 (${error.code ?? error.message})`);
   const { status, body } = errorResponse(apiError);
   const text = JSON.stringify(body);
@@ -189,9 +204,17 @@ function answerClientError(error: Error & { code?: string }, socket: Duplex): vo
   socket.destroy();
 }
 
-/** A constant-time comparison of the Authorization header with `Bearer <token>`. */
+/**
+ * The check of an `Authorization: Bearer <token>` header. The scheme is matched without regard to
+ * case, as HTTP defines auth schemes (RFC 9110, section 11.1: `bearer` and `BEARER` are the same
+ * scheme); the token is compared in constant time, through digests of equal length, so neither
+ * its content nor its length leaks through the answer's timing.
+ */
 function tokenCheck(token: string): (header: string | undefined) => boolean {
   const digest = (value: string) => createHash('sha256').update(value).digest();
-  const expected = digest(`Bearer ${token}`);
-  return (header) => header !== undefined && timingSafeEqual(digest(header), expected);
+  const expected = digest(token);
+  return (header) => {
+    const credentials = header === undefined ? undefined : /^bearer +(.*)$/i.exec(header)?.[1];
+    return credentials !== undefined && timingSafeEqual(digest(credentials), expected);
+  };
 }

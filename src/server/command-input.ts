@@ -21,12 +21,24 @@ function invalid(message: string, data?: unknown): ApiError {
   return new ApiError('INVALID_ARGUMENT', message, data);
 }
 
-/** `any`, `no_stream`, `exists` or a non-negative integer, from a header or a JSON field. */
+/**
+ * `any`, `no_stream`, `exists` or a non-negative integer, from a header or a JSON field.
+ *
+ * Integers stop at `Number.MAX_SAFE_INTEGER`: a header of 16 digits used to pass the pattern and
+ * round (`"9007199254740993"` became 9007199254740992), so the engine refused a value the client
+ * never sent, blaming `options.expectedVersion`. The header's text is checked before it becomes a
+ * number, and quoted as sent. A JSON number past that limit was rounded by `JSON.parse` already;
+ * the message says so rather than pretend the rounded value was sent.
+ */
 export function parseExpectedVersion(value: unknown, where: string): ExecuteOptions['expectedVersion'] {
   if (value === 'any' || value === 'no_stream' || value === 'exists') return value;
   if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return value;
-  if (typeof value === 'string' && /^(0|[1-9][0-9]{0,15})$/.test(value)) return Number(value);
-  throw invalid(`${where} must be "any", "no_stream", "exists" or a non-negative integer, got ${JSON.stringify(value)}`);
+  if (typeof value === 'string' && /^(0|[1-9][0-9]{0,15})$/.test(value) && Number.isSafeInteger(Number(value))) return Number(value);
+  const got =
+    typeof value === 'number' && Number.isInteger(value) && value > Number.MAX_SAFE_INTEGER
+      ? `${value} (a JSON number past ${Number.MAX_SAFE_INTEGER}, which JSON parsing cannot carry exactly)`
+      : JSON.stringify(value);
+  throw invalid(`${where} must be "any", "no_stream", "exists" or an integer from 0 to ${Number.MAX_SAFE_INTEGER}, got ${got}`);
 }
 
 /** A command payload is a JSON object; an absent body means `{}`. */
@@ -38,9 +50,14 @@ export function checkPayload(payload: unknown, where: string): Record<string, un
   return payload as Record<string, unknown>;
 }
 
+/** A header's name as the docs write it (`Thalo-Expected-Version`); Node gives them lowercased. */
+function shownHeader(name: string): string {
+  return name.replace(/(^|-)([a-z])/g, (_, dash: string, letter: string) => dash + letter.toUpperCase());
+}
+
 function header(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
   const value = headers[name];
-  if (Array.isArray(value)) throw invalid(`header ${name} was given ${value.length} times`);
+  if (Array.isArray(value)) throw invalid(`header ${shownHeader(name)} was given ${value.length} times`);
   return value;
 }
 
@@ -48,7 +65,7 @@ function header(headers: Record<string, string | string[] | undefined>, name: st
 export function optionsFromHeaders(headers: Record<string, string | string[] | undefined>): ExecuteOptions {
   const options: ExecuteOptions = {};
   const expected = header(headers, HEADERS.expectedVersion);
-  if (expected !== undefined) options.expectedVersion = parseExpectedVersion(expected, `header ${HEADERS.expectedVersion}`);
+  if (expected !== undefined) options.expectedVersion = parseExpectedVersion(expected, `header ${shownHeader(HEADERS.expectedVersion)}`);
   const commandId = header(headers, HEADERS.commandId);
   if (commandId !== undefined) options.commandId = commandId;
   const correlationId = header(headers, HEADERS.correlationId);

@@ -106,7 +106,7 @@ describe('status codes', () => {
     expect([badJson.status, badJson.body.code]).toEqual([400, 'MALFORMED_REQUEST']);
     const badHeader = await execute(url, 'counter', 's1', 'Increment', { amount: 1 }, { 'thalo-expected-version': 'soon' });
     expect([badHeader.status, badHeader.body.code]).toEqual([400, 'INVALID_ARGUMENT']);
-    expect(badHeader.body.message).toContain('thalo-expected-version');
+    expect(badHeader.body.message).toContain('header Thalo-Expected-Version');
     const badId = await execute(url, 'counter', 'a\nb', 'Increment', { amount: 1 });
     expect([badId.status, badId.body.code]).toEqual([400, 'INVALID_AGGREGATE_ID']);
     const badPayload = await post('/v1/aggregates/counter/s1/commands/Increment', '[1,2]');

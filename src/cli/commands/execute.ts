@@ -35,8 +35,12 @@ export function registerExecute(program: Command): void {
     } catch (error) {
       command.error(`error: the payload is not valid JSON: ${(error as Error).message}`, { exitCode: 2 });
     }
+    const expected = options.expectedVersion;
+    // Past 2^53 - 1 the number would round and the runtime would be asked for a version nobody typed.
+    if (expected !== undefined && /^[0-9]+$/.test(expected) && !Number.isSafeInteger(Number(expected))) {
+      command.error(`error: --expected-version must be at most ${Number.MAX_SAFE_INTEGER}, got ${expected}`, { exitCode: 2 });
+    }
     await reportFailure(options, async () => {
-      const expected = options.expectedVersion;
       const result = await clientOf(options).execute(aggregate, id, name, payload, {
         expectedVersion: expected === undefined ? undefined : /^[0-9]+$/.test(expected) ? Number(expected) : (expected as 'any'),
         commandId: options.commandId,

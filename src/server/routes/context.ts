@@ -1,4 +1,5 @@
 /** What every route of the API is given by `ApiServer`. */
+import type { FastifyRequest } from 'fastify';
 import type { Engine } from '../../engine/index.js';
 import type { RuntimeMetrics } from '../metrics.js';
 import type { ModuleDirectory } from '../module-directory.js';
@@ -18,4 +19,6 @@ export interface RouteContext {
   subscribers: SubscriberRegistry;
   /** True once the runtime is shutting down. */
   draining(): boolean;
+  /** True when `request` carries the runtime's token, or the runtime has none (for public routes that show more to a client with it). */
+  authorized(request: FastifyRequest): boolean;
 }

@@ -2,18 +2,23 @@
  * Operations: liveness, readiness and Prometheus metrics.
  *
  *   GET /healthz   200 while the process serves HTTP at all (no token needed)
- *   GET /readyz    200 when it takes commands, 503 DRAINING once it shuts down (no token needed)
+ *   GET /readyz    200 when it takes commands, 503 DRAINING once it shuts down (no token needed;
+ *                  the module count and the log's last position only with the token)
  *   GET /metrics   the Prometheus text format
  */
 import type { FastifyInstance } from 'fastify';
 import { ApiError } from '../api-errors.js';
 import type { RouteContext } from './context.js';
 
-export function registerHealthRoutes(app: FastifyInstance, { engine, metrics, draining }: RouteContext): void {
+export function registerHealthRoutes(app: FastifyInstance, { engine, metrics, draining, authorized }: RouteContext): void {
   app.get('/healthz', { config: { public: true } }, async () => ({ status: 'ok' }));
 
-  app.get('/readyz', { config: { public: true } }, async () => {
+  // Public, so that probes need no token; the log's head and the module count are for those who
+  // hold it (or for every client, when the runtime has no token): they tell an outsider how
+  // busy the runtime is and what it serves.
+  app.get('/readyz', { config: { public: true } }, async (request) => {
     if (draining()) throw new ApiError('DRAINING', 'the runtime is shutting down');
+    if (!authorized(request)) return { status: 'ready' };
     return { status: 'ready', modules: engine.modules().length, lastPosition: engine.lastPosition() };
   });
 
