@@ -14,7 +14,7 @@ import type { Logger } from 'pino';
 import { Engine } from '../engine/index.js';
 import { isThaloError, serializeError } from '../errors.js';
 import type { RelayFormat, RelayOptions } from '../relays/index.js';
-import { ApiServer, DEFAULT_REQUEST_TIMEOUT_MS, ModuleDirectory } from '../server/index.js';
+import { ApiServer, DEFAULT_MAX_SUBSCRIBERS, DEFAULT_REQUEST_TIMEOUT_MS, ModuleDirectory } from '../server/index.js';
 import { LOG_FORMATS, createLogger } from './log-format.js';
 import type { LogFormat } from './log-format.js';
 import { ProjectionFileError, loadProjectionFile } from './projection-files.js';
@@ -34,6 +34,7 @@ interface RuntimeOptions {
   token?: string;
   requestTimeout: number;
   maxConnections?: number;
+  maxSubscribers: number;
   relay: string[];
   projection: string[];
   relayTemplate?: string;
@@ -80,6 +81,7 @@ const program = new Command('thalo-runtime')
       .env('THALO_MAX_CONNECTIONS')
       .argParser(integer(1)),
   )
+  .addOption(new Option('--max-subscribers <n>', 'remote subscriber names known at once; a new one past it is refused (409 TOO_MANY_SUBSCRIBERS)').env('THALO_MAX_SUBSCRIBERS').default(DEFAULT_MAX_SUBSCRIBERS).argParser(integer(1)))
   .addOption(
     new Option('--relay <url...>', 'forward every event to redis://… or nats://… (repeatable; the variable takes a comma-separated list)')
       .env('THALO_RELAY')
@@ -129,6 +131,7 @@ async function run(options: RuntimeOptions, relays: RelayOptions[], logger: Logg
     token: options.token,
     requestTimeoutMs: options.requestTimeout,
     maxConnections: options.maxConnections,
+    maxSubscribers: options.maxSubscribers,
   });
   let url: string;
   try {

@@ -13,6 +13,7 @@ import { registerProjectionReset } from './commands/projection-reset.js';
 import { registerProjections } from './commands/projections.js';
 import { registerPublish } from './commands/publish.js';
 import { registerStream } from './commands/stream.js';
+import { registerSubscriberDelete } from './commands/subscriber-delete.js';
 
 const program = new Command('thalo')
   .description('Thalo for Node: build aggregate modules and talk to a running thalo-runtime')
@@ -28,6 +29,7 @@ registerModules(program);
 registerPublish(program);
 registerProjections(program);
 registerProjectionReset(program);
+registerSubscriberDelete(program);
 
 try {
   await program.parseAsync();

@@ -213,6 +213,14 @@ export class ThaloClient {
     return this.request('POST', `/v1/subscribers/${seg(name)}/ack`, { headers: { 'content-type': 'application/json' }, body: JSON.stringify({ position }) });
   }
 
+  /**
+   * Forget remote subscriber `name`: its open streams end and its checkpoint is removed. Fails
+   * with `SUBSCRIBER_NOT_FOUND` (404) when the runtime knows no such subscriber.
+   */
+  deleteSubscriber(name: string): Promise<{ name: string; deleted: true }> {
+    return this.request('DELETE', `/v1/subscribers/${seg(name)}`);
+  }
+
   /** The runtime's projections, relays and remote subscribers, with their checkpoints and lag. */
   projections(): Promise<ProjectionList> {
     return this.request('GET', '/v1/projections');

@@ -248,6 +248,11 @@ export class Engine {
     return this.store.setCheckpoint(name, position);
   }
 
+  /** Remove `name`'s checkpoint (durably); resolves with whether there was one. */
+  deleteCheckpoint(name: string): Promise<boolean> {
+    return this.store.deleteCheckpoint(name);
+  }
+
   /** Move `name`'s checkpoint forward to `position` (never back); resolves with the checkpoint now stored. */
   advanceCheckpoint(name: string, position: number): Promise<number> {
     return this.store.advanceCheckpoint(name, position);

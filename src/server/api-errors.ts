@@ -33,7 +33,14 @@ export type ApiErrorCode =
    * A remote subscriber asked for the name of an in-process projection or relay that runs now:
    * acking under that name would fight the projection over one checkpoint.
    */
-  | 'SUBSCRIBER_NAME_IN_USE';
+  | 'SUBSCRIBER_NAME_IN_USE'
+  /** `DELETE /v1/subscribers/:name` of a name neither connected nor with a stored checkpoint. */
+  | 'SUBSCRIBER_NOT_FOUND'
+  /**
+   * A new remote subscriber name while the runtime knows `--max-subscribers` names already; names
+   * it knows keep working. 409: the registry's state is in the way, and deleting names clears it.
+   */
+  | 'TOO_MANY_SUBSCRIBERS';
 
 export type ErrorCode = ThaloErrorCode | ApiErrorCode;
 
@@ -73,6 +80,7 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   AGGREGATE_NOT_FOUND: 404,
   UNKNOWN_COMMAND: 404,
   PROJECTION_NOT_FOUND: 404,
+  SUBSCRIBER_NOT_FOUND: 404,
   WRONG_EXPECTED_VERSION: 409,
   SUBSCRIBER_NAME_IN_USE: 409,
   TOO_MANY_SUBSCRIBERS: 409,

@@ -56,6 +56,8 @@ export interface ApiServerOptions {
   requestTimeoutMs?: number;
   /** Connections held at once; more are closed at once, and logged. Default: from the open-file limit. */
   maxConnections?: number;
+  /** Remote subscriber names known at once; a new one past it is refused. Default 1,000. */
+  maxSubscribers?: number;
 }
 
 export class ApiServer {
@@ -71,7 +73,7 @@ export class ApiServer {
   constructor(options: ApiServerOptions) {
     this.logger = options.logger;
     const authorized = options.token === undefined ? undefined : tokenCheck(options.token);
-    this.subscribers = new SubscriberRegistry(options.engine);
+    this.subscribers = new SubscriberRegistry(options.engine, options.maxSubscribers);
     this.metrics = new RuntimeMetrics(options.engine, () => this.subscribers.list());
     const timeouts = requestTimeoutOptions(options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS);
     // No Fastify logger: a log line per request would cost more than the command itself. Errors

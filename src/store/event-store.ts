@@ -202,6 +202,20 @@ export class EventStore {
   }
 
   /**
+   * Removes checkpoint `name` (durably, like an append) and resolves with whether there was one.
+   * A consumer that starts again under that name starts from scratch.
+   */
+  async deleteCheckpoint(name: string): Promise<boolean> {
+    this.assertOpen();
+    checkCheckpointName(name);
+    return this.commit(() => {
+      if (this.dbs.checkpoints.get(name) === undefined) return false;
+      this.dbs.checkpoints.remove(name);
+      return true;
+    });
+  }
+
+  /**
    * Moves subscriber `name`'s checkpoint forward to `position` and resolves with the checkpoint
    * now stored (durably). A position at or below the stored one changes nothing: acks that arrive
    * out of order, or a retried old ack, never move a checkpoint back. The comparison runs inside

@@ -125,3 +125,25 @@ describe('thalo projection reset', () => {
     expect((await cli(['projection'])).code).toBe(2);
   });
 });
+
+describe('thalo subscriber delete', () => {
+  it('forgets a subscriber (text and --json), and exits 1 for an unknown name and 2 on usage errors', async () => {
+    await increments(1, 'forget');
+    await client.ack('forgotten', 1);
+    const text = await cli(['subscriber', 'delete', 'forgotten']);
+    expect(text).toMatchObject({ code: 0, stdout: 'Deleted subscriber forgotten: its streams ended and its checkpoint is removed\n' });
+    expect((await client.projections()).projections.find((p) => p.name === 'forgotten')).toBeUndefined();
+
+    await client.ack('forgotten-too', 1);
+    const json = await cli(['subscriber', 'delete', 'forgotten-too', '--json']);
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout)).toEqual({ name: 'forgotten-too', deleted: true });
+    await expect(client.deleteSubscriber('forgotten-too')).rejects.toMatchObject({ status: 404, code: 'SUBSCRIBER_NOT_FOUND' });
+
+    const unknown = await cli(['subscriber', 'delete', 'forgotten']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('SUBSCRIBER_NOT_FOUND');
+    expect((await cli(['subscriber', 'delete'])).code).toBe(2);
+    expect((await cli(['subscriber'])).code).toBe(2);
+  });
+});

@@ -29,7 +29,7 @@ async function increment(times: number): Promise<number> {
   return position;
 }
 
-async function call(method: 'GET' | 'POST', url: string, body?: unknown) {
+async function call(method: 'GET' | 'POST' | 'DELETE', url: string, body?: unknown) {
   const response = await api.app.inject({ method, url, ...(body === undefined ? {} : { payload: body as object }) });
   return { status: response.statusCode, body: response.json() };
 }
@@ -63,11 +63,17 @@ describe('in-process projections through the API', () => {
     expect(subscribe).toMatchObject({ status: 409, body: { code: 'SUBSCRIBER_NAME_IN_USE' } });
     const ack = await call('POST', '/v1/subscribers/taken/ack', { position: 1 });
     expect(ack).toMatchObject({ status: 409, body: { code: 'SUBSCRIBER_NAME_IN_USE' } });
+    // Nor can the subscriber API delete the projection's checkpoint.
+    expect(await call('DELETE', '/v1/subscribers/taken')).toMatchObject({ status: 409, body: { code: 'SUBSCRIBER_NAME_IN_USE' } });
     // The projection's checkpoint is its own: the refused ack wrote nothing anywhere.
     expect(engine.checkpoints('subscriber:')).toEqual([]);
     // Once it is stopped the name is free again for a subscriber (whose checkpoint is apart).
     await projection.stop();
     expect(await call('POST', '/v1/subscribers/taken/ack', { position: 0 })).toMatchObject({ status: 200, body: { name: 'taken', position: 0 } });
+    expect(engine.checkpoint('taken')).toBe(1);
+    // Deleting the subscriber leaves the stopped projection's checkpoint alone.
+    expect(await call('DELETE', '/v1/subscribers/taken')).toMatchObject({ status: 200, body: { name: 'taken', deleted: true } });
+    expect(engine.checkpoints('subscriber:')).toEqual([]);
     expect(engine.checkpoint('taken')).toBe(1);
   });
 

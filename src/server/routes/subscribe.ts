@@ -19,6 +19,8 @@ export function registerSubscribeRoute(app: FastifyInstance, { engine, metrics, 
     let from = queryInteger(request.query.from, 'from', 1, 1);
     const name = request.query.subscriber === undefined ? undefined : subscribers.checkName(request.query.subscriber, 'query parameter subscriber');
     if (name !== undefined) {
+      // A new name past the cap is refused here, before the stream opens and the name is counted.
+      subscribers.checkRoom(name);
       const checkpoint = subscribers.checkpoint(name);
       if (checkpoint !== undefined) from = checkpoint + 1;
     }

@@ -1,12 +1,15 @@
 /**
- * Remote subscribers' acks (see `subscriber-registry.ts`):
+ * Remote subscribers' acks and deletion (see `subscriber-registry.ts`):
  *
- *   POST /v1/subscribers/:name/ack   body {"position": N}   →  {"name", "position": <checkpoint now>}
+ *   POST   /v1/subscribers/:name/ack   body {"position": N}   →  {"name", "position": <checkpoint now>}
+ *   DELETE /v1/subscribers/:name                              →  {"name", "deleted": true}
  *
  * The checkpoint is stored durably before the answer, and never moves back: an ack below the
  * stored checkpoint answers the stored one. Reading goes through `GET /v1/subscribe?subscriber=`.
+ * A delete ends the name's open streams and removes its checkpoint.
  */
 import type { FastifyInstance } from 'fastify';
+import { ApiError } from '../api-errors.js';
 import { acceptEmptyJson, checkNotPastHead, positionOf } from '../position-body.js';
 import type { RouteContext } from './context.js';
 
@@ -19,6 +22,15 @@ export function registerSubscriberRoutes(app: FastifyInstance, { engine, subscri
       const position = positionOf(request.body, { required: true });
       checkNotPastHead(position, engine.lastPosition());
       return { name, position: await subscribers.ack(name, position) };
+    });
+    context.delete<{ Params: { name: string } }>('/v1/subscribers/:name', async (request) => {
+      const { name } = request.params;
+      // Refuses the name of a running projection or relay: their checkpoints are not the API's to drop.
+      subscribers.checkName(name, 'path parameter name');
+      if (!(await subscribers.delete(name))) {
+        throw new ApiError('SUBSCRIBER_NOT_FOUND', `no remote subscriber is named ${JSON.stringify(name)} (none connected, no checkpoint stored)`, { name });
+      }
+      return { name, deleted: true };
     });
   });
 }
