@@ -105,7 +105,8 @@ async function rebuild(): Promise<void> {
   const store = EventStore.open({ path: data });
   const states = new AggregateStates(store, 10);
   const file = join(MODULES, 'counter.wasm');
-  states.load([{ name: 'counter', file, version: 1, compiled: (await loadModule(file)).compiled }]);
+  const counter = await loadModule(file);
+  states.load([{ name: 'counter', file, version: 1, compiled: counter.compiled, facts: counter.facts }]);
   const slot = states.slot('counter');
   const full = states.rebuild(slot, 'counter-long', 'long');
   await store.putSnapshot('counter-long', { seq: full.version, state: slot.instance.snapshot(full.handle) });

@@ -34,6 +34,8 @@ export type ThaloErrorCode =
   // wasm modules
   | 'MODULE_INVALID'
   | 'GUEST_TRAP'
+  /** A guest trapped after its memory limit refused a growth (`maxGuestMemoryBytes`); its instance is replaced. */
+  | 'GUEST_MEMORY_EXCEEDED'
   | 'GUEST_FAULT'
   | 'COMMAND_REJECTED'
   | 'UNKNOWN_COMMAND'

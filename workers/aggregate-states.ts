@@ -22,6 +22,8 @@ export interface ModuleSlot {
   ref: ModuleRef;
   module: AggregateModule;
   instance: AggregateInstance;
+  /** Set when `thalo_snapshot` failed: this version of the module is not asked for snapshots again. */
+  snapshotsOff?: boolean;
 }
 
 /** A cached aggregate state. */
@@ -63,7 +65,7 @@ export class AggregateStates {
       const current = this.modules.get(ref.name);
       if (current && current.ref.version >= ref.version) continue;
       try {
-        const module = AggregateModule.fromCompiled(ref.compiled, ref.file);
+        const module = AggregateModule.fromValidated(ref.compiled, ref.file, ref.facts);
         if (current) this.forgetModule(current);
         this.modules.set(ref.name, { ref, module, instance: this.instantiate(module) });
       } catch (error) {
@@ -83,9 +85,11 @@ export class AggregateStates {
     }
   }
 
+  /** The module serving `aggregate`, with a live instance: one poisoned by a trap is replaced here at the latest. */
   slot(aggregate: string): ModuleSlot {
     const slot = this.modules.get(aggregate);
     if (!slot) throw new ThaloError('AGGREGATE_NOT_FOUND', `no module is loaded for aggregate "${aggregate}"`, { data: { aggregate } });
+    if (slot.instance.poisoned) this.replaceInstance(slot);
     return slot;
   }
 
@@ -149,6 +153,31 @@ export class AggregateStates {
       this.evict(stream);
       return;
     }
+    this.replaceInstance(slot);
+  }
+
+  /**
+   * `state`'s snapshot, or undefined when `thalo_snapshot` failed. A snapshot is an optimisation,
+   * so its failure must not fail the command whose events it follows: it is logged once, the
+   * module's snapshots are turned off in this worker (until a new version loads), since every
+   * later snapshot would likely fail the same way, and a poisoned instance is replaced. The
+   * state's events stay valid: they were applied before the snapshot was asked for.
+   */
+  snapshot(state: AggregateState): Uint8Array | undefined {
+    try {
+      return state.instance.snapshot(state.handle);
+    } catch (error) {
+      const { slot } = state;
+      slot.snapshotsOff = true;
+      const message = error instanceof Error ? error.message : String(error);
+      this.log?.(3, `thalo_snapshot failed for stream ${state.stream}: ${message}; the command goes on without a snapshot, and this module's snapshots are off in this worker until it is reloaded`, slot.module.file);
+      if (state.instance.poisoned) this.recover(slot, state.stream);
+      return undefined;
+    }
+  }
+
+  /** A fresh instance for `slot`; every state of the old one goes with it (and its memory with them). */
+  private replaceInstance(slot: ModuleSlot): void {
     const old = slot.instance;
     slot.instance = this.instantiate(slot.module);
     for (const [key, state] of this.cache.entries()) {

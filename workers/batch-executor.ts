@@ -108,7 +108,9 @@ export class BatchExecutor {
         if (command.commandId !== undefined) request.commandId = command.commandId;
         state.version += outcome.events.length;
         if (this.snapshotDue(state)) {
-          request.snapshot = { seq: state.version, state: state.instance.snapshot(state.handle) };
+          // A failed snapshot is logged and skipped (AggregateStates.snapshot): the command goes on.
+          const snapshot = this.states.snapshot(state);
+          if (snapshot) request.snapshot = { seq: state.version, state: snapshot };
           state.snapshotSeq = state.version;
         }
         accepted.push({ index, request });
@@ -164,7 +166,7 @@ export class BatchExecutor {
 
   private snapshotDue(state: AggregateState): boolean {
     const every = this.options.snapshotEvery;
-    return every > 0 && state.slot.module.supportsSnapshots && state.version - state.snapshotSeq >= every;
+    return every > 0 && state.slot.module.supportsSnapshots && !state.slot.snapshotsOff && state.version - state.snapshotSeq >= every;
   }
 }
 

@@ -11,7 +11,7 @@ import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import type { Logger } from 'pino';
-import { Engine } from '../engine/index.js';
+import { DEFAULT_MAX_GUEST_MEMORY_BYTES, DEFAULT_VALIDATION_TIMEOUT_MS, Engine } from '../engine/index.js';
 import { isThaloError, serializeError } from '../errors.js';
 import type { RelayFormat, RelayOptions } from '../relays/index.js';
 import { ApiServer, DEFAULT_MAX_SUBSCRIBERS, DEFAULT_REQUEST_TIMEOUT_MS, ModuleDirectory } from '../server/index.js';
@@ -30,6 +30,8 @@ interface RuntimeOptions {
   snapshotEvery: number;
   commandTimeout: number;
   maxPayload: number;
+  moduleValidationTimeout: number;
+  maxGuestMemory: number;
   durability: 'durable' | 'relaxed';
   token?: string;
   requestTimeout: number;
@@ -73,6 +75,18 @@ const program = new Command('thalo-runtime')
   .addOption(new Option('--snapshot-every <n>', 'snapshot a stream every n events (0: never)').env('THALO_SNAPSHOT_EVERY').default(1_000).argParser(integer(0)))
   .addOption(new Option('--command-timeout <ms>', 'deadline for a command\'s guest code, in ms').env('THALO_COMMAND_TIMEOUT').default(5_000).argParser(integer(1)))
   .addOption(new Option('--max-payload <bytes>', 'largest command payload (msgpack bytes); request bodies are limited to match').env('THALO_MAX_PAYLOAD').default(1024 * 1024).argParser(integer(1)))
+  .addOption(
+    new Option('--module-validation-timeout <ms>', 'how long a module\'s start function, thalo_abi_version and thalo_describe may run at load (past it: refused, MODULE_INVALID)')
+      .env('THALO_MODULE_VALIDATION_TIMEOUT')
+      .default(DEFAULT_VALIDATION_TIMEOUT_MS)
+      .argParser(integer(1)),
+  )
+  .addOption(
+    new Option('--max-guest-memory <bytes>', 'the most memory one module instance may use (64 KiB pages; past it the command fails with GUEST_MEMORY_EXCEEDED)')
+      .env('THALO_MAX_GUEST_MEMORY')
+      .default(DEFAULT_MAX_GUEST_MEMORY_BYTES)
+      .argParser(integer(65_536)),
+  )
   .addOption(new Option('--durability <mode>', 'store durability').env('THALO_DURABILITY').default('durable').choices(['durable', 'relaxed']))
   .addOption(new Option('--token <token>', 'require "Authorization: Bearer <token>" on every request but /healthz and /readyz').env('THALO_TOKEN'))
   .addOption(new Option('--request-timeout <ms>', 'a request\'s headers and body must arrive within this, or it gets 408 (live subscriptions are not cut)').env('THALO_REQUEST_TIMEOUT').default(DEFAULT_REQUEST_TIMEOUT_MS).argParser(integer(1)))
@@ -119,6 +133,8 @@ async function run(options: RuntimeOptions, relays: RelayOptions[], logger: Logg
     snapshotEvery: options.snapshotEvery,
     commandTimeoutMs: options.commandTimeout,
     maxPayloadBytes: options.maxPayload,
+    moduleValidationTimeoutMs: options.moduleValidationTimeout,
+    maxGuestMemoryBytes: options.maxGuestMemory,
     durability: options.durability,
     onGuestLog: (level, message, module) => logger[GUEST_LEVELS[level] ?? 'info']({ module }, `guest: ${message}`),
   });

@@ -54,7 +54,7 @@ export class Engine {
     const settings = checkEngineOptions(options, availableParallelism());
     const store = EventStore.open({ path: settings.data, durability: settings.durability, lock: true, idempotencyWindowMs: settings.idempotencyWindowMs });
     try {
-      const registry = new ModuleRegistry(settings.modules);
+      const registry = new ModuleRegistry(settings.modules, { validationTimeoutMs: settings.moduleValidationTimeoutMs, maxMemoryBytes: settings.maxGuestMemoryBytes });
       const refused = await registry.loadAll();
       const router = new ShardRouter(settings.workers);
       const { buffer, origin } = ProgressBoard.create(settings.workers);

@@ -3,6 +3,7 @@
  */
 import { resolve } from 'node:path';
 import { ThaloError } from '../errors.js';
+import { DEFAULT_MAX_GUEST_MEMORY_BYTES, DEFAULT_VALIDATION_TIMEOUT_MS } from '../wasm/index.js';
 import type { EngineOptions, ExecuteOptions } from './types.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -36,6 +37,9 @@ export function checkEngineOptions(options: EngineOptions, cores: number): Requi
     maxPayloadBytes: integer(options.maxPayloadBytes, 'maxPayloadBytes', 1024 * 1024, 1),
     durability,
     idempotencyWindowMs: integer(options.idempotencyWindowMs, 'idempotencyWindowMs', DAY_MS, 1),
+    moduleValidationTimeoutMs: integer(options.moduleValidationTimeoutMs, 'moduleValidationTimeoutMs', DEFAULT_VALIDATION_TIMEOUT_MS, 1),
+    // One 64 KiB page at least; wasm32 memories stop at 4 GiB.
+    maxGuestMemoryBytes: Math.min(integer(options.maxGuestMemoryBytes, 'maxGuestMemoryBytes', DEFAULT_MAX_GUEST_MEMORY_BYTES, 65_536), 4 * 1024 ** 3),
   };
 }
 

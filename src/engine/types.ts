@@ -22,7 +22,11 @@ export interface EngineOptions {
   durability?: Durability;
   /** How long command ids are remembered for idempotent retries, in ms. Default 24 h. */
   idempotencyWindowMs?: number;
-  /** Receives the modules' `thalo.log` lines (level 0 debug … 3 error). Default: dropped. */
+  /** How long a module's start function, `thalo_abi_version` and `thalo_describe` may run when it is loaded; past it the module is refused with `MODULE_INVALID`. Default 2,000 ms. */
+  moduleValidationTimeoutMs?: number;
+  /** The most bytes one module instance's memory may reach (64 KiB pages); a command that needs more fails with `GUEST_MEMORY_EXCEEDED`. Default 256 MiB. */
+  maxGuestMemoryBytes?: number;
+  /** Receives the modules' `thalo.log` lines (level 0 debug … 3 error), at most 100 per guest call, each cut at 4 KiB. Default: dropped. */
   onGuestLog?: (level: number, message: string, module: string) => void;
 }
 

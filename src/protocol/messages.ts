@@ -5,16 +5,19 @@
 import type { SerializedError } from '../errors.js';
 import type { Durability, ExpectedVersion } from '../store/types.js';
 import type { ExecutedEvent } from '../engine/types.js';
+import type { ModuleFacts } from '../wasm/types.js';
 
 /**
  * A module the workers should serve. `version` grows each time the file is reloaded; `compiled`
- * is what the main thread validated, so workers never re-read a file that may have changed since.
+ * is what the main thread validated, so workers never re-read a file that may have changed since,
+ * and `facts` what validation learned, so workers run none of the module's code to learn it again.
  */
 export interface ModuleRef {
   name: string;
   file: string;
   version: number;
   compiled: WebAssembly.Module;
+  facts: ModuleFacts;
 }
 
 /** Given once to every worker (Piscina's `workerData`). */

@@ -13,11 +13,12 @@
 import { createHash } from 'node:crypto';
 import { watch } from 'node:fs';
 import type { FSWatcher } from 'node:fs';
-import { mkdir, mkdtemp, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, extname, isAbsolute, join, relative, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { serializeError } from '../errors.js';
 import type { SerializedError } from '../errors.js';
+import { isMissingFile, readModuleFile } from '../engine/index.js';
 import type { Engine, LoadedModule } from '../engine/index.js';
 import { ApiError } from './api-errors.js';
 
@@ -155,14 +156,14 @@ export class ModuleDirectory {
       const name = basename(entry, '.wasm');
       const file = join(this.directory, entry);
       present.add(name);
-      let bytes: Buffer;
-      try {
-        bytes = await readFile(file);
-      } catch {
-        continue; // removed since the listing; the next event rescans
-      }
-      const hash = sha256(bytes);
+      const content = await readContent(file);
+      if (content === undefined) continue; // removed since the listing; the next event rescans
+      const { hash, error } = content;
       if (this.seen.get(name) === hash) continue;
+      if (error !== undefined) {
+        this.refuse(file, error, hash);
+        continue;
+      }
       try {
         this.served(await this.engine.loadModule(file), hash, 'file');
       } catch (error) {
@@ -188,7 +189,9 @@ export class ModuleDirectory {
   private refuse(file: string, error: unknown, hash: string | undefined): void {
     const name = basename(file, '.wasm');
     if (hash) this.seen.set(name, hash);
+    // The loader names the file by its absolute path; logs and the API show it as everywhere else.
     const serialized = serializeError(error);
+    serialized.message = serialized.message.split(file).join(this.displayPath(file));
     this.refused.set(name, { file: this.displayPath(file), error: serialized });
     const serving = this.engine.modules().some((m) => m.name === name);
     this.logger.error(
@@ -202,10 +205,21 @@ function sha256(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-async function hashFile(file: string): Promise<string | undefined> {
+/**
+ * What `file` holds now, as a key that changes when it changes: the SHA-256 of its content, or,
+ * for a file that cannot be a module (a FIFO, a device, a directory, one too large: see
+ * readModuleFile), the refusal, which is then the key, so it is logged once and not on every
+ * rescan. Undefined when the file is gone.
+ */
+async function readContent(file: string): Promise<{ hash: string; error?: unknown } | undefined> {
   try {
-    return sha256(await readFile(file));
-  } catch {
-    return undefined;
+    return { hash: sha256(await readModuleFile(file)) };
+  } catch (error) {
+    if (isMissingFile(error)) return undefined;
+    return { hash: `unreadable: ${(error as Error).message}`, error };
   }
+}
+
+async function hashFile(file: string): Promise<string | undefined> {
+  return (await readContent(file))?.hash;
 }

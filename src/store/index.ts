@@ -3,7 +3,7 @@
  * See docs/store.md.
  */
 export { EventStore } from './event-store.js';
-export { validateStreamName, MAX_STREAM_NAME_BYTES } from './stream-name.js';
+export { describeNameProblem, validateStreamName, MAX_STREAM_NAME_BYTES } from './stream-name.js';
 export { DEFAULT_IDEMPOTENCY_WINDOW_MS, MAX_EVENT_TYPE_BYTES, MAX_EVENT_ID_BYTES, MAX_COMMAND_ID_BYTES } from './validation.js';
 export type {
   AppendOptions,

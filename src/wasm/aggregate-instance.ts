@@ -11,6 +11,8 @@
  * - `GUEST_TRAP`: a guest call threw (a trap, `env.abort`, a stack overflow). The instance's
  *   memory may be inconsistent, so the instance marks itself `poisoned` and refuses every later
  *   call; the caller replaces it with `module.instantiate()` and rebuilds its states.
+ * - `GUEST_MEMORY_EXCEEDED`: a trap after the guest's memory limit refused a `memory.grow`
+ *   (memory-limit.ts). Poisoned like any trap; replacing the instance gives its memory back.
  * - `GUEST_FAULT`: a call returned something the ABI does not allow (a result out of bounds or
  *   malformed, an undeclared event type, a failing `thalo_apply` status). The instance stays
  *   usable, but the state concerned must be dropped and rebuilt.
@@ -20,9 +22,13 @@ import { ThaloError } from '../errors.js';
 import type { AggregateModule } from './aggregate-module.js';
 import { guestImports } from './guest-imports.js';
 import type { GuestLogger } from './guest-imports.js';
+import { GuestLog } from './guest-log.js';
+import { GROW_FAILED_EXPORT } from './grow-probe.js';
+import { PAGE_BYTES, formatBytes } from './memory-limit.js';
 import { FrameReader, arrayHeaderSize, encodeString, writeArrayHeader } from './msgpack-frames.js';
 import { NameTable } from './name-table.js';
 import { readResult } from './result-reader.js';
+import type { ResultLimits } from './result-reader.js';
 import type { AggregateHandle, GuestEvent, HandleOutcome } from './types.js';
 
 interface Exports {
@@ -65,8 +71,10 @@ export class AggregateInstance {
   private region = 0;
   private regionSize = 0;
   private isPoisoned = false;
-  /** The guest's last error-level log line during the current call, quoted in faults. */
-  private lastError: string | undefined;
+  /** The guest's log lines, limited per call; its last error-level line is quoted in faults. */
+  private readonly guestLog: GuestLog;
+  /** Pages the guest last asked for in vain (grow-probe.ts), when the module is probed. */
+  private readonly growFailed: WebAssembly.Global | undefined;
   // Where the last packed result lies, set by `output` (a tuple would allocate per call).
   private outStart = 0;
   private outEnd = 0;
@@ -75,14 +83,13 @@ export class AggregateInstance {
     readonly module: AggregateModule,
     private readonly maxPayloadBytes: number,
     log: GuestLogger | undefined,
+    private readonly limits: ResultLimits,
   ) {
     let instance: WebAssembly.Instance | undefined;
-    const logged: GuestLogger = (level, message, file) => {
-      if (level >= 3) this.lastError = message;
-      log?.(level, message, file);
-    };
-    instance = new WebAssembly.Instance(module.compiled, guestImports(() => instance!, module.file, logged));
+    this.guestLog = new GuestLog(log, module.file);
+    instance = new WebAssembly.Instance(module.compiled, guestImports(() => instance!, this.guestLog));
     this.exports = instance.exports as unknown as Exports;
+    this.growFailed = module.facts.growProbed ? (instance.exports[GROW_FAILED_EXPORT] as WebAssembly.Global) : undefined;
     this.commands = new NameTable(module.description.commands);
     this.events = new NameTable(module.description.events);
     this.view = new Uint8Array(this.exports.memory.buffer);
@@ -108,6 +115,8 @@ export class AggregateInstance {
       handle = this.exports.thalo_new(ptr, idBytes.length);
     } catch (error) {
       throw this.trapped('thalo_new', error);
+    } finally {
+      this.guestLog.end();
     }
     if (!(handle > 0)) throw this.fault('thalo_new', `returned handle ${handle} for id ${JSON.stringify(id)}`);
     return handle;
@@ -120,6 +129,8 @@ export class AggregateInstance {
       this.exports.thalo_drop(handle);
     } catch (error) {
       throw this.trapped('thalo_drop', error);
+    } finally {
+      this.guestLog.end();
     }
   }
 
@@ -152,6 +163,8 @@ export class AggregateInstance {
       status = this.exports.thalo_apply(handle, ptr, size);
     } catch (error) {
       throw this.trapped('thalo_apply', error);
+    } finally {
+      this.guestLog.end();
     }
     if (status !== 0) throw this.fault('thalo_apply', `returned status ${status}`);
   }
@@ -190,11 +203,15 @@ export class AggregateInstance {
       packed = this.exports.thalo_handle(handle, ptr, length);
     } catch (error) {
       throw this.trapped('thalo_handle', error, command);
+    } finally {
+      this.guestLog.end();
     }
     this.output('thalo_handle', packed, command);
     try {
-      return readResult(this.reader.reset(this.memory(), this.outStart, this.outEnd), this.events);
+      return readResult(this.reader.reset(this.memory(), this.outStart, this.outEnd), this.events, this.limits, command);
     } catch (error) {
+      // Over a limit: the guest answered well-formed bytes, refused as they are.
+      if (error instanceof ThaloError) throw error;
       throw this.fault('thalo_handle', `returned a malformed result: ${(error as Error).message}`, command);
     }
   }
@@ -209,6 +226,8 @@ export class AggregateInstance {
       packed = fn(handle);
     } catch (error) {
       throw this.trapped('thalo_snapshot', error);
+    } finally {
+      this.guestLog.end();
     }
     this.output('thalo_snapshot', packed);
     return this.memory().slice(this.outStart, this.outEnd);
@@ -229,6 +248,8 @@ export class AggregateInstance {
       handle = fn(ptr, idBytes.length, ptr + idBytes.length, state.length);
     } catch (error) {
       throw this.trapped('thalo_restore', error);
+    } finally {
+      this.guestLog.end();
     }
     if (!(handle > 0)) throw this.fault('thalo_restore', `could not restore the snapshot of ${JSON.stringify(id)} (${state.length} bytes)`);
     return handle;
@@ -251,6 +272,8 @@ export class AggregateInstance {
     } catch (error) {
       if (error instanceof ThaloError) throw error;
       throw this.trapped('thalo_alloc', error);
+    } finally {
+      this.guestLog.end();
     }
   }
 
@@ -271,7 +294,7 @@ export class AggregateInstance {
   }
 
   private usable(): void {
-    this.lastError = undefined;
+    this.guestLog.begin();
     if (this.isPoisoned) {
       throw new ThaloError('GUEST_TRAP', `${this.module.name}: this instance trapped earlier and must be recreated`, {
         data: { module: this.module.name, file: this.module.file, poisoned: true },
@@ -282,6 +305,19 @@ export class AggregateInstance {
   private trapped(fn: string, error: unknown, command?: string): ThaloError {
     this.isPoisoned = true;
     const what = command === undefined ? fn : `${fn} (command ${command})`;
+    const requested = this.growFailed === undefined ? 0 : (this.growFailed.value as number) >>> 0;
+    if (requested > 0) {
+      // The guest asked for memory its limit refused, then trapped: almost surely its allocator
+      // giving up. Replacing the instance (the caller does) gives that memory back.
+      const { bytes: limit, setBy } = this.module.facts.memoryLimit;
+      const used = this.memoryBytes;
+      const whose = setBy === 'runtime' ? "the runtime's cap on guest memory" : "the module's own maximum";
+      return new ThaloError(
+        'GUEST_MEMORY_EXCEEDED',
+        `${this.module.name} ran out of memory in ${what}: it asked for ${formatBytes(requested * PAGE_BYTES)} more with ${formatBytes(used)} in use, past ${whose}, ${formatBytes(limit)} (${(error as Error).message})`,
+        { data: { module: this.module.name, file: this.module.file, function: fn, command, limit, used, requested: requested * PAGE_BYTES, poisoned: true }, cause: error },
+      );
+    }
     return new ThaloError('GUEST_TRAP', `${this.module.name} trapped in ${what}: ${(error as Error).message}`, {
       data: { module: this.module.name, file: this.module.file, function: fn, command, poisoned: true },
       cause: error,
@@ -290,7 +326,8 @@ export class AggregateInstance {
 
   private fault(fn: string, problem: string, command?: string): ThaloError {
     const what = command === undefined ? fn : `${fn} (command ${command})`;
-    const said = this.lastError === undefined ? '' : ` (the module logged: ${this.lastError})`;
+    const lastError = this.guestLog.lastError;
+    const said = lastError === undefined ? '' : ` (the module logged: ${lastError})`;
     return new ThaloError('GUEST_FAULT', `${this.module.name}: ${what} ${problem}${said}`, { data: { module: this.module.name, file: this.module.file, function: fn, command } });
   }
 

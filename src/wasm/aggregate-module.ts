@@ -3,48 +3,44 @@
  * follow the ABI is refused at load, with an error naming the file and what is wrong, so that a
  * bad module never reaches a command.
  */
-import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { unpack } from 'msgpackr';
 import { ThaloError } from '../errors.js';
+import { DEFAULT_MAX_EVENT_BYTES, DEFAULT_MAX_EVENTS_PER_COMMAND } from '../limits.js';
 import { AggregateInstance } from './aggregate-instance.js';
-import { guestImports } from './guest-imports.js';
 import type { GuestLogger } from './guest-imports.js';
-import { formatSignature, readSignatures, sameSignature } from './module-signatures.js';
-import type { Signature } from './module-signatures.js';
-import type { ModuleDescription } from './types.js';
+import { MemoryLimitError, limitMemory } from './memory-limit.js';
+import type { LimitedModule } from './memory-limit.js';
+import { ABI_VERSION, checkImportsAndExports, readDescription } from './module-abi.js';
+import type { Refuse } from './module-abi.js';
+import { MAX_MODULE_BYTES, readModuleFile } from './module-file.js';
+import { probeModule } from './module-probe.js';
+import type { MemoryLimit, ModuleDescription, ModuleFacts } from './types.js';
 
-export const ABI_VERSION = 1;
+export { ABI_VERSION } from './module-abi.js';
 
 /** An aggregate's name, the module file's stem: a letter, then letters, digits or `_` (stream names are `<aggregate>-<id>`). */
 export const AGGREGATE_NAME = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
 
-const sig = (params: string[], results: string[]): Signature => ({ params, results });
-/** Required function exports and their signatures (docs/abi.md, "Exports"). */
-const REQUIRED: Record<string, Signature> = {
-  thalo_abi_version: sig([], ['i32']),
-  thalo_alloc: sig(['i32'], ['i32']),
-  thalo_free: sig(['i32', 'i32'], []),
-  thalo_describe: sig([], ['i64']),
-  thalo_new: sig(['i32', 'i32'], ['i32']),
-  thalo_drop: sig(['i32'], []),
-  thalo_apply: sig(['i32', 'i32', 'i32'], ['i32']),
-  thalo_handle: sig(['i32', 'i32', 'i32'], ['i64']),
-};
-/** The optional snapshot pair. */
-const SNAPSHOT: Record<string, Signature> = {
-  thalo_snapshot: sig(['i32'], ['i64']),
-  thalo_restore: sig(['i32', 'i32', 'i32', 'i32'], ['i32']),
-};
-/** The only imports a module may have. */
-const ALLOWED_IMPORTS: Record<string, Signature> = {
-  'thalo.log': sig(['i32', 'i32', 'i32'], []),
-  'env.abort': sig(['i32', 'i32', 'i32', 'i32'], []),
-};
+/** What loading a module may cost; each limit protects the runtime from one kind of module. */
+export interface ModuleLimits {
+  /** How long the start function, `thalo_abi_version` and `thalo_describe` may run at load, in ms. Default 2,000. */
+  validationTimeoutMs?: number;
+  /** The most bytes an instance's memory may reach (rounded down to 64 KiB pages). Default 256 MiB. */
+  maxMemoryBytes?: number;
+  /** The largest module file `loadModule` reads. Default 64 MiB (`MAX_MODULE_BYTES`). */
+  maxFileBytes?: number;
+}
+
+export const DEFAULT_VALIDATION_TIMEOUT_MS = 2_000;
+export const DEFAULT_MAX_GUEST_MEMORY_BYTES = 256 * 1024 * 1024;
 
 export interface InstanceOptions {
   /** Largest command payload accepted once packed as msgpack, in bytes. Default 1 MiB. */
   maxPayloadBytes?: number;
+  /** Events one command may return (`TOO_MANY_EVENTS` past it). Default 1,000. */
+  maxEventsPerCommand?: number;
+  /** Bytes of one returned event's data (`EVENT_TOO_LARGE` past it). Default 1 MiB. */
+  maxEventBytes?: number;
   /** Receives the guest's `thalo.log` lines. Default: dropped. */
   log?: GuestLogger;
 }
@@ -54,81 +50,64 @@ export class AggregateModule {
     /** The aggregate's name: the file's stem. */
     readonly name: string,
     readonly file: string,
+    /** The module as instances run it: its memory capped, its growth probed (memory-limit.ts). */
     readonly compiled: WebAssembly.Module,
-    readonly description: ModuleDescription,
-    readonly supportsSnapshots: boolean,
+    /** What validation learned, all a worker needs to serve the module without validating it again. */
+    readonly facts: ModuleFacts,
   ) {}
 
-  /** Validate compiled bytes against the ABI. `file` names the module in errors. */
-  static async fromBytes(bytes: Uint8Array, file: string): Promise<AggregateModule> {
-    let compiled: WebAssembly.Module;
-    try {
-      compiled = await WebAssembly.compile(bytes);
-    } catch (error) {
-      throw refusal(file, `not a valid WebAssembly module (${(error as Error).message})`, error);
-    }
-    // Exact signatures need the binary; `fromCompiled` checks the rest.
-    const { exports, imports } = readSignatures(bytes);
-    const expected: [string, Signature | undefined, Signature][] = [
-      ...Object.entries(ALLOWED_IMPORTS).map(([name, want]): [string, Signature | undefined, Signature] => [`the import ${name}`, imports.get(name), want]),
-      ...Object.entries({ ...REQUIRED, ...SNAPSHOT }).map(([name, want]): [string, Signature | undefined, Signature] => [name, exports.get(name), want]),
-    ];
-    for (const [what, actual, want] of expected) {
-      if (actual && !sameSignature(actual, want)) {
-        throw refusal(file, `${what} has the signature ${formatSignature(actual)}; ABI v1 says ${formatSignature(want)}`);
-      }
-    }
-    return AggregateModule.fromCompiled(compiled, file);
+  get description(): ModuleDescription {
+    return this.facts.description;
+  }
+
+  get supportsSnapshots(): boolean {
+    return this.facts.supportsSnapshots;
   }
 
   /**
-   * Validate an already compiled module against the ABI. Workers receive modules compiled by
-   * the main thread (a `WebAssembly.Module` crosses `postMessage`), so they run exactly what
-   * was validated, even if the file changed since.
+   * Validate bytes against the ABI. `file` names the module in errors. The guest code this runs
+   * (start function, `thalo_abi_version`, `thalo_describe`) runs on a thread of its own, stopped
+   * after `limits.validationTimeoutMs` (module-probe.ts).
    */
-  static fromCompiled(compiled: WebAssembly.Module, file: string): AggregateModule {
+  static async fromBytes(bytes: Uint8Array, file: string, limits: ModuleLimits = {}): Promise<AggregateModule> {
     const refuse = (problem: string, cause?: unknown) => refusal(file, problem, cause);
     const name = basename(file, '.wasm');
     if (!AGGREGATE_NAME.test(name)) throw refuse(`"${name}" is not a valid aggregate name (a letter, then letters, digits or _; at most 64)`);
-    for (const imp of WebAssembly.Module.imports(compiled)) {
-      const name = `${imp.module}.${imp.name}`;
-      if (!(name in ALLOWED_IMPORTS) || imp.kind !== 'function') {
-        throw refuse(`imports ${imp.kind} "${name}", but a module may import only the functions thalo.log and env.abort`);
-      }
+    let original: WebAssembly.Module;
+    try {
+      original = await WebAssembly.compile(bytes);
+    } catch (error) {
+      throw refuse(`not a valid WebAssembly module (${(error as Error).message})`, error);
     }
-    const exports = new Map(WebAssembly.Module.exports(compiled).map((e) => [e.name, e.kind]));
-    if (exports.get('memory') !== 'memory') throw refuse('does not export its memory as "memory"');
-    for (const name of Object.keys(REQUIRED)) {
-      if (exports.get(name) !== 'function') throw refuse(`does not export the function ${name}`);
-    }
-    const snapshots = Object.keys(SNAPSHOT).filter((name) => exports.get(name) === 'function');
-    if (snapshots.length === 1) throw refuse(`exports ${snapshots[0]} without its pair (export both thalo_snapshot and thalo_restore, or neither)`);
+    const { supportsSnapshots } = checkImportsAndExports(bytes, original, refuse);
+    const { compiled, limit, probed } = await compileLimited(bytes, limits.maxMemoryBytes ?? DEFAULT_MAX_GUEST_MEMORY_BYTES, refuse);
 
-    let instance: WebAssembly.Instance;
-    try {
-      instance = new WebAssembly.Instance(compiled, guestImports(() => instance, file, undefined));
-    } catch (error) {
-      throw refuse(`failed to instantiate (${(error as Error).message})`, error);
+    const timeoutMs = limits.validationTimeoutMs ?? DEFAULT_VALIDATION_TIMEOUT_MS;
+    const outcome = await probeModule(compiled, timeoutMs, ABI_VERSION);
+    if (!outcome.ok) {
+      if (outcome.timedOut) throw refuse(`${outcome.step} did not return within ${timeoutMs} ms`);
+      if (outcome.step === 'the start function') throw refuse(`failed to instantiate (${outcome.message})`);
+      if (outcome.step === 'thalo_abi_version') throw refuse(`thalo_abi_version trapped (${outcome.message})`);
+      throw refuse(`thalo_describe failed: ${outcome.message}`);
     }
-    const fns = instance.exports as Record<string, unknown>;
-    for (const [name, want] of Object.entries({ ...REQUIRED, ...(snapshots.length ? SNAPSHOT : {}) })) {
-      const length = (fns[name] as (...args: unknown[]) => unknown).length;
-      if (length !== want.params.length) throw refuse(`${name} takes ${length} parameters; ABI v1 says ${formatSignature(want)}`);
-    }
-    let version: unknown;
-    try {
-      version = (fns.thalo_abi_version as () => unknown)();
-    } catch (error) {
-      throw refuse(`thalo_abi_version trapped (${(error as Error).message})`, error);
-    }
-    if (version !== ABI_VERSION) throw refuse(`speaks ABI version ${String(version)}; this runtime supports version ${ABI_VERSION}`);
-    const description = describe(instance, refuse);
-    return new AggregateModule(name, file, compiled, description, snapshots.length === 2);
+    if (outcome.version !== ABI_VERSION) throw refuse(`speaks ABI version ${String(outcome.version)}; this runtime supports version ${ABI_VERSION}`);
+    const description = readDescription(outcome.description ?? new Uint8Array(0), refuse);
+    return new AggregateModule(name, file, compiled, { description, supportsSnapshots, memoryLimit: limit, growProbed: probed });
+  }
+
+  /**
+   * A module the main thread validated (`fromBytes`), as a worker receives it: a
+   * `WebAssembly.Module` crosses `postMessage`, so workers run exactly what was validated, even
+   * if the file changed since, and run none of its code before their first instance.
+   */
+  static fromValidated(compiled: WebAssembly.Module, file: string, facts: ModuleFacts): AggregateModule {
+    return new AggregateModule(basename(file, '.wasm'), file, compiled, facts);
   }
 
   /** A fresh instance, with its own memory. Synchronous: the module is already compiled. */
   instantiate(options: InstanceOptions = {}): AggregateInstance {
-    return new AggregateInstance(this, options.maxPayloadBytes ?? 1024 * 1024, options.log);
+    const limits = { maxEvents: options.maxEventsPerCommand ?? DEFAULT_MAX_EVENTS_PER_COMMAND, maxEventBytes: options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES };
+    return new AggregateInstance(this, options.maxPayloadBytes ?? 1024 * 1024, options.log, limits);
   }
 }
 
@@ -136,38 +115,35 @@ function refusal(file: string, problem: string, cause?: unknown): ThaloError {
   return new ThaloError('MODULE_INVALID', `${file}: ${problem}`, { data: { file }, cause });
 }
 
-function describe(instance: WebAssembly.Instance, refuse: (problem: string, cause?: unknown) => ThaloError): ModuleDescription {
-  let value: unknown;
+/** `bytes` with its memory capped, compiled; without the grow probe should the probed binary not compile. */
+async function compileLimited(bytes: Uint8Array, maxMemoryBytes: number, refuse: Refuse): Promise<{ compiled: WebAssembly.Module; limit: MemoryLimit; probed: boolean }> {
+  let limited: LimitedModule;
   try {
-    const packed = (instance.exports.thalo_describe as () => bigint)();
-    const ptr = Number(BigInt.asUintN(64, packed) >> 32n);
-    const len = Number(BigInt.asUintN(32, packed));
-    const memory = instance.exports.memory as WebAssembly.Memory;
-    if (ptr + len > memory.buffer.byteLength) throw new Error('its result lies outside memory');
-    value = unpack(new Uint8Array(memory.buffer, ptr, len).slice());
+    limited = limitMemory(bytes, maxMemoryBytes);
   } catch (error) {
-    throw refuse(`thalo_describe failed: ${(error as Error).message}`, error);
+    throw refuse(error instanceof MemoryLimitError ? error.message : `its memory cannot be capped (${(error as Error).message})`, error);
   }
-  const d = value as Partial<ModuleDescription> | null;
-  const strings = (v: unknown) => Array.isArray(v) && v.every((s) => typeof s === 'string');
-  if (typeof d !== 'object' || d === null || typeof d.name !== 'string' || typeof d.version !== 'string' || !strings(d.commands) || !strings(d.events)) {
-    throw refuse('thalo_describe must return a msgpack map {name: str, version: str, commands: [str], events: [str]}');
+  try {
+    return { compiled: await WebAssembly.compile(limited.bytes), limit: limited.limit, probed: limited.probed };
+  } catch (error) {
+    if (!limited.probed) throw refuse(`its memory cannot be capped (${(error as Error).message})`, error);
   }
-  return { name: d.name, version: d.version, commands: [...d.commands!], events: [...d.events!] };
+  // The probe's rewrite failed to compile (a decoder gap): cap the memory alone.
+  const plain = limitMemory(bytes, maxMemoryBytes, { probe: false });
+  try {
+    return { compiled: await WebAssembly.compile(plain.bytes), limit: plain.limit, probed: false };
+  } catch (error) {
+    throw refuse(`its memory cannot be capped (${(error as Error).message})`, error);
+  }
 }
 
-/** Read, compile and validate a `.wasm` file. */
-export async function loadModule(file: string): Promise<AggregateModule> {
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(file);
-  } catch (error) {
-    throw new ThaloError('MODULE_INVALID', `${file}: cannot be read (${(error as Error).message})`, { data: { file }, cause: error });
-  }
-  return AggregateModule.fromBytes(bytes, file);
+/** Read, compile and validate a `.wasm` file, which must be a regular file (module-file.ts). */
+export async function loadModule(file: string, limits: ModuleLimits = {}): Promise<AggregateModule> {
+  const bytes = await readModuleFile(file, limits.maxFileBytes ?? MAX_MODULE_BYTES);
+  return AggregateModule.fromBytes(bytes, file, limits);
 }
 
 /** Validate bytes as a module (the file name only names it in errors). */
-export function compileModule(bytes: Uint8Array, file: string): Promise<AggregateModule> {
-  return AggregateModule.fromBytes(bytes, file);
+export function compileModule(bytes: Uint8Array, file: string, limits: ModuleLimits = {}): Promise<AggregateModule> {
+  return AggregateModule.fromBytes(bytes, file, limits);
 }

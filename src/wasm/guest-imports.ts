@@ -2,6 +2,7 @@
  * What a module may import (docs/abi.md, "Imports"): `thalo.log` and AssemblyScript's
  * `env.abort`, nothing else, so handlers have no clock, no randomness and no I/O.
  */
+import type { GuestLog } from './guest-log.js';
 
 /** Receives a guest's `thalo.log` lines. Levels: 0 debug, 1 info, 2 warn, 3 error. */
 export type GuestLogger = (level: number, message: string, module: string) => void;
@@ -10,7 +11,7 @@ export type GuestLogger = (level: number, message: string, module: string) => vo
 class GuestAbort extends Error {}
 
 /** The import object for one instance; `instance` is called lazily, once it exists. */
-export function guestImports(instance: () => WebAssembly.Instance, file: string, log: GuestLogger | undefined): WebAssembly.Imports {
+export function guestImports(instance: () => WebAssembly.Instance, log: GuestLog): WebAssembly.Imports {
   const memory = () => new Uint8Array((instance().exports.memory as WebAssembly.Memory).buffer);
   const asString = (ptr: number): string => {
     // AssemblyScript strings are UTF-16 with their byte length stored 4 bytes before them.
@@ -21,12 +22,7 @@ export function guestImports(instance: () => WebAssembly.Instance, file: string,
   };
   return {
     thalo: {
-      log: (level: number, ptr: number, len: number) => {
-        if (!log) return;
-        const bytes = memory();
-        const start = Math.min(ptr >>> 0, bytes.length);
-        log(level, Buffer.from(bytes.buffer, start, Math.min(len >>> 0, bytes.length - start)).toString('utf8'), file);
-      },
+      log: (level: number, ptr: number, len: number) => log.write(level, memory, ptr, len),
     },
     env: {
       abort: (msg: number, source: number, line: number, column: number) => {

@@ -29,6 +29,10 @@ declare namespace WebAssembly {
     readonly buffer: ArrayBuffer;
     grow(delta: number): number;
   }
+  class Global {
+    constructor(descriptor: { value: 'i32' | 'i64' | 'f32' | 'f64'; mutable?: boolean }, value?: unknown);
+    value: unknown;
+  }
   class RuntimeError extends Error {}
   class CompileError extends Error {}
   function compile(bytes: BufferSource): Promise<Module>;

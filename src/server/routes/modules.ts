@@ -5,13 +5,14 @@
  *   PUT /v1/modules/:name    body: the module's bytes (application/wasm or application/octet-stream)
  */
 import type { FastifyInstance } from 'fastify';
+import { MAX_MODULE_BYTES } from '../../engine/index.js';
 import type { LoadedModule } from '../../engine/index.js';
 import { ApiError } from '../api-errors.js';
 import type { ModuleDirectory } from '../module-directory.js';
 import type { RouteContext } from './context.js';
 
-/** The largest module upload, in bytes. */
-export const MODULE_BODY_LIMIT = 64 * 1024 * 1024;
+/** The largest module upload, in bytes: the largest module file the loader reads. */
+export const MODULE_BODY_LIMIT = MAX_MODULE_BYTES;
 
 /** A module as the API shows it (the compiled module and the command set stay inside). */
 export interface ModuleView {
