@@ -56,6 +56,9 @@ export function normalizePayload(value: unknown, where: string): unknown {
 function copyValue(value: unknown, path: string, depth: number): unknown {
   switch (typeof value) {
     case 'string':
+      // A lone surrogate has no UTF-8 form: msgpack would carry bytes no reader takes back.
+      if (!value.isWellFormed()) refuse(path, 'is not well-formed text (it holds a lone surrogate)');
+      return value;
     case 'boolean':
       return value;
     case 'number':
@@ -87,6 +90,8 @@ function copyValue(value: unknown, path: string, depth: number): unknown {
       }
       const out: Record<string, unknown> = {};
       for (const key of Object.keys(value)) {
+        // An own "__proto__" (JSON.parse makes one) would set the copy's prototype, not a field.
+        if (key === '__proto__') refuse(`${path}.__proto__`, 'is not allowed as a field name');
         const item = read(value, key, path);
         // As JSON.stringify does: a property set to undefined is no property.
         if (item === undefined) continue;

@@ -10,7 +10,7 @@ import { LRUCache } from 'lru-cache';
 import { ThaloError } from '../src/errors.js';
 import type { EventStore } from '../src/store/index.js';
 import { AggregateModule } from '../src/wasm/index.js';
-import type { AggregateInstance, GuestLogger } from '../src/wasm/index.js';
+import type { AggregateInstance, InstanceOptions } from '../src/wasm/index.js';
 import type { AggregateHandle } from '../src/wasm/types.js';
 import type { ModuleRef } from '../src/protocol/messages.js';
 
@@ -46,8 +46,8 @@ export class AggregateStates {
   constructor(
     private readonly store: EventStore,
     cacheSize: number,
-    private readonly maxPayloadBytes = 1024 * 1024,
-    private readonly log?: GuestLogger,
+    /** Limits for every instance (payload size, events per command, event size) and the guest log. */
+    private readonly instanceOptions: InstanceOptions = {},
   ) {
     this.cache = new LRUCache<string, AggregateState>({
       max: cacheSize,
@@ -170,7 +170,7 @@ export class AggregateStates {
       const { slot } = state;
       slot.snapshotsOff = true;
       const message = error instanceof Error ? error.message : String(error);
-      this.log?.(3, `thalo_snapshot failed for stream ${state.stream}: ${message}; the command goes on without a snapshot, and this module's snapshots are off in this worker until it is reloaded`, slot.module.file);
+      this.instanceOptions.log?.(3, `thalo_snapshot failed for stream ${state.stream}: ${message}; the command goes on without a snapshot, and this module's snapshots are off in this worker until it is reloaded`, slot.module.file);
       if (state.instance.poisoned) this.recover(slot, state.stream);
       return undefined;
     }
@@ -186,7 +186,7 @@ export class AggregateStates {
   }
 
   private instantiate(module: AggregateModule): AggregateInstance {
-    return module.instantiate(this.log ? { maxPayloadBytes: this.maxPayloadBytes, log: this.log } : { maxPayloadBytes: this.maxPayloadBytes });
+    return module.instantiate(this.instanceOptions);
   }
 
   private forgetModule(slot: ModuleSlot): void {

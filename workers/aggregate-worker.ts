@@ -16,10 +16,23 @@ import { AggregateStates } from './aggregate-states.js';
 import { BatchExecutor } from './batch-executor.js';
 
 const config = workerData as WorkerConfig;
-const store = EventStore.open({ path: config.data, durability: config.durability, lock: false, idempotencyWindowMs: config.idempotencyWindowMs });
+const store = EventStore.open({
+  path: config.data,
+  durability: config.durability,
+  lock: false,
+  idempotencyWindowMs: config.idempotencyWindowMs,
+  maxEventsPerAppend: config.maxEventsPerCommand,
+  maxEventBytes: config.maxEventBytes,
+  maxMetadataBytes: config.maxMetadataBytes,
+});
 // Guest log lines go to the engine as they happen, outside the task protocol.
 const log = (level: number, message: string, module: string) => parentPort?.postMessage({ type: 'guest-log', level, message, module } satisfies GuestLogMessage);
-const states = new AggregateStates(store, config.cacheSize, config.maxPayloadBytes, log);
+const states = new AggregateStates(store, config.cacheSize, {
+  maxPayloadBytes: config.maxPayloadBytes,
+  maxEventsPerCommand: config.maxEventsPerCommand,
+  maxEventBytes: config.maxEventBytes,
+  log,
+});
 const progress = new ProgressBoard(config.progress, config.progressOrigin);
 const executor = new BatchExecutor(store, states, progress, { snapshotEvery: config.snapshotEvery });
 

@@ -15,7 +15,7 @@ import { ThaloError, isThaloError, serializeError } from '../src/errors.js';
 import type { EventStore } from '../src/store/index.js';
 import type { AppendRequest, EventMetadata, ExpectedVersion, NewEvent } from '../src/store/types.js';
 import type { RejectionData } from '../src/engine/types.js';
-import { decodeEvent } from '../src/protocol/decode-event.js';
+import { decodeEvent, executedEvent } from '../src/protocol/decode-event.js';
 import type { CommandMessage, CommandReply, ExecuteBatchReply, ExecuteBatchTask } from '../src/protocol/messages.js';
 import { STEP_COMMITTED, STEP_COMMITTING } from '../src/protocol/progress-board.js';
 import type { ProgressBoard } from '../src/protocol/progress-board.js';
@@ -31,6 +31,8 @@ export interface BatchExecutorOptions {
 interface Accepted {
   index: number;
   request: AppendRequest;
+  /** Each event's data decoded, checked before the commit (src/wasm/result-reader.ts): the reply's `data`. */
+  values: unknown[];
 }
 
 export class BatchExecutor {
@@ -45,10 +47,24 @@ export class BatchExecutor {
     const replies = new Array<CommandReply>(task.commands.length);
     let lastPosition = 0;
     let pending = task.commands.map((_, index) => index);
-    for (let round = 1; pending.length > 0; round++) {
-      const retry = round < MAX_ROUNDS ? new Array<number>() : undefined;
-      lastPosition = Math.max(lastPosition, await this.round(task, pending, replies, retry));
-      pending = retry ?? [];
+    try {
+      for (let round = 1; pending.length > 0; round++) {
+        const retry = round < MAX_ROUNDS ? new Array<number>() : undefined;
+        lastPosition = Math.max(lastPosition, await this.round(task, pending, replies, retry));
+        pending = retry ?? [];
+      }
+    } catch (error) {
+      // A fault of ours, not of a guest or the store (those are answered per command above).
+      // Throwing would make the engine believe the worker died and run the commands again, so
+      // every command without an answer gets one that says what is known, and their states go.
+      const committing = this.progress.read(task.shard).commitTask === task.seq;
+      const said = error instanceof Error ? error.message : String(error);
+      task.commands.forEach((command, index) => {
+        this.states.evict(command.stream);
+        if (replies[index] !== undefined) return;
+        const known = committing ? 'it may or may not have been applied (send a command id to retry safely)' : 'it was not applied';
+        replies[index] = fail(new ThaloError('INTERNAL', `${command.aggregate} ${command.id}: ${command.command} failed inside the runtime (${said}); ${known}`));
+      });
     }
     return { type: 'batch-result', replies, lastPosition };
   }
@@ -71,7 +87,8 @@ export class BatchExecutor {
       try {
         const slot = this.states.slot(command.aggregate);
         if (command.commandId !== undefined) {
-          const previous = this.store.findCommand(command.commandId);
+          // With the stream, a command id recorded for another stream fails here (COMMAND_ID_REUSED), as in the store.
+          const previous = this.store.findCommand(command.commandId, command.stream);
           if (previous) {
             replies[index] = { ok: true, version: previous.version, events: previous.events.map(decodeEvent), duplicate: true };
             continue;
@@ -113,13 +130,14 @@ export class BatchExecutor {
           if (snapshot) request.snapshot = { seq: state.version, state: snapshot };
           state.snapshotSeq = state.version;
         }
-        accepted.push({ index, request });
+        accepted.push({ index, request, values: outcome.events.map((event) => event.value) });
         uncommitted.add(command.stream);
       } catch (error) {
         replies[index] = fail(error);
-        // A guest fault may have left the state half-changed, or the whole instance poisoned.
+        // A guest fault may have left the state half-changed, or the whole instance poisoned (a
+        // trap, a memory cap reached: replacing the instance gives its memory back at once).
         // Other errors (a conflict, an unknown command) are raised before the guest changed anything.
-        if (isThaloError(error, 'GUEST_TRAP') || isThaloError(error, 'GUEST_FAULT')) {
+        if (isThaloError(error, 'GUEST_TRAP') || isThaloError(error, 'GUEST_FAULT') || isThaloError(error, 'GUEST_MEMORY_EXCEEDED')) {
           this.states.recover(state?.slot ?? this.states.slot(command.aggregate), command.stream);
         }
       }
@@ -142,11 +160,13 @@ export class BatchExecutor {
 
     let lastPosition = 0;
     outcomes.forEach((outcome, i) => {
-      const { index, request } = accepted[i]!;
+      const { index, request, values } = accepted[i]!;
       if (outcome.ok) {
         const { result } = outcome;
         if (result.duplicate) this.states.evict(request.stream);
-        replies[index] = { ok: true, version: result.version, events: result.events.map(decodeEvent), duplicate: result.duplicate };
+        // The events were decoded before the commit, so answering a committed command cannot fail.
+        const events = result.duplicate ? result.events.map(decodeEvent) : result.events.map((event, e) => executedEvent(event, values[e]));
+        replies[index] = { ok: true, version: result.version, events, duplicate: result.duplicate };
         const last = result.events[result.events.length - 1];
         if (!result.duplicate && last) lastPosition = Math.max(lastPosition, last.position);
         return;

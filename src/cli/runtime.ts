@@ -13,6 +13,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import type { Logger } from 'pino';
 import { DEFAULT_MAX_GUEST_MEMORY_BYTES, DEFAULT_VALIDATION_TIMEOUT_MS, Engine } from '../engine/index.js';
 import { isThaloError, serializeError } from '../errors.js';
+import { DEFAULT_MAX_EVENT_BYTES, DEFAULT_MAX_EVENTS_PER_COMMAND, DEFAULT_MAX_METADATA_BYTES } from '../limits.js';
 import type { RelayFormat, RelayOptions } from '../relays/index.js';
 import { ApiServer, DEFAULT_MAX_SUBSCRIBERS, DEFAULT_REQUEST_TIMEOUT_MS, ModuleDirectory } from '../server/index.js';
 import { LOG_FORMATS, createLogger } from './log-format.js';
@@ -30,6 +31,9 @@ interface RuntimeOptions {
   snapshotEvery: number;
   commandTimeout: number;
   maxPayload: number;
+  maxEventsPerCommand: number;
+  maxEventBytes: number;
+  maxMetadataBytes: number;
   moduleValidationTimeout: number;
   maxGuestMemory: number;
   durability: 'durable' | 'relaxed';
@@ -75,6 +79,9 @@ const program = new Command('thalo-runtime')
   .addOption(new Option('--snapshot-every <n>', 'snapshot a stream every n events (0: never)').env('THALO_SNAPSHOT_EVERY').default(1_000).argParser(integer(0)))
   .addOption(new Option('--command-timeout <ms>', 'deadline for a command\'s guest code, in ms').env('THALO_COMMAND_TIMEOUT').default(5_000).argParser(integer(1)))
   .addOption(new Option('--max-payload <bytes>', 'largest command payload (msgpack bytes); request bodies are limited to match').env('THALO_MAX_PAYLOAD').default(1024 * 1024).argParser(integer(1)))
+  .addOption(new Option('--max-events-per-command <n>', 'events one command may append (more: 422 TOO_MANY_EVENTS)').env('THALO_MAX_EVENTS_PER_COMMAND').default(DEFAULT_MAX_EVENTS_PER_COMMAND).argParser(integer(1)))
+  .addOption(new Option('--max-event-bytes <bytes>', 'bytes of one event\'s data (more: 422 EVENT_TOO_LARGE)').env('THALO_MAX_EVENT_BYTES').default(DEFAULT_MAX_EVENT_BYTES).argParser(integer(1)))
+  .addOption(new Option('--max-metadata-bytes <bytes>', 'bytes of a command\'s ids and headers, copied into each of its events (more: 413 METADATA_TOO_LARGE)').env('THALO_MAX_METADATA_BYTES').default(DEFAULT_MAX_METADATA_BYTES).argParser(integer(1)))
   .addOption(
     new Option('--module-validation-timeout <ms>', 'how long a module\'s start function, thalo_abi_version and thalo_describe may run at load (past it: refused, MODULE_INVALID)')
       .env('THALO_MODULE_VALIDATION_TIMEOUT')
@@ -133,6 +140,9 @@ async function run(options: RuntimeOptions, relays: RelayOptions[], logger: Logg
     snapshotEvery: options.snapshotEvery,
     commandTimeoutMs: options.commandTimeout,
     maxPayloadBytes: options.maxPayload,
+    maxEventsPerCommand: options.maxEventsPerCommand,
+    maxEventBytes: options.maxEventBytes,
+    maxMetadataBytes: options.maxMetadataBytes,
     moduleValidationTimeoutMs: options.moduleValidationTimeout,
     maxGuestMemoryBytes: options.maxGuestMemory,
     durability: options.durability,

@@ -10,6 +10,7 @@
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import { ThaloError } from '../errors.js';
+import { normalizePayload } from '../json-values.js';
 import { EventStore, validateStreamName } from '../store/index.js';
 import type { CheckpointEntry, ReadAllOptions, ReadStreamOptions } from '../store/types.js';
 import { decodeEvent } from '../protocol/decode-event.js';
@@ -66,6 +67,9 @@ export class Engine {
         cacheSize: settings.cacheSize,
         snapshotEvery: settings.snapshotEvery,
         maxPayloadBytes: settings.maxPayloadBytes,
+        maxEventsPerCommand: settings.maxEventsPerCommand,
+        maxEventBytes: settings.maxEventBytes,
+        maxMetadataBytes: settings.maxMetadataBytes,
         progress: buffer,
         progressOrigin: origin,
       };
@@ -113,8 +117,10 @@ export class Engine {
         data: { aggregate, command },
       });
     }
-    checkExecuteOptions(options);
-    const message: CommandMessage = { aggregate, id, stream, command, payload };
+    checkExecuteOptions(options, this.options.maxMetadataBytes);
+    // A plain copy: a payload that breaks the value rule fails here, alone, and what travels to
+    // the worker can always be cloned (a function in one payload once failed a whole batch).
+    const message: CommandMessage = { aggregate, id, stream, command, payload: normalizePayload(payload, 'payload') };
     if (options.expectedVersion !== undefined) message.expected = options.expectedVersion;
     if (options.commandId !== undefined) message.commandId = options.commandId;
     if (options.correlationId !== undefined) message.correlationId = options.correlationId;

@@ -3,6 +3,7 @@
  */
 import { resolve } from 'node:path';
 import { ThaloError } from '../errors.js';
+import { DEFAULT_MAX_EVENT_BYTES, DEFAULT_MAX_EVENTS_PER_COMMAND, DEFAULT_MAX_METADATA_BYTES, metadataBytes } from '../limits.js';
 import { DEFAULT_MAX_GUEST_MEMORY_BYTES, DEFAULT_VALIDATION_TIMEOUT_MS } from '../wasm/index.js';
 import type { EngineOptions, ExecuteOptions } from './types.js';
 
@@ -37,6 +38,9 @@ export function checkEngineOptions(options: EngineOptions, cores: number): Requi
     maxPayloadBytes: integer(options.maxPayloadBytes, 'maxPayloadBytes', 1024 * 1024, 1),
     durability,
     idempotencyWindowMs: integer(options.idempotencyWindowMs, 'idempotencyWindowMs', DAY_MS, 1),
+    maxEventsPerCommand: integer(options.maxEventsPerCommand, 'maxEventsPerCommand', DEFAULT_MAX_EVENTS_PER_COMMAND, 1),
+    maxEventBytes: integer(options.maxEventBytes, 'maxEventBytes', DEFAULT_MAX_EVENT_BYTES, 1),
+    maxMetadataBytes: integer(options.maxMetadataBytes, 'maxMetadataBytes', DEFAULT_MAX_METADATA_BYTES, 1),
     moduleValidationTimeoutMs: integer(options.moduleValidationTimeoutMs, 'moduleValidationTimeoutMs', DEFAULT_VALIDATION_TIMEOUT_MS, 1),
     // One 64 KiB page at least; wasm32 memories stop at 4 GiB.
     maxGuestMemoryBytes: Math.min(integer(options.maxGuestMemoryBytes, 'maxGuestMemoryBytes', DEFAULT_MAX_GUEST_MEMORY_BYTES, 65_536), 4 * 1024 ** 3),
@@ -49,7 +53,8 @@ function optionalString(value: unknown, name: string): void {
   }
 }
 
-export function checkExecuteOptions(options: ExecuteOptions): void {
+/** Checks `options` and that the metadata they give each event stays within `maxMetadataBytes`. */
+export function checkExecuteOptions(options: ExecuteOptions, maxMetadataBytes: number): void {
   if (typeof options !== 'object' || options === null) throw invalid('options must be an object');
   const expected = options.expectedVersion;
   if (
@@ -69,5 +74,12 @@ export function checkExecuteOptions(options: ExecuteOptions): void {
     for (const [key, value] of Object.entries(options.headers)) {
       if (typeof value !== 'string') throw invalid(`options.headers.${key} must be a string`);
     }
+  }
+  // Checked here, before the command travels: the metadata is copied into each of its events.
+  const size = metadataBytes(options);
+  if (size > maxMetadataBytes) {
+    throw new ThaloError('METADATA_TOO_LARGE', `the command's metadata (command, correlation and causation ids, headers) takes ${size} bytes; the limit is ${maxMetadataBytes}`, {
+      data: { size, limit: maxMetadataBytes },
+    });
   }
 }

@@ -22,6 +22,12 @@ export interface EngineOptions {
   durability?: Durability;
   /** How long command ids are remembered for idempotent retries, in ms. Default 24 h. */
   idempotencyWindowMs?: number;
+  /** Events one command may append; more fail the command with `TOO_MANY_EVENTS`. Default 1,000. */
+  maxEventsPerCommand?: number;
+  /** Bytes of one event's msgpack data; more fail the command with `EVENT_TOO_LARGE`. Default 1 MiB. */
+  maxEventBytes?: number;
+  /** Bytes of a command's metadata (ids and headers, UTF-8); more fail it with `METADATA_TOO_LARGE`. Default 16 KiB. */
+  maxMetadataBytes?: number;
   /** How long a module's start function, `thalo_abi_version` and `thalo_describe` may run when it is loaded; past it the module is refused with `MODULE_INVALID`. Default 2,000 ms. */
   moduleValidationTimeoutMs?: number;
   /** The most bytes one module instance's memory may reach (64 KiB pages); a command that needs more fails with `GUEST_MEMORY_EXCEEDED`. Default 256 MiB. */
@@ -51,6 +57,11 @@ export interface ExecutedEvent {
   data: unknown;
   timestamp: number;
   metadata: EventMetadata;
+  /**
+   * Only on an event whose stored bytes do not decode as msgpack (written before the runtime
+   * checked guest output): why, and the bytes in base64. Its `data` is then null.
+   */
+  undecodable?: { reason: string; base64: string };
 }
 
 export interface ExecuteResult {

@@ -8,6 +8,7 @@
  * at the switch from catching up to following.
  */
 import { ThaloError } from '../errors.js';
+import { DEFAULT_READ_PAGE_BYTES } from '../limits.js';
 import { decodeEvent } from '../protocol/decode-event.js';
 import type { EventStore } from '../store/index.js';
 import { compileFilter } from './filter.js';
@@ -126,7 +127,7 @@ export class Projection {
         await this.sleep(this.settings.pollIntervalMs);
         continue;
       }
-      const batch = this.store.readAll({ from: this.position + 1, limit: this.settings.batchSize });
+      const batch = this.store.readAll({ from: this.position + 1, limit: this.settings.batchSize, maxBytes: DEFAULT_READ_PAGE_BYTES });
       if (batch.length === 0) {
         await this.sleep(this.settings.pollIntervalMs);
         continue;

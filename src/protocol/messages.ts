@@ -29,6 +29,9 @@ export interface WorkerConfig {
   cacheSize: number;
   snapshotEvery: number;
   maxPayloadBytes: number;
+  maxEventsPerCommand: number;
+  maxEventBytes: number;
+  maxMetadataBytes: number;
   /** Progress slots shared with the engine's watchdog; see `ProgressBoard`. */
   progress: SharedArrayBuffer;
   progressOrigin: number;

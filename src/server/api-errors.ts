@@ -82,6 +82,7 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   PROJECTION_NOT_FOUND: 404,
   SUBSCRIBER_NOT_FOUND: 404,
   WRONG_EXPECTED_VERSION: 409,
+  COMMAND_ID_REUSED: 409,
   SUBSCRIBER_NAME_IN_USE: 409,
   TOO_MANY_SUBSCRIBERS: 409,
   PAYLOAD_TOO_LARGE: 413,
@@ -90,6 +91,10 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   HEADERS_TOO_LARGE: 431,
   REQUEST_TIMEOUT: 408,
   COMMAND_REJECTED: 422,
+  // The command was understood, but what it would append is over the runtime's limits.
+  TOO_MANY_EVENTS: 422,
+  EVENT_TOO_LARGE: 422,
+  METADATA_TOO_LARGE: 413,
   DRAINING: 503,
   ENGINE_STOPPED: 503,
   STORE_CLOSED: 503,

@@ -16,6 +16,7 @@ import Fastify from 'fastify';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
 import type { Engine } from '../engine/index.js';
+import { toJson } from '../json-values.js';
 import { ApiError, errorResponse, sendError } from './api-errors.js';
 import { DEFAULT_REQUEST_TIMEOUT_MS, KEEP_ALIVE_TIMEOUT_MS, defaultMaxConnections, logRefusedConnections, requestTimeoutOptions } from './connection-limits.js';
 import type { LogSubscription } from './log-subscription.js';
@@ -106,6 +107,9 @@ export class ApiServer {
     // reached the routes as a string and was refused as a bad payload (400); without it, it gets
     // what it is: a body of a type the API does not take (415).
     this.app.removeContentTypeParser('text/plain');
+    // An event stored before the value rule may hold an integer past 2^53 (a BigInt), which plain
+    // JSON.stringify refuses: it is written as a decimal string instead (src/json-values.ts).
+    this.app.setReplySerializer((payload) => toJson(payload));
     this.app.server.maxConnections = options.maxConnections ?? defaultMaxConnections(options.engine.queueDepths().length);
     this.stopRefusalLog = logRefusedConnections(this.app.server, this.logger);
     const context: RouteContext = {

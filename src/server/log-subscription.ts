@@ -12,7 +12,11 @@
 import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import type { Engine, ExecutedEvent } from '../engine/index.js';
+import { isThaloError, serializeError } from '../errors.js';
+import type { ThaloError } from '../errors.js';
 import type { LagSource } from './metrics.js';
+import { toJson } from '../json-values.js';
+import { DEFAULT_READ_PAGE_BYTES } from '../limits.js';
 
 /** Events read (and written to the socket in one write) per step. */
 const PAGE = 500;
@@ -97,7 +101,7 @@ export class LogSubscription implements LagSource {
             this.restartFrom = undefined;
             this.response.write(`: reset, from ${this.next}\n\n`);
           }
-          const events = this.engine.readAll({ from: this.next, limit: PAGE });
+          const events = this.engine.readAll({ from: this.next, limit: PAGE, maxBytes: DEFAULT_READ_PAGE_BYTES });
           if (events.length === 0 || this.closed) break;
           const writable = this.response.write(format(events));
           this.next = events[events.length - 1]!.position + 1;
@@ -127,6 +131,6 @@ export class LogSubscription implements LagSource {
 
 function format(events: ExecutedEvent[]): string {
   let out = '';
-  for (const event of events) out += `id: ${event.position}\ndata: ${JSON.stringify(event)}\n\n`;
+  for (const event of events) out += `id: ${event.position}\ndata: ${toJson(event)}\n\n`;
   return out;
 }

@@ -2,9 +2,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { pack } from 'msgpackr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../../src/engine/index.js';
-import { startEngine } from '../engine/helpers.js';
+import { EventStore } from '../../src/store/index.js';
+import { startEngine, tempDir } from '../engine/helpers.js';
 import { REDIS, freePort, requireService, skipped, startBroker, stopBroker } from '../services.js';
 
 const suffix = `${process.pid}_${Date.now()}`;
@@ -66,6 +68,25 @@ describe.skipIf(skipped(REDIS))('relay to Redis Streams', () => {
     const last = JSON.parse(stored[stored.length - 1]!.cloudevent!) as Record<string, unknown>;
     expect(last).toMatchObject({ specversion: '1.0', source: 'thalo-runtime', type: 'Incremented', thaloposition: 1_000 });
     expect(last.id).toBe(engine.readAll({ from: 1_000 })[0]!.id);
+  });
+});
+
+describe.skipIf(skipped(REDIS))('relay to Redis: events stored before the value rule (issue 13, item 1)', () => {
+  it('relays an int64 past 2^53 as a decimal string and undecodable bytes as null, and goes on past them', async () => {
+    const data = tempDir();
+    const store = EventStore.open({ path: data });
+    await store.append('counter-old', [
+      { type: 'Incremented', data: pack({ amount: 10n ** 18n }) },
+      { type: 'Incremented', data: new Uint8Array([0xd4, 0x65, 0x00]) },
+      { type: 'Incremented', data: pack({ amount: 1 }) },
+    ]);
+    await store.close();
+    const engine = await startEngine({ data });
+    const key = `thalo_test_${suffix}_legacy`;
+    const relay = engine.relay({ url: 'redis://127.0.0.1:6379', template: key });
+    await relay.projection.waitForPosition(3);
+    const stored = await entries(redis, key);
+    expect(stored.map((e) => e.data)).toEqual(['{"amount":"1000000000000000000"}', 'null', '{"amount":1}']);
   });
 });
 

@@ -9,6 +9,7 @@
  * from next, and `lastPosition` says how far the log went when the page was read.
  */
 import type { FastifyInstance } from 'fastify';
+import { DEFAULT_READ_PAGE_BYTES } from '../../limits.js';
 import { ApiError } from '../api-errors.js';
 import { queryInteger } from '../command-input.js';
 import type { RouteContext } from './context.js';
@@ -34,17 +35,23 @@ export function registerReadRoutes(app: FastifyInstance, { engine }: RouteContex
     const backwards = flag(request.query.backwards, 'backwards');
     const limit = queryInteger(request.query.limit, 'limit', DEFAULT_PAGE, 1, MAX_PAGE);
     const from = request.query.from === undefined ? undefined : queryInteger(request.query.from, 'from', 1, backwards ? 0 : 1);
-    const events = engine.readStream(aggregate, id, { from, limit, backwards });
+    const events = engine.readStream(aggregate, id, { from, limit, backwards, maxBytes: DEFAULT_READ_PAGE_BYTES });
     const last = events.at(-1);
     let next: number | null = null;
-    if (events.length === limit && last) next = backwards ? (last.seq > 1 ? last.seq - 1 : null) : last.seq + 1;
+    if (last && backwards) {
+      next = last.seq > 1 ? last.seq - 1 : null;
+    } else if (last) {
+      // A page may end before `limit` because it reached its byte bound: then the stream goes on.
+      const more = events.length === limit || engine.readStream(aggregate, id, { from: last.seq + 1, limit: 1 }).length > 0;
+      next = more ? last.seq + 1 : null;
+    }
     return { aggregate, id, stream: `${aggregate}-${id}`, events, next };
   });
 
   app.get<{ Querystring: PageQuery }>('/v1/events', async (request) => {
     const from = queryInteger(request.query.from, 'from', 1, 1);
     const limit = queryInteger(request.query.limit, 'limit', DEFAULT_PAGE, 1, MAX_PAGE);
-    const events = engine.readAll({ from, limit });
+    const events = engine.readAll({ from, limit, maxBytes: DEFAULT_READ_PAGE_BYTES });
     const last = events.at(-1);
     return { events, next: last ? last.position + 1 : from, lastPosition: Math.max(engine.lastPosition(), last?.position ?? 0) };
   });
