@@ -109,7 +109,8 @@ async function pollUntil<T>(read: () => Promise<T>, done: (value: T) => boolean,
 async function scenario(): Promise<Run> {
   const root = tempRoot();
   await buildFixture('runaway', root.modules);
-  const originals = ['bank_account', 'counter', 'runaway', 'todos'].map((name) => ({ name, bytes: readFileSync(join(root.modules, `${name}.wasm`)) }));
+  await buildFixture('rogue', root.modules);
+  const originals = ['bank_account', 'counter', 'rogue', 'runaway', 'todos'].map((name) => ({ name, bytes: readFileSync(join(root.modules, `${name}.wasm`)) }));
   const runtime = new RuntimeUnderTest(root, ['--command-timeout', String(COMMAND_TIMEOUT_MS), '--snapshot-every', '10', ...relayArgs(names, useRedis, useNats)]);
   underTest = runtime;
   await runtime.start();
@@ -295,7 +296,7 @@ describe('thalo-runtime under SIGKILL, bad input and a runaway module', () => {
     expect.soft(jetStream, 'the Nats-Msg-Id of each message, in stream order, vs. the log').toEqual(log.map((e) => e.id));
   });
 
-  it('every malformed request got a 4xx with a stable code, and the broken uploads changed no module', () => {
+  it('every malformed request got a 4xx with a stable code, every rogue module result its documented code, and the broken uploads changed no module', () => {
     const { badInputs, moduleFiles, servedModules, longIdRead } = result();
     const wrong = badInputs.filter((r) => !r.ok).map((r) => `${r.name}: got ${r.status} ${r.code}, expected ${r.expected}`);
     expect.soft([...new Set(wrong)], 'malformed requests answered otherwise than documented').toEqual([]);
@@ -303,7 +304,7 @@ describe('thalo-runtime under SIGKILL, bad input and a runaway module', () => {
     expect.soft(BAD_INPUTS.filter((b) => !tried.has(b.name)).map((b) => b.name), 'malformed requests never tried').toEqual([]);
     expect.soft(moduleFiles.filter((f) => !f.same).map((f) => f.name), 'module files changed by the broken uploads').toEqual([]);
     expect.soft(longIdRead, 'a read of a valid id of 200 bytes (docs: ids up to the stream name\'s 256 bytes)').toBe(200);
-    expect.soft(servedModules, 'modules served at the end').toEqual(['bank_account', 'counter', 'runaway', 'todos']);
+    expect.soft(servedModules, 'modules served at the end').toEqual(['bank_account', 'counter', 'rogue', 'runaway', 'todos']);
   });
 
   it('the runaway module cost only its own commands a timeout; other aggregates kept being served', () => {
