@@ -148,6 +148,7 @@ async function run(options: RuntimeOptions, relays: RelayOptions[], logger: Logg
     durability: options.durability,
     onGuestLog: (level, message, module) => logger[GUEST_LEVELS[level] ?? 'info']({ module }, `guest: ${message}`),
   });
+  engine.onWorkerError((error) => logger.error({ err: error }, 'a worker thread failed outside a command and was replaced'));
   const modules = new ModuleDirectory({ engine, directory: options.modules, logger });
   const api = new ApiServer({
     engine,

@@ -37,6 +37,7 @@ export class Engine {
   private stopping = false;
   private stopped: Promise<void> | undefined;
   private readonly commitListeners = new Set<(position: number) => void>();
+  private readonly workerErrorListeners = new Set<(error: unknown) => void>();
   private readonly running = new Map<string, Projection>();
   private readonly relaying = new Map<string, Relay>();
 
@@ -94,6 +95,7 @@ export class Engine {
       const dispatcher = new ShardDispatcher(pool, router, new ProgressBoard(buffer, origin), {
         commandTimeoutMs: settings.commandTimeoutMs,
         onCommit: (position) => engine?.notifyCommit(position),
+        onWorkerError: (error) => (engine ? engine.notifyWorkerError(error) : warnWorkerError(error)),
       });
       engine = new Engine(settings, store, registry, workerData, pool, dispatcher, refused);
       return engine;
@@ -185,6 +187,16 @@ export class Engine {
   onCommit(listener: (position: number) => void): () => void {
     this.commitListeners.add(listener);
     return () => this.commitListeners.delete(listener);
+  }
+
+  /**
+   * Call `listener` with the error of a worker thread that failed while no command of it was in
+   * flight; the engine has replaced it and lost no command. Without a listener the error becomes a
+   * process warning. Returns the unsubscribe function.
+   */
+  onWorkerError(listener: (error: unknown) => void): () => void {
+    this.workerErrorListeners.add(listener);
+    return () => this.workerErrorListeners.delete(listener);
   }
 
   /**
@@ -281,6 +293,11 @@ export class Engine {
     return this.stopped;
   }
 
+  private notifyWorkerError(error: unknown): void {
+    if (this.workerErrorListeners.size === 0) warnWorkerError(error);
+    for (const listener of this.workerErrorListeners) listener(error);
+  }
+
   private notifyCommit(position: number): void {
     for (const projection of this.running.values()) projection.notify();
     for (const relay of this.relaying.values()) relay.notify();
@@ -294,6 +311,13 @@ export class Engine {
     }
     return module;
   }
+}
+
+/** How a worker failure is reported when nobody listens: Node's warning channel, not a crash. */
+function warnWorkerError(error: unknown): void {
+  process.emitWarning(`a Thalo worker thread failed outside a command and was replaced: ${error instanceof Error ? error.message : String(error)}`, {
+    code: 'THALO_WORKER_FAILED',
+  });
 }
 
 /** The stream of an aggregate instance: `<aggregate>-<id>`. */

@@ -59,6 +59,8 @@ export interface ShardDispatcherOptions {
   commandTimeoutMs: number;
   /** Called with the last global position each time a batch committed events. */
   onCommit(position: number): void;
+  /** Called when a worker failed with no task in flight; Piscina has already replaced it. */
+  onWorkerError(error: unknown): void;
 }
 
 export class ShardDispatcher {
@@ -76,6 +78,12 @@ export class ShardDispatcher {
     this.shards = Array.from({ length: router.shards }, () => ({ queue: [], inFlight: undefined, scheduled: false, nextSeq: 1 }));
     const every = Math.max(10, Math.min(500, Math.floor(options.commandTimeoutMs / 4)));
     this.watchdog = setInterval(() => this.checkDeadlines(), every).unref();
+    // Piscina fails the tasks of a worker that dies (see `recover`), but a worker that dies with
+    // none in flight (an error thrown from a callback after its last reply) becomes an 'error'
+    // event on the pool, and an EventEmitter rethrows an 'error' nobody listens to: it would end
+    // the process. Piscina has removed that worker and started its replacement by then, and the
+    // router hands the shard to the replacement on its next task, so reporting is all that is left.
+    pool.on('error', (error: unknown) => options.onWorkerError(error));
   }
 
   submit(shard: number, message: CommandMessage): Promise<ExecuteResult> {

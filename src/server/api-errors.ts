@@ -99,6 +99,8 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   ENGINE_STOPPED: 503,
   STORE_CLOSED: 503,
   COMMAND_TIMEOUT: 504,
+  // 507 Insufficient Storage (RFC 4918): the data directory is full; reads go on, writes succeed again once there is room.
+  STORE_FULL: 507,
 };
 
 export function statusOf(code: string): number {

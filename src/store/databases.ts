@@ -98,7 +98,11 @@ const PLAIN_MSGPACK = { encoding: 'msgpack', useRecords: false } as object;
 export function openDatabases(path: string): StoreDatabases {
   // `noSubdir: false` always: lmdb-js otherwise takes a path with a dot in its last part
   // (`./events.v2`, `mktemp -d`'s `/tmp/tmp.Xyz`) for the name of a single file, not a directory.
-  const root = open({ path, maxDbs: 12, overlappingSync: false, noSubdir: false });
+  // `eventTurnBatching: false`: every write of ours is an explicit `transaction()` (commitRequests
+  // groups a turn's appends itself), so lmdb-js's grouping of a turn's loose writes adds nothing,
+  // and its "batch start" write returns a promise lmdb-js drops: when that commit fails (a full
+  // disk) the promise's rejection is unhandled and kills the thread. See write-failure.ts.
+  const root = open({ path, maxDbs: 12, overlappingSync: false, noSubdir: false, eventTurnBatching: false });
   try {
     const events = root.openDB<StoredEvent, number>('events', {
       encoding: 'msgpack',

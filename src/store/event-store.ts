@@ -31,6 +31,7 @@ import {
   prepareRequest,
 } from './validation.js';
 import type { PreparedRequest, StoreSettings } from './validation.js';
+import { writeFailure } from './write-failure.js';
 import type {
   AppendOptions,
   AppendRequest,
@@ -107,8 +108,8 @@ export class EventStore {
    * Appends several requests in ONE write transaction (group commit); each succeeds or fails on
    * its own, and the outcomes come back in the order of `requests`. Requests to the same stream
    * see each other in order, so `expected` may count on the requests before it. Invalid requests
-   * fail alone too. Rejects as a whole only when the commit itself fails (`STORE_WRITE_FAILED`),
-   * in which case nothing of it was written.
+   * fail alone too. Rejects as a whole only when the commit itself fails (`STORE_FULL` when the
+   * disk has no room, otherwise `STORE_WRITE_FAILED`), in which case nothing of it was written.
    */
   async appendBatch(requests: AppendRequest[]): Promise<BatchAppendOutcome[]> {
     this.assertOpen();
@@ -333,7 +334,8 @@ export class EventStore {
       return await this.dbs.root.transaction(work);
     } catch (error) {
       if (isThaloError(error)) throw error;
-      throw new ThaloError('STORE_WRITE_FAILED', `event store write in ${this.settings.path} failed: ${describe(error)}`, { cause: error });
+      // STORE_FULL or STORE_WRITE_FAILED; it also handles lmdb-js's `commitError` (see there).
+      throw await writeFailure(error, this.settings.path);
     }
   }
 
@@ -352,8 +354,4 @@ export class EventStore {
   private assertOpen(): void {
     if (this.closed) throw new ThaloError('STORE_CLOSED', `the event store in ${this.settings.path} is closed`, { data: { path: this.settings.path } });
   }
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
