@@ -31,6 +31,8 @@ export type ThaloErrorCode =
   | 'METADATA_TOO_LARGE'
   // the data directory's file system (or LMDB's map) has no room for the commit; reads go on
   | 'STORE_FULL'
+  /** The store's bytes on disk are damaged (a checksum, a missing position, LMDB's own pages); data: position (when known), path. */
+  | 'STORE_CORRUPTED'
   // wasm modules
   | 'MODULE_INVALID'
   | 'GUEST_TRAP'

@@ -15,9 +15,11 @@
  * as a whole.
  */
 import { ThaloError } from '../errors.js';
-import { EMPTY_VALUE, MAX_KEY_NUMBER, putEvent } from './databases.js';
+import { EMPTY_VALUE, putEvent } from './databases.js';
 import type { CommandRecord, StoreDatabases } from './databases.js';
 import type { PreparedRequest } from './validation.js';
+import { damagedAt } from './damage.js';
+import { readEvents, readLastPosition as readLastEventPosition } from './event-reads.js';
 import { isIndexed, readHead } from './stream-index.js';
 import type { AppendResult, BatchAppendOutcome, ExpectedVersion, StoredEvent } from './types.js';
 
@@ -103,8 +105,7 @@ function applyRequest(dbs: StoreDatabases, request: PreparedRequest, lastPositio
 
 /** The last position in the log, 0 when empty. */
 export function readLastPosition(dbs: StoreDatabases): number {
-  for (const key of dbs.events.getKeys({ start: MAX_KEY_NUMBER, end: 0, reverse: true, limit: 1 })) return key;
-  return 0;
+  return readLastEventPosition(dbs);
 }
 
 /** The command id's record, unless there is none or it is past the idempotency window. */
@@ -126,7 +127,8 @@ export function duplicateResult(dbs: StoreDatabases, commandId: string, record: 
   }
   const events: StoredEvent[] = [];
   if (count > 0) {
-    for (const { value } of dbs.events.getRange({ start: first, end: first + count })) events.push(value);
+    for (const event of readEvents(dbs, first, count)) events.push(event);
+    if (events.length < count) throw damagedAt(dbs.path, first + events.length, `command id "${commandId}" recorded ${count} events from position ${first}, but the log ends before`);
   }
   return { stream, version, events, duplicate: true };
 }

@@ -17,6 +17,9 @@
  */
 import { open } from 'lmdb';
 import type { Database, RootDatabase } from 'lmdb';
+import { installChecksums } from './checksum.js';
+import { damaged } from './damage.js';
+import { checkMetaPages } from './meta-pages.js';
 import type { StoredEvent } from './types.js';
 
 /** The highest position or seq a range ever needs to reach (an upper bound for range scans). */
@@ -29,12 +32,16 @@ export const MAX_KEY_NUMBER = Number.MAX_SAFE_INTEGER;
 const STRUCTURES_KEY = Symbol.for('thalo.structures');
 
 export interface StoreDatabases {
+  /** The data directory, for messages. */
+  path: string;
   root: RootDatabase;
+  /** Read events only through event-reads.ts, which checks them (a damaged one decodes to a `DamagedRecord`). */
   events: Database<StoredEvent, number>;
   streams: Database<number, [string, number]>;
   /** `[seq, position]`; a plain seq in directories written before the chain (see stream-index.ts). */
   heads: Database<HeadRecord | number, string>;
   checkpoints: Database<number, string>;
+  /** Checksummed like events: a damaged snapshot decodes to a `DamagedRecord`. */
   snapshots: Database<{ seq: number; state: Uint8Array }, string>;
   commands: Database<CommandRecord, string>;
   commandExpiry: Database<Uint8Array, [number, string]>;
@@ -75,7 +82,8 @@ export function putEvent(events: StoreDatabases['events'], event: StoredEvent): 
 const PLAIN_MSGPACK = { encoding: 'msgpack', useRecords: false } as object;
 
 /**
- * Opens (creating when missing) the environment in `path` and its databases.
+ * Opens (creating when missing) the environment in `path` and its databases. With `readOnly`
+ * (`thalo-runtime --verify`), opens an existing store without writing anything to it.
  *
  * Durability: the environment is opened with `overlappingSync: false`, LMDB's classic commit:
  * fdatasync the data pages, then write the meta page through an O_DSYNC descriptor, all before
@@ -95,14 +103,22 @@ const PLAIN_MSGPACK = { encoding: 'msgpack', useRecords: false } as object;
  * 17k vs 33k appends/s. We take the classic commit for its crash semantics; revisit if a slow
  * disk and many workers make the fsync under the lock the bottleneck.
  */
-export function openDatabases(path: string): StoreDatabases {
+export function openDatabases(path: string, options: { readOnly?: boolean } = {}): StoreDatabases {
+  const readOnly = options.readOnly === true;
+  // A damaged meta page would crash LMDB inside open(): check them first.
+  checkMetaPages(path);
   // `noSubdir: false` always: lmdb-js otherwise takes a path with a dot in its last part
   // (`./events.v2`, `mktemp -d`'s `/tmp/tmp.Xyz`) for the name of a single file, not a directory.
   // `eventTurnBatching: false`: every write of ours is an explicit `transaction()` (commitRequests
   // groups a turn's appends itself), so lmdb-js's grouping of a turn's loose writes adds nothing,
   // and its "batch start" write returns a promise lmdb-js drops: when that commit fails (a full
   // disk) the promise's rejection is unhandled and kills the thread. See write-failure.ts.
-  const root = open({ path, maxDbs: 12, overlappingSync: false, noSubdir: false, eventTurnBatching: false });
+  let root: RootDatabase;
+  try {
+    root = open({ path, maxDbs: 12, overlappingSync: false, noSubdir: false, eventTurnBatching: false, readOnly });
+  } catch (error) {
+    throw openFailure(path, error);
+  }
   try {
     const events = root.openDB<StoredEvent, number>('events', {
       encoding: 'msgpack',
@@ -111,7 +127,11 @@ export function openDatabases(path: string): StoreDatabases {
       // With records on, msgpackr would decode the plain maps (metadata, headers) as `Map`s.
       mapsAsObjects: true,
     } as object);
+    // Only envelopes: the shared structures record is read by msgpackr itself, which would not
+    // know what to do with a damaged value (see checksum.ts).
+    installChecksums(events, (value) => value === envelopeBeingEncoded);
     const databases: StoreDatabases = {
+      path,
       root,
       events,
       streams: root.openDB<number, [string, number]>('streams', { encoding: 'ordered-binary' }),
@@ -121,12 +141,48 @@ export function openDatabases(path: string): StoreDatabases {
       commands: root.openDB<CommandRecord, string>('commands', PLAIN_MSGPACK),
       commandExpiry: root.openDB<Uint8Array, [number, string]>('command-expiry', { encoding: 'binary' }),
     };
-    saveEnvelopeStructure(events);
+    installChecksums(databases.snapshots, () => true);
+    if (!readOnly) {
+      checkStructures(events, path);
+      saveEnvelopeStructure(events);
+    }
     return databases;
   } catch (error) {
     void root.close();
-    throw error;
+    throw openFailure(path, error);
   }
+}
+
+/** LMDB's own damage reports while opening, as `STORE_CORRUPTED`; other errors as they are. */
+function openFailure(path: string, error: unknown): unknown {
+  const message = error instanceof Error ? error.message : String(error);
+  if (!/MDB_(PAGE_NOTFOUND|CORRUPTED|PANIC|INVALID|VERSION_MISMATCH|BAD_TXN|INCOMPATIBLE)/.test(message)) return error;
+  return damaged(path, `LMDB cannot open it: ${message}`, {}, error);
+}
+
+/**
+ * Throws `STORE_CORRUPTED` when a store with events has no readable structures record. msgpackr
+ * would take an unreadable record for a missing one, and `saveEnvelopeStructure` would then write
+ * a new one into whatever page held it: LMDB aborts the process (an assertion in `mdb_node_add`)
+ * writing into a page of garbage. Read with `get`s only (see event-reads.ts).
+ */
+function checkStructures(events: StoreDatabases['events'], path: string): void {
+  let problem: string;
+  try {
+    const raw = events.getBinary(STRUCTURES_KEY as unknown as number);
+    if (raw === undefined) {
+      // A new store. (The entry count comes from the database's record, not from its pages.)
+      if ((events.getStats() as { entryCount: number }).entryCount === 0) return;
+      problem = 'its msgpack record structures are missing, though it holds events';
+    } else {
+      const structures: unknown = (events as unknown as { decoder: { decode(bytes: Uint8Array): unknown } }).decoder.decode(raw);
+      if (Array.isArray(structures) && structures.every((keys) => Array.isArray(keys) && keys.every((key) => typeof key === 'string'))) return;
+      problem = 'its msgpack record structures do not decode to lists of keys';
+    }
+  } catch (error) {
+    problem = `its msgpack record structures cannot be read: ${error instanceof Error ? error.message : String(error)}`;
+  }
+  throw damaged(path, problem);
 }
 
 /**

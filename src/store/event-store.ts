@@ -16,8 +16,9 @@
 import { mkdirSync } from 'node:fs';
 import { ThaloError, isThaloError } from '../errors.js';
 import { applyRequests, duplicateResult, findCommandRecord, readLastPosition } from './append-transaction.js';
-import { MAX_KEY_NUMBER, openDatabases } from './databases.js';
+import { openDatabases } from './databases.js';
 import type { StoreDatabases } from './databases.js';
+import { readEvents, readSnapshot } from './event-reads.js';
 import { DirectoryLock } from './lock.js';
 import { readBackward, readForward, readHead } from './stream-index.js';
 import { validateStreamName } from './stream-name.js';
@@ -164,9 +165,8 @@ export class EventStore {
     const { from, limit, maxBytes } = checkReadAllOptions(options);
     const out: StoredEvent[] = [];
     if (limit === 0) return out;
-    const range = { start: from, end: MAX_KEY_NUMBER };
     let bytes = 0;
-    for (const { value } of this.dbs.events.getRange(limit === Infinity ? range : { ...range, limit })) {
+    for (const value of readEvents(this.dbs, from, limit)) {
       bytes += value.data.length;
       if (bytes > maxBytes && out.length > 0) break;
       out.push(value);
@@ -254,12 +254,14 @@ export class EventStore {
     return out;
   }
 
-  /** The latest snapshot of `stream`, if any. */
+  /**
+   * The latest snapshot of `stream`, if any. A damaged one (failed checksum, unreadable) reads as
+   * none: a snapshot only saves replaying the stream's events, and the next one replaces it.
+   */
   getSnapshot(stream: string): Snapshot | undefined {
     this.beginRead();
     validateStreamName(stream);
-    const stored = this.dbs.snapshots.get(stream);
-    return stored === undefined ? undefined : { seq: stored.seq, state: stored.state };
+    return readSnapshot(this.dbs, stream);
   }
 
   /**

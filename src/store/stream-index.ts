@@ -19,9 +19,11 @@
  * `heads` and no `previous`: where an event lacks `previous`, its predecessor is found in the
  * index, which then has it. New appends to such a stream start the chain from its last event.
  */
-import { ThaloError } from '../errors.js';
+import type { ThaloError } from '../errors.js';
+import { damaged, damagedAt, describeFailure, isReadFailure } from './damage.js';
 import { MAX_KEY_NUMBER } from './databases.js';
-import type { StoreDatabases } from './databases.js';
+import type { HeadRecord, StoreDatabases } from './databases.js';
+import { guardedRange, readEvent } from './event-reads.js';
 import type { StoredEvent } from './types.js';
 
 /** Every how many seqs of a stream `streams` has an entry. */
@@ -42,11 +44,20 @@ export function isIndexed(seq: number): boolean {
 
 /** The head of `stream`, in either format of `heads`. */
 export function readHead(dbs: StoreDatabases, stream: string): Head {
-  const value = dbs.heads.get(stream);
-  if (value === undefined) return EMPTY_HEAD;
-  if (typeof value !== 'number') return { seq: value[0], position: value[1] };
-  const position = dbs.streams.get([stream, value]);
-  if (position === undefined) throw damaged(stream, `its head seq ${value} has no index entry`);
+  let value: HeadRecord | number | undefined;
+  let position: number | undefined;
+  try {
+    value = dbs.heads.get(stream);
+    if (value === undefined) return EMPTY_HEAD;
+    if (typeof value !== 'number') {
+      if (Array.isArray(value) && isCount(value[0]) && isCount(value[1])) return { seq: value[0], position: value[1] };
+      throw damagedStream(dbs, stream, `its head reads as ${JSON.stringify(value)}`);
+    }
+    position = dbs.streams.get([stream, value]);
+  } catch (error) {
+    throw asStreamDamage(dbs, stream, error);
+  }
+  if (position === undefined) throw damagedStream(dbs, stream, `its head seq ${value} has no index entry`);
   return { seq: value, position };
 }
 
@@ -66,7 +77,7 @@ export function readForward(dbs: StoreDatabases, stream: string, from: number, l
     for (; counted < out.length; counted++) bytes += out[counted]!.data.length;
     return out.length >= limit || bytes > maxBytes;
   };
-  for (const { key, value } of dbs.streams.getRange({ start: [stream, from], end: [stream, MAX_KEY_NUMBER] })) {
+  for (const { key, value } of indexRange(dbs, stream, { start: [stream, from], end: [stream, MAX_KEY_NUMBER] })) {
     next = walkTo(dbs, stream, key[1], value, next, out);
     if (full()) break;
   }
@@ -82,7 +93,7 @@ export function readBackward(dbs: StoreDatabases, stream: string, from: number |
   const start = Math.min(from ?? head.seq, head.seq);
   if (start < 1) return out;
   let anchor = head;
-  for (const { key, value } of dbs.streams.getRange({ start: [stream, start], end: [stream, MAX_KEY_NUMBER], limit: 1 })) {
+  for (const { key, value } of indexRange(dbs, stream, { start: [stream, start], end: [stream, MAX_KEY_NUMBER], limit: 1 })) {
     anchor = { seq: key[1], position: value };
   }
   let event = eventAt(dbs, stream, anchor.position, anchor.seq);
@@ -129,20 +140,39 @@ function walkTo(dbs: StoreDatabases, stream: string, anchorSeq: number, anchorPo
 
 function previousOf(dbs: StoreDatabases, stream: string, event: StoredEvent): StoredEvent {
   const seq = event.seq - 1;
-  const position = event.previous ?? dbs.streams.get([stream, seq]);
-  if (position === undefined) throw damaged(stream, `seq ${seq} is neither chained nor indexed`);
+  let position = event.previous;
+  try {
+    position ??= dbs.streams.get([stream, seq]);
+  } catch (error) {
+    throw asStreamDamage(dbs, stream, error);
+  }
+  if (position === undefined) throw damagedStream(dbs, stream, `seq ${seq} is neither chained nor indexed`);
   return eventAt(dbs, stream, position, seq);
 }
 
-/** The event at `position`, which must be seq `seq` of `stream`. */
+/** The event at `position`, checked (event-reads.ts), which must be seq `seq` of `stream`. */
 function eventAt(dbs: StoreDatabases, stream: string, position: number, seq: number): StoredEvent {
-  const event = dbs.events.get(position);
+  const event = readEvent(dbs, position);
   if (event === undefined || event.stream !== stream || event.seq !== seq) {
-    throw damaged(stream, `position ${position} should hold its seq ${seq}, but holds ${event ? `seq ${event.seq} of "${event.stream}"` : 'nothing'}`);
+    const holds = event ? `seq ${event.seq} of "${event.stream}"` : 'nothing';
+    throw damagedAt(dbs.path, position, `stream "${stream}" leads there for its seq ${seq}, but it holds ${holds}`);
   }
   return event;
 }
 
-function damaged(stream: string, problem: string): ThaloError {
-  return new ThaloError('INTERNAL', `the event store is damaged: stream "${stream}": ${problem}`, { data: { stream } });
+/** The index entries of `stream` in `options`' range, read so that a failure leaves no cursor open. */
+function indexRange(dbs: StoreDatabases, stream: string, options: object): Iterable<{ key: [string, number]; value: number }> {
+  return guardedRange(dbs.streams.getRange(options), (error) => asStreamDamage(dbs, stream, error));
+}
+
+function isCount(value: unknown): value is number {
+  return Number.isSafeInteger(value) && (value as number) >= 0;
+}
+
+function asStreamDamage(dbs: StoreDatabases, stream: string, error: unknown): unknown {
+  return isReadFailure(error) ? damagedStream(dbs, stream, `reading its head or index failed: ${describeFailure(error)}`, error) : error;
+}
+
+function damagedStream(dbs: StoreDatabases, stream: string, problem: string, cause?: unknown): ThaloError {
+  return damaged(dbs.path, `stream "${stream}": ${problem}`, { stream }, cause);
 }
