@@ -5,7 +5,8 @@
  * the HTTP API, and the graceful shutdown on SIGINT/SIGTERM.
  *
  * Exit codes: 0 after a clean shutdown, 1 when it cannot start (the data directory is locked by
- * another runtime, the port is taken, ...), 2 for usage errors.
+ * another runtime, the store is damaged, the port is taken, ...), 2 for usage errors. With
+ * `--verify` it checks the store instead (verify-store.ts): 0 when sound, 1 when damaged.
  */
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
@@ -20,6 +21,7 @@ import { LOG_FORMATS, createLogger } from './log-format.js';
 import type { LogFormat } from './log-format.js';
 import { ProjectionFileError, loadProjectionFile } from './projection-files.js';
 import { RelaySpecError, parseRelaySpec } from './relay-spec.js';
+import { verifyCommand } from './verify-store.js';
 
 interface RuntimeOptions {
   host: string;
@@ -49,6 +51,8 @@ interface RuntimeOptions {
   relayMaxLen?: number;
   logLevel: string;
   logFormat: LogFormat;
+  verify?: boolean;
+  json?: boolean;
 }
 
 function integer(min: number): (value: string) => number {
@@ -126,6 +130,8 @@ const program = new Command('thalo-runtime')
       .default(process.stdout.isTTY ? 'pretty' : 'json', 'pretty on a terminal, json otherwise')
       .choices(LOG_FORMATS),
   )
+  .addOption(new Option('--verify', 'check the event store in --data for damage instead of serving: list every damaged position, exit 0 if none, 1 if any'))
+  .addOption(new Option('--json', 'with --verify, print the report as one JSON object'))
   .exitOverride()
   .showHelpAfterError();
 
@@ -240,6 +246,8 @@ try {
   process.exit(error instanceof CommanderError && error.exitCode === 0 ? 0 : 2);
 }
 
+if (options.verify) process.exit(verifyCommand(resolve(options.data), options.json === true));
+
 const logger = createLogger(options.logLevel, options.logFormat);
 try {
   await run(options, relays, logger);
@@ -248,6 +256,10 @@ try {
     logger.fatal(`cannot start: ${error.message}`);
   } else if (isThaloError(error, 'STORE_LOCKED')) {
     logger.fatal({ code: error.code, data: resolve(options.data) }, `cannot start: ${error.message}`);
+  } else if (isThaloError(error, 'STORE_CORRUPTED')) {
+    // Refuse to serve a damaged store, and say how to see all of the damage.
+    const data = resolve(options.data);
+    logger.fatal({ code: error.code, data, detail: error.data }, `cannot start: ${error.message}; run thalo-runtime --verify --data ${data} to list the damage`);
   } else {
     logger.fatal({ ...serializeError(error), err: error }, 'cannot start');
   }
