@@ -192,6 +192,9 @@ export class ThaloClient {
             last = Number(message.id);
             received = true;
           }
+          // The runtime ends a subscription with an error message when it cannot go on (a
+          // damaged position in its store): retrying would meet it again, so it is thrown.
+          if (message.event === 'error') throw streamError(message.data);
           if (message.data !== undefined) yield JSON.parse(message.data) as ExecutedEvent;
         }
       } catch (error) {
@@ -273,9 +276,25 @@ async function errorOf(response: Response): Promise<ApiClientError> {
   return new ApiClientError(response.status, `HTTP_${response.status}`, `HTTP ${response.status}: ${text.slice(0, 200)}`);
 }
 
-/** One item of a text/event-stream: a message (`id`, `data`), or a comment line's text. */
+/**
+ * The error of an `event: error` message, `{ code, message, data }`, as the error response it
+ * stands for: the runtime ends a subscription this way only for a fault on its side (500).
+ */
+function streamError(data: string | undefined): ApiClientError {
+  try {
+    const body = JSON.parse(data ?? '') as { code?: unknown; message?: unknown; data?: unknown };
+    if (typeof body.code === 'string' && typeof body.message === 'string') return new ApiClientError(500, body.code, body.message, body.data);
+  } catch {
+    // not a JSON error body: fall through
+  }
+  return new ApiClientError(500, 'INTERNAL', `the runtime ended the subscription with an error: ${String(data).slice(0, 200)}`);
+}
+
+/** One item of a text/event-stream: a message (`id`, `event`, `data`), or a comment line's text. */
 export interface SseMessage {
   id?: string;
+  /** The message's type when not the default: the runtime sends `error` to end a subscription. */
+  event?: string;
   data?: string;
   comment?: string;
 }
@@ -309,6 +328,7 @@ export async function* readServerSentEvents(body: ReadableStream<Uint8Array>): A
       const field = colon < 0 ? line : line.slice(0, colon);
       const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
       if (field === 'id') message.id = value;
+      else if (field === 'event') message.event = value;
       else if (field === 'data') message.data = message.data === undefined ? value : `${message.data}\n${value}`;
     }
     buffer = buffer.slice(start);

@@ -8,6 +8,10 @@
  * read by position, and `next` only moves past events that were written to the socket, so the
  * switch from catch-up to live can neither skip nor repeat an event, whatever commits while the
  * catch-up runs.
+ *
+ * A damaged position in the log (`STORE_CORRUPTED`) ends the subscription after the events before
+ * it, with an `event: error` message naming it: closing silently would have the client reconnect
+ * forever into the same damage.
  */
 import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
@@ -110,13 +114,36 @@ export class LogSubscription implements LagSource {
           if (!writable) await Promise.race([once(this.response, 'drain'), once(this.response, 'close')]);
         }
       } while (this.again && !this.closed);
-    } catch {
-      // The store closed under us (the runtime is stopping) or the socket broke: the client
-      // reconnects with Last-Event-ID and resumes where it was.
+    } catch (error) {
+      // A damaged position is said (a reconnect would only meet it again); otherwise the store
+      // closed under us (the runtime is stopping) or the socket broke: the client reconnects with
+      // Last-Event-ID and resumes where it was.
+      if (isThaloError(error, 'STORE_CORRUPTED') && !this.closed) this.sendDamage(error);
       this.close();
     } finally {
       this.pumping = false;
     }
+  }
+
+  /**
+   * Sends the events before the damaged position (the page that held it failed whole), then an
+   * `event: error` message with the error, `{ code, message, data: { position, path } }`.
+   */
+  private sendDamage(error: ThaloError): void {
+    const position = (error.data as { position?: unknown } | undefined)?.position;
+    if (typeof position === 'number' && position > this.next && this.restartFrom === undefined) {
+      try {
+        const events = this.engine.readAll({ from: this.next, limit: Math.min(PAGE, position - this.next) });
+        if (events.length > 0) {
+          this.response.write(format(events));
+          this.next = events[events.length - 1]!.position + 1;
+          this.delivered = this.next - 1;
+        }
+      } catch {
+        // The error below still names the damage.
+      }
+    }
+    this.response.write(`event: error\ndata: ${JSON.stringify(serializeError(error))}\n\n`);
   }
 
   /** End the subscription (the client went away, or the server is closing). */
