@@ -127,7 +127,7 @@ export function duplicateResult(dbs: StoreDatabases, commandId: string, record: 
   }
   const events: StoredEvent[] = [];
   if (count > 0) {
-    for (const event of readEvents(dbs, first, count)) events.push(event);
+    readEvents(dbs, first, count, (event) => events.push(event) > 0);
     if (events.length < count) throw damagedAt(dbs.path, first + events.length, `command id "${commandId}" recorded ${count} events from position ${first}, but the log ends before`);
   }
   return { stream, version, events, duplicate: true };

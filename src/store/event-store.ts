@@ -166,11 +166,12 @@ export class EventStore {
     const out: StoredEvent[] = [];
     if (limit === 0) return out;
     let bytes = 0;
-    for (const value of readEvents(this.dbs, from, limit)) {
-      bytes += value.data.length;
-      if (bytes > maxBytes && out.length > 0) break;
-      out.push(value);
-    }
+    readEvents(this.dbs, from, limit, (event) => {
+      bytes += event.data.length;
+      if (bytes > maxBytes && out.length > 0) return false;
+      out.push(event);
+      return true;
+    });
     return out;
   }
 
