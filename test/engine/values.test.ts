@@ -5,10 +5,9 @@
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pack } from 'msgpackr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EventStore } from '../../src/store/index.js';
 import { buildFixture } from '../fixtures/build-fixtures.js';
+import { UNDECODABLE, writeEventsBeforeTheValueRule } from '../fixtures/legacy-events.js';
 import { EXAMPLE_MODULES, settle, startEngine, tempDir } from './helpers.js';
 
 /** The counter and the rogue fixture (test/fixtures/rogue.wat), whose commands return what must be refused. */
@@ -149,18 +148,12 @@ describe('Engine: a command id belongs to one stream (item 2)', () => {
 describe('Engine: events stored before the value rule still read (item 1)', () => {
   it('reads an int64 past 2^53 as a BigInt and bytes msgpack cannot decode as undecodable', async () => {
     const data = tempDir();
-    const store = EventStore.open({ path: data });
-    await store.append('counter-old', [
-      { type: 'Incremented', data: pack({ amount: 10n ** 18n }) },
-      { type: 'Incremented', data: new Uint8Array([0xd4, 0x65, 0x00]) },
-      { type: 'Incremented', data: pack({ amount: 1 }) },
-    ]);
-    await store.close();
+    await writeEventsBeforeTheValueRule(data);
     const engine = await startEngine({ modules, data, workers: 1 });
     const [huge, broken, plain] = engine.readStream('counter', 'old');
     expect(huge!.data).toEqual({ amount: 10n ** 18n });
     expect(broken!.data).toBeNull();
-    expect(broken!.undecodable).toEqual({ reason: expect.any(String), base64: Buffer.from([0xd4, 0x65, 0x00]).toString('base64') });
+    expect(broken!.undecodable).toEqual({ reason: expect.any(String), base64: Buffer.from(UNDECODABLE).toString('base64') });
     expect(plain!.data).toEqual({ amount: 1 });
     expect(engine.readAll().map((e) => e.seq)).toEqual([1, 2, 3]);
   });

@@ -2,11 +2,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { pack } from 'msgpackr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../../src/engine/index.js';
-import { EventStore } from '../../src/store/index.js';
 import { startEngine, tempDir } from '../engine/helpers.js';
+import { writeEventsBeforeTheValueRule } from '../fixtures/legacy-events.js';
 import { REDIS, freePort, requireService, skipped, startBroker, stopBroker } from '../services.js';
 
 const suffix = `${process.pid}_${Date.now()}`;
@@ -74,13 +73,7 @@ describe.skipIf(skipped(REDIS))('relay to Redis Streams', () => {
 describe.skipIf(skipped(REDIS))('relay to Redis: events stored before the value rule (issue 13, item 1)', () => {
   it('relays an int64 past 2^53 as a decimal string and undecodable bytes as null, and goes on past them', async () => {
     const data = tempDir();
-    const store = EventStore.open({ path: data });
-    await store.append('counter-old', [
-      { type: 'Incremented', data: pack({ amount: 10n ** 18n }) },
-      { type: 'Incremented', data: new Uint8Array([0xd4, 0x65, 0x00]) },
-      { type: 'Incremented', data: pack({ amount: 1 }) },
-    ]);
-    await store.close();
+    await writeEventsBeforeTheValueRule(data);
     const engine = await startEngine({ data });
     const key = `thalo_test_${suffix}_legacy`;
     const relay = engine.relay({ url: 'redis://127.0.0.1:6379', template: key });
