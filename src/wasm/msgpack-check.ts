@@ -44,16 +44,15 @@ export function checkValue(bytes: Uint8Array, start: number, end: number, where:
  * where the problem is.
  */
 class Walker {
-  private readonly view: DataView;
+  /** Made on first use: most values (small maps of small integers and short strings) need none. */
+  private dataView: DataView | undefined;
 
   constructor(
     private readonly bytes: Uint8Array,
     public offset: number,
     private readonly end: number,
     private readonly path: string[] | undefined,
-  ) {
-    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  }
+  ) {}
 
   value(depth: number): void {
     this.need(1);
@@ -108,8 +107,17 @@ class Walker {
 
   private string(length: number): void {
     this.need(length);
-    if (!isUtf8(this.bytes.subarray(this.offset, this.offset + length))) this.fail('holds a string that is not valid UTF-8');
-    this.offset += length;
+    const bytes = this.bytes;
+    const end = this.offset + length;
+    // ASCII is valid UTF-8: a loop over a short key costs less than the call into isUtf8.
+    let i = this.offset;
+    while (i < end && bytes[i]! < 0x80) i++;
+    if (i < end && !isUtf8(bytes.subarray(i, end))) this.fail('holds a string that is not valid UTF-8');
+    this.offset = end;
+  }
+
+  private get view(): DataView {
+    return (this.dataView ??= new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength));
   }
 
   private array(count: number, depth: number): void {
@@ -144,7 +152,8 @@ class Walker {
     this.need(n);
     const o = this.offset;
     this.offset += n;
-    return n === 1 ? this.bytes[o]! : n === 2 ? this.view.getUint16(o) : this.view.getUint32(o);
+    const b = this.bytes;
+    return n === 1 ? b[o]! : n === 2 ? (b[o]! << 8) | b[o + 1]! : ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
   }
 
   private skip(n: number): void {
