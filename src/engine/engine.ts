@@ -27,10 +27,16 @@ import { ShardDispatcher } from './shard-dispatcher.js';
 import { ShardRouter, shardOf } from './shard-router.js';
 import type { EngineOptions, ExecuteOptions, ExecuteResult, ExecutedEvent } from './types.js';
 
-/** Compiled worker entry. Under vitest this file runs from `src/`, so use the build in `dist/`. */
-function workerFile(): URL {
+/**
+ * The worker entry, and what its thread needs to run it. Built, it is the compiled file beside
+ * this one. Run from the sources (under vitest this file is `src/engine/engine.ts`), it is the
+ * worker's own source, loaded through tsx: a test then runs the worker code it claims to test,
+ * not whatever `dist/` held since the last build.
+ */
+function workerEntry(): { filename: string; execArgv: string[] } {
   const here = import.meta.url;
-  return here.endsWith('.ts') ? new URL('../../dist/workers/aggregate-worker.js', here) : new URL('../../workers/aggregate-worker.js', here);
+  if (here.endsWith('.ts')) return { filename: new URL('../../workers/aggregate-worker.ts', here).href, execArgv: [...process.execArgv, '--import', 'tsx'] };
+  return { filename: new URL('../../workers/aggregate-worker.js', here).href, execArgv: process.execArgv };
 }
 
 export class Engine {
@@ -75,7 +81,7 @@ export class Engine {
         progressOrigin: origin,
       };
       const pool = new Piscina({
-        filename: workerFile().href,
+        ...workerEntry(),
         minThreads: settings.workers,
         maxThreads: settings.workers,
         idleTimeout: Infinity,
