@@ -32,7 +32,14 @@ export class RuntimeMetrics {
    * each reported by name in `thalo_subscription_lag_events` next to the projections and relays.
    */
   constructor(engine: Engine, consumers: () => Iterable<{ name: string; lag: number }> = () => []) {
-    collectDefaultMetrics({ register: this.registry, prefix: 'thalo_process_' });
+    // prom-client's names begin with their own group (`process_cpu_user_seconds_total`,
+    // `nodejs_heap_size_used_bytes`), so the prefix is only ours: `thalo_process_` read
+    // `thalo_process_process_cpu_…`.
+    collectDefaultMetrics({ register: this.registry, prefix: 'thalo_' });
+    // Three of prom-client's gauges end in `_total`, which Prometheus keeps for counters (a
+    // `rate()` over them is meaningless); each is the sum of a gauge by type kept next to it
+    // (`sum(thalo_nodejs_active_handles)`).
+    for (const name of ['active_handles_total', 'active_requests_total', 'active_resources_total']) this.registry.removeSingleMetric(`thalo_nodejs_${name}`);
     this.commands = new Counter({
       name: 'thalo_commands_total',
       help: 'Commands answered, by outcome: ok, duplicate (a retried command id), or the error code (COMMAND_REJECTED, WRONG_EXPECTED_VERSION, ...)',

@@ -262,4 +262,23 @@ describe('operations', () => {
     expect(text).toMatch(/thalo_subscription_lag_events\{subscription="sse"\} 0/);
     expect(text).toMatch(/thalo_log_position [1-9]/);
   });
+
+  it('names every metric after the Prometheus conventions', async () => {
+    const text = (await request(`${url}/metrics`)).body as string;
+    const types = [...text.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map(([, name, type]) => ({ name: name!, type: type! }));
+    expect(types.length).toBeGreaterThan(10);
+    // Once `thalo_process_process_cpu_user_seconds_total`: prom-client's names begin with `process_` already.
+    expect(text).toMatch(/^thalo_process_cpu_user_seconds_total \d/m);
+    expect(text).toMatch(/^thalo_nodejs_eventloop_lag_seconds \d/m);
+    const faults = types.flatMap(({ name, type }) => {
+      const found: string[] = [];
+      if (!/^thalo_[a-z0-9_]+$/.test(name)) found.push(`${name}: not thalo_ and snake case`);
+      if (/(^|_)([a-z0-9]+)_\2(_|$)/.test(name)) found.push(`${name}: a word twice in a row`);
+      if ((type === 'counter') !== name.endsWith('_total')) found.push(`${name}: _total is for counters, and every counter ends in it`);
+      if ((type === 'histogram' || type === 'summary') && !/_(seconds|bytes)$/.test(name)) found.push(`${name}: a distribution names its base unit`);
+      if (/_(milliseconds|ms|kilobytes|kb|mb|minutes)(_|$)/.test(name)) found.push(`${name}: not a base unit`);
+      return found;
+    });
+    expect(faults).toEqual([]);
+  });
 });
