@@ -2,7 +2,9 @@
  * A client of `thalo-runtime`'s HTTP API (docs/http-api.md) for Node programs; the `thalo` CLI is
  * built on it. It depends on the engine's types only, not on its code.
  */
-export { ApiClientError, ThaloClient, readServerSentEvents } from './thalo-client.js';
+export { ApiClientError, ThaloClient } from './thalo-client.js';
+export { readServerSentEvents } from './server-sent-events.js';
+export type { SseMessage } from './server-sent-events.js';
 export type {
   AckResult,
   BatchCommandInput,
@@ -12,7 +14,6 @@ export type {
   ModuleList,
   ProjectionEntry,
   ProjectionList,
-  SseMessage,
   StreamPage,
   SubscribeOptions,
   ThaloClientOptions,

@@ -7,6 +7,7 @@
  *   const { events } = await client.execute('counter', 'abc123', 'Increment', { amount: 10 });
  */
 import type { ExecuteOptions, ExecuteResult, ExecutedEvent } from '../engine/index.js';
+import { readServerSentEvents } from './server-sent-events.js';
 
 /** An answer other than 2xx, with the runtime's stable error `code` (or `RUNTIME_UNREACHABLE`). */
 export class ApiClientError extends Error {
@@ -79,7 +80,10 @@ export interface SubscribeOptions {
   subscriber?: string;
   /** Stops the subscription. */
   signal?: AbortSignal;
-  /** Reconnect after a dropped connection (with Last-Event-ID), this many ms later. Default 1,000; -1 never. */
+  /**
+   * Reconnect after a dropped connection (with Last-Event-ID), this many ms later; -1 never.
+   * Without it, the delay the stream's `retry:` line asks for (the runtime sends 1,000), else 1,000.
+   */
   reconnectMs?: number;
 }
 
@@ -173,6 +177,8 @@ export class ThaloClient {
     // Last-Event-ID until it has received something in this subscription.
     let received = options.subscriber === undefined;
     const reconnectMs = options.reconnectMs ?? 1_000;
+    // The delay a stream's `retry:` line asks for, used when the caller set none (as EventSource does).
+    let retryMs = reconnectMs;
     for (;;) {
       const headers: Record<string, string> = { accept: 'text/event-stream', ...this.authorization() };
       if (received && last > 0) headers['last-event-id'] = String(last);
@@ -188,6 +194,7 @@ export class ThaloClient {
         response = await fetch(`${this.url}/v1/subscribe?${params}`, { headers, signal: options.signal });
         if (!response.ok) throw await errorOf(response);
         for await (const message of readServerSentEvents(response.body!)) {
+          if (message.retry !== undefined && options.reconnectMs === undefined) retryMs = message.retry;
           if (message.id !== undefined) {
             last = Number(message.id);
             received = true;
@@ -204,7 +211,7 @@ export class ThaloClient {
         if (reconnectMs < 0) throw error instanceof ApiClientError ? error : unreachable(this.url, error);
       }
       if (options.signal?.aborted || reconnectMs < 0) return;
-      await new Promise((resolveWait) => setTimeout(resolveWait, reconnectMs));
+      await new Promise((resolveWait) => setTimeout(resolveWait, retryMs));
     }
   }
 
@@ -288,49 +295,4 @@ function streamError(data: string | undefined): ApiClientError {
     // not a JSON error body: fall through
   }
   return new ApiClientError(500, 'INTERNAL', `the runtime ended the subscription with an error: ${String(data).slice(0, 200)}`);
-}
-
-/** One item of a text/event-stream: a message (`id`, `event`, `data`), or a comment line's text. */
-export interface SseMessage {
-  id?: string;
-  /** The message's type when not the default: the runtime sends `error` to end a subscription. */
-  event?: string;
-  data?: string;
-  comment?: string;
-}
-
-/**
- * Parse a text/event-stream body into messages and comments, in arrival order
- * (https://html.spec.whatwg.org/multipage/server-sent-events.html). Comments carry no event; the
- * runtime sends them as keep-alives and to say where a stream restarts after a reset.
- */
-export async function* readServerSentEvents(body: ReadableStream<Uint8Array>): AsyncGenerator<SseMessage> {
-  const decoder = new TextDecoder();
-  let buffer = '';
-  let message: SseMessage = {};
-  for await (const chunk of body) {
-    buffer += decoder.decode(chunk, { stream: true });
-    let start = 0;
-    let newline: number;
-    while ((newline = buffer.indexOf('\n', start)) >= 0) {
-      const line = buffer.slice(start, buffer[newline - 1] === '\r' ? newline - 1 : newline);
-      start = newline + 1;
-      if (line === '') {
-        if (message.data !== undefined || message.id !== undefined) yield message;
-        message = {};
-        continue;
-      }
-      if (line.startsWith(':')) {
-        yield { comment: line.slice(1).trim() };
-        continue;
-      }
-      const colon = line.indexOf(':');
-      const field = colon < 0 ? line : line.slice(0, colon);
-      const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
-      if (field === 'id') message.id = value;
-      else if (field === 'event') message.event = value;
-      else if (field === 'data') message.data = message.data === undefined ? value : `${message.data}\n${value}`;
-    }
-    buffer = buffer.slice(start);
-  }
 }
