@@ -13,8 +13,9 @@
  */
 import { ThaloError, isThaloError, serializeError } from '../src/errors.js';
 import type { EventStore } from '../src/store/index.js';
-import type { AppendRequest, EventMetadata, ExpectedVersion, NewEvent } from '../src/store/types.js';
-import type { RejectionData } from '../src/engine/types.js';
+import { checkExpectedVersion } from '../src/expected-version.js';
+import type { AppendRequest, EventMetadata, NewEvent } from '../src/store/types.js';
+import type { RejectionData } from '../src/protocol/commands.js';
 import { decodeEvent, executedEvent } from '../src/protocol/decode-event.js';
 import type { CommandMessage, CommandReply, ExecuteBatchReply, ExecuteBatchTask } from '../src/protocol/messages.js';
 import { STEP_COMMITTED, STEP_COMMITTING } from '../src/protocol/progress-board.js';
@@ -103,7 +104,7 @@ export class BatchExecutor {
           }
           state = this.states.rebuild(slot, command.stream, command.id);
         }
-        checkExpected(command, state.version);
+        if (command.expected !== undefined) checkExpectedVersion(command.stream, command.expected, state.version);
         const outcome = state.instance.handle(state.handle, command.command, command.payload);
         if (outcome.kind === 'rejected') {
           const data: RejectionData = { aggregate: command.aggregate, id: command.id, command: command.command, code: outcome.code, message: outcome.message };
@@ -187,17 +188,6 @@ export class BatchExecutor {
   private snapshotDue(state: AggregateState): boolean {
     const every = this.options.snapshotEvery;
     return every > 0 && state.slot.module.supportsSnapshots && !state.slot.snapshotsOff && state.version - state.snapshotSeq >= every;
-  }
-}
-
-function checkExpected(command: CommandMessage, version: number): void {
-  const expected: ExpectedVersion | undefined = command.expected;
-  if (expected === undefined || expected === 'any') return;
-  const ok = expected === 'no_stream' ? version === 0 : expected === 'exists' ? version > 0 : version === expected;
-  if (!ok) {
-    throw new ThaloError('WRONG_EXPECTED_VERSION', `stream "${command.stream}" expected version ${String(expected)}, but it is at ${version}`, {
-      data: { stream: command.stream, expected, actual: version },
-    });
   }
 }
 

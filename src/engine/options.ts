@@ -3,6 +3,7 @@
  */
 import { resolve } from 'node:path';
 import { ThaloError } from '../errors.js';
+import { validateExpectedVersion } from '../expected-version.js';
 import { DEFAULT_MAX_EVENT_BYTES, DEFAULT_MAX_EVENTS_PER_COMMAND, DEFAULT_MAX_METADATA_BYTES, metadataBytes } from '../limits.js';
 import { DEFAULT_MAX_GUEST_MEMORY_BYTES, DEFAULT_VALIDATION_TIMEOUT_MS } from '../wasm/index.js';
 import type { EngineOptions, ExecuteOptions } from './types.js';
@@ -56,16 +57,7 @@ function optionalString(value: unknown, name: string): void {
 /** Checks `options` and that the metadata they give each event stays within `maxMetadataBytes`. */
 export function checkExecuteOptions(options: ExecuteOptions, maxMetadataBytes: number): void {
   if (typeof options !== 'object' || options === null) throw invalid('options must be an object');
-  const expected = options.expectedVersion;
-  if (
-    expected !== undefined &&
-    expected !== 'any' &&
-    expected !== 'no_stream' &&
-    expected !== 'exists' &&
-    !(typeof expected === 'number' && Number.isSafeInteger(expected) && expected >= 0)
-  ) {
-    throw invalid(`options.expectedVersion must be "any", "no_stream", "exists" or a non-negative integer, got ${JSON.stringify(expected)}`);
-  }
+  validateExpectedVersion(options.expectedVersion, 'options.expectedVersion');
   optionalString(options.commandId, 'commandId');
   optionalString(options.correlationId, 'correlationId');
   optionalString(options.causationId, 'causationId');

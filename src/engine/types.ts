@@ -1,7 +1,11 @@
 /**
  * The engine's public types: what `Engine.start` takes and what `engine.execute` returns.
  */
-import type { Durability, EventMetadata, ExpectedVersion } from '../store/types.js';
+import type { Durability } from '../store/types.js';
+
+// A command's options and outcome are wire types (src/protocol/commands.ts); the engine's own
+// files keep reading them from here.
+export type { ExecuteOptions, ExecuteResult, ExecutedEvent, RejectionData } from '../protocol/commands.js';
 
 export interface EngineOptions {
   /** Directory holding the aggregate modules (`<aggregate>.wasm`). Default `./modules`. */
@@ -34,53 +38,4 @@ export interface EngineOptions {
   maxGuestMemoryBytes?: number;
   /** Receives the modules' `thalo.log` lines (level 0 debug … 3 error), at most 100 per guest call, each cut at 4 KiB. Default: dropped. */
   onGuestLog?: (level: number, message: string, module: string) => void;
-}
-
-export interface ExecuteOptions {
-  /** What the command expects of the aggregate's stream; a mismatch fails with `WRONG_EXPECTED_VERSION`. */
-  expectedVersion?: ExpectedVersion;
-  /** Idempotency key: executing the same command id again returns the original result and appends nothing. */
-  commandId?: string;
-  correlationId?: string;
-  causationId?: string;
-  /** Free-form headers stored with every event of the command. */
-  headers?: Record<string, string>;
-}
-
-/** A stored event with its data decoded from msgpack. */
-export interface ExecutedEvent {
-  position: number;
-  stream: string;
-  seq: number;
-  id: string;
-  type: string;
-  data: unknown;
-  timestamp: number;
-  metadata: EventMetadata;
-  /**
-   * Only on an event whose stored bytes do not decode as msgpack (written before the runtime
-   * checked guest output): why, and the bytes in base64. Its `data` is then null.
-   */
-  undecodable?: { reason: string; base64: string };
-}
-
-export interface ExecuteResult {
-  aggregate: string;
-  id: string;
-  stream: string;
-  /** The stream's last seq after the command. */
-  version: number;
-  events: ExecutedEvent[];
-  /** True when the command id had been executed before and this is the original result. */
-  duplicate: boolean;
-}
-
-/** The data of a `COMMAND_REJECTED` error: the aggregate's own rejection. */
-export interface RejectionData {
-  aggregate: string;
-  id: string;
-  command: string;
-  code: string;
-  message: string;
-  data?: unknown;
 }

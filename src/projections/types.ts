@@ -1,7 +1,7 @@
 /**
  * The public types of projections: consumers of the global log with an at-least-once guarantee.
  */
-import type { ExecutedEvent } from '../engine/types.js';
+import type { ExecutedEvent } from '../protocol/commands.js';
 
 /** Which events a projection receives. Every listed criterion must match; an absent one matches all. */
 export interface ProjectionFilter {

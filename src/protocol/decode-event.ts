@@ -1,5 +1,5 @@
 import { unpackValue } from '../json-values.js';
-import type { ExecutedEvent } from '../engine/types.js';
+import type { ExecutedEvent } from './commands.js';
 import type { StoredEvent } from '../store/types.js';
 
 /**

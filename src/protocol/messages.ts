@@ -4,7 +4,7 @@
  */
 import type { SerializedError } from '../errors.js';
 import type { Durability, ExpectedVersion } from '../store/types.js';
-import type { ExecutedEvent } from '../engine/types.js';
+import type { ExecutedEvent } from './commands.js';
 import type { ModuleFacts } from '../wasm/types.js';
 
 /**

@@ -3,7 +3,7 @@
  * native or the CloudEvents format.
  */
 import { toJson } from '../json-values.js';
-import type { ExecutedEvent } from '../engine/types.js';
+import type { ExecutedEvent } from '../protocol/commands.js';
 import type { RelayFormat } from './types.js';
 
 export function categoryOf(stream: string): string {

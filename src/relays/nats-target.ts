@@ -6,7 +6,7 @@
 import { connect, createInbox, headers, RetentionPolicy, StorageType } from 'nats';
 import type { Msg, NatsConnection } from 'nats';
 import { ThaloError } from '../errors.js';
-import type { ExecutedEvent } from '../engine/types.js';
+import type { ExecutedEvent } from '../protocol/commands.js';
 import { messageBody, renderTemplate } from './format.js';
 import type { RelayFormat } from './types.js';
 import type { RelayTarget } from './relay.js';

@@ -7,7 +7,7 @@
 import { Redis } from 'ioredis';
 import { ThaloError } from '../errors.js';
 import { toJson } from '../json-values.js';
-import type { ExecutedEvent } from '../engine/types.js';
+import type { ExecutedEvent } from '../protocol/commands.js';
 import { cloudEvent, nativeFields, renderTemplate } from './format.js';
 import type { RelayFormat } from './types.js';
 import type { RelayTarget } from './relay.js';

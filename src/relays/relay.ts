@@ -4,7 +4,7 @@
  * a capped backoff, and the state change is reported once (not once per try).
  */
 import { ThaloError } from '../errors.js';
-import type { ExecutedEvent } from '../engine/types.js';
+import type { ExecutedEvent } from '../protocol/commands.js';
 import type { EventStore } from '../store/index.js';
 import { Projection } from '../projections/index.js';
 import type { ProjectionInfo } from '../projections/index.js';

@@ -4,6 +4,9 @@
  * checks the rest (ids, command names, payload size) and its errors reach the client unchanged.
  */
 import type { ExecuteOptions } from '../engine/index.js';
+// The header's text and a batch item's field are read by the one expected-version rule, which
+// checks text before it becomes a number (a 16-digit header used to round) and names the field.
+import { parseExpectedVersion } from '../expected-version.js';
 import { ApiError } from './api-errors.js';
 
 /** The headers of `POST /v1/aggregates/:aggregate/:id/commands/:command`. */
@@ -19,26 +22,6 @@ export const MAX_BATCH_COMMANDS = 10_000;
 
 function invalid(message: string, data?: unknown): ApiError {
   return new ApiError('INVALID_ARGUMENT', message, data);
-}
-
-/**
- * `any`, `no_stream`, `exists` or a non-negative integer, from a header or a JSON field.
- *
- * Integers stop at `Number.MAX_SAFE_INTEGER`: a header of 16 digits used to pass the pattern and
- * round (`"9007199254740993"` became 9007199254740992), so the engine refused a value the client
- * never sent, blaming `options.expectedVersion`. The header's text is checked before it becomes a
- * number, and quoted as sent. A JSON number past that limit was rounded by `JSON.parse` already;
- * the message says so rather than pretend the rounded value was sent.
- */
-export function parseExpectedVersion(value: unknown, where: string): ExecuteOptions['expectedVersion'] {
-  if (value === 'any' || value === 'no_stream' || value === 'exists') return value;
-  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return value;
-  if (typeof value === 'string' && /^(0|[1-9][0-9]{0,15})$/.test(value) && Number.isSafeInteger(Number(value))) return Number(value);
-  const got =
-    typeof value === 'number' && Number.isInteger(value) && value > Number.MAX_SAFE_INTEGER
-      ? `${value} (a JSON number past ${Number.MAX_SAFE_INTEGER}, which JSON parsing cannot carry exactly)`
-      : JSON.stringify(value);
-  throw invalid(`${where} must be "any", "no_stream", "exists" or an integer from 0 to ${Number.MAX_SAFE_INTEGER}, got ${got}`);
 }
 
 /** A command payload is a JSON object; an absent body means `{}`. */

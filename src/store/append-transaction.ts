@@ -15,13 +15,14 @@
  * as a whole.
  */
 import { ThaloError } from '../errors.js';
+import { checkExpectedVersion } from '../expected-version.js';
 import { EMPTY_VALUE, putEvent } from './databases.js';
 import type { CommandRecord, StoreDatabases } from './databases.js';
 import type { PreparedRequest } from './validation.js';
 import { damagedAt } from './damage.js';
 import { readEvents, readLastPosition as readLastEventPosition } from './event-reads.js';
 import { isIndexed, readHead } from './stream-index.js';
-import type { AppendResult, BatchAppendOutcome, ExpectedVersion, StoredEvent } from './types.js';
+import type { AppendResult, BatchAppendOutcome, StoredEvent } from './types.js';
 
 /** How many expired command ids one transaction deletes at most. */
 const PRUNE_LIMIT = 1000;
@@ -61,7 +62,7 @@ function applyRequest(dbs: StoreDatabases, request: PreparedRequest, lastPositio
   }
 
   const head = readHead(dbs, stream);
-  checkExpected(stream, request.expected, head.seq);
+  checkExpectedVersion(stream, request.expected, head.seq);
   const count = request.events.length;
   const version = head.seq + count;
   if (request.snapshot !== undefined && request.snapshot.seq > version) {
@@ -131,16 +132,6 @@ export function duplicateResult(dbs: StoreDatabases, commandId: string, record: 
     if (events.length < count) throw damagedAt(dbs.path, first + events.length, `command id "${commandId}" recorded ${count} events from position ${first}, but the log ends before`);
   }
   return { stream, version, events, duplicate: true };
-}
-
-function checkExpected(stream: string, expected: ExpectedVersion, actual: number): void {
-  const ok =
-    expected === 'any' ? true : expected === 'no_stream' ? actual === 0 : expected === 'exists' ? actual > 0 : actual === expected;
-  if (ok) return;
-  const described = typeof expected === 'number' ? `version ${expected}` : `'${expected}'`;
-  throw new ThaloError('WRONG_EXPECTED_VERSION', `stream "${stream}" expected ${described}, but it is at version ${actual}`, {
-    data: { stream, expected, actual },
-  });
 }
 
 /**

@@ -2,6 +2,7 @@
  * The event store's public types. The engine, the workers, projections and relays are written
  * against these; `src/store/event-store.ts` implements them on LMDB.
  */
+import type { ExpectedVersion } from '../expected-version.js';
 
 /** Free-form metadata carried by every stored event. */
 export interface EventMetadata {
@@ -38,11 +39,8 @@ export interface StoredEvent {
   previous?: number;
 }
 
-/**
- * What an append expects of its stream: `any`, `no_stream` (the stream has no events), `exists`
- * (it has at least one), or the exact seq of its last event (0 means no events, like `no_stream`).
- */
-export type ExpectedVersion = 'any' | 'no_stream' | 'exists' | number;
+// The rule has one home (src/expected-version.ts); the store's API names the type too.
+export type { ExpectedVersion };
 
 export interface AppendOptions {
   expected?: ExpectedVersion;

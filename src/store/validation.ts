@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ThaloError } from '../errors.js';
+import { validateExpectedVersion } from '../expected-version.js';
 import { DEFAULT_MAX_EVENT_BYTES, DEFAULT_MAX_EVENTS_PER_COMMAND, DEFAULT_MAX_METADATA_BYTES, metadataBytes } from '../limits.js';
 import { describeNameProblem, validateStreamName } from './stream-name.js';
 import type {
@@ -96,7 +97,7 @@ export function prepareRequest(request: AppendRequest, limits: AppendLimits): Pr
   return {
     stream: request.stream,
     events: prepared,
-    expected: checkExpected(request.expected),
+    expected: validateExpectedVersion(request.expected, 'options.expected'),
     commandId: checkCommandId(request.commandId),
     snapshot: request.snapshot === undefined ? undefined : checkSnapshot(request.snapshot),
   };
@@ -155,13 +156,6 @@ function checkMetadata(metadata: EventMetadata | undefined, where: string): Even
     }
   }
   return out;
-}
-
-function checkExpected(expected: ExpectedVersion | undefined): ExpectedVersion {
-  if (expected === undefined) return 'any';
-  if (expected === 'any' || expected === 'no_stream' || expected === 'exists') return expected;
-  if (typeof expected === 'number' && Number.isSafeInteger(expected) && expected >= 0) return expected;
-  return invalid(`options.expected must be 'any', 'no_stream', 'exists' or a stream seq (an integer >= 0), got ${JSON.stringify(expected)}`);
 }
 
 function checkCommandId(commandId: string | undefined): string | undefined {

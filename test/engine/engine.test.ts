@@ -92,10 +92,13 @@ describe('Engine: concurrency control and idempotency', () => {
     if (!conflict.ok) {
       expect(conflict.error.code).toBe('WRONG_EXPECTED_VERSION');
       expect(conflict.error.data).toMatchObject({ stream: 'counter-v', expected: 'no_stream', actual: 1 });
+      // The worker refuses it against its cached state, with the store's words (one rule, src/expected-version.ts).
+      expect(conflict.error.message).toBe(`stream "counter-v" expected 'no_stream', but it is at version 1`);
     }
     expect((await inc(1)).ok).toBe(true);
     const stale = await inc(1);
     expect(!stale.ok && stale.error.code).toBe('WRONG_EXPECTED_VERSION');
+    expect(!stale.ok && stale.error.message).toBe('stream "counter-v" expected version 1, but it is at version 2');
     expect((await inc('exists')).ok).toBe(true);
     expect((await inc('any')).ok).toBe(true);
     expect(engine.readStream('counter', 'v').map((e) => e.seq)).toEqual([1, 2, 3, 4]);

@@ -6,6 +6,8 @@
  *     Incremented {"amount":10}
  */
 import type { Command } from 'commander';
+import { parseExpectedVersion } from '../../expected-version.js';
+import type { ExpectedVersion } from '../../expected-version.js';
 import { clientOf, reportFailure, withConnection } from './connection.js';
 import type { ConnectionOptions } from './connection.js';
 
@@ -35,14 +37,17 @@ export function registerExecute(program: Command): void {
     } catch (error) {
       command.error(`error: the payload is not valid JSON: ${(error as Error).message}`, { exitCode: 2 });
     }
-    const expected = options.expectedVersion;
-    // Past 2^53 - 1 the number would round and the runtime would be asked for a version nobody typed.
-    if (expected !== undefined && /^[0-9]+$/.test(expected) && !Number.isSafeInteger(Number(expected))) {
-      command.error(`error: --expected-version must be at most ${Number.MAX_SAFE_INTEGER}, got ${expected}`, { exitCode: 2 });
+    // Checked here by the runtime's own rule: past 2^53 - 1 the number would round and the
+    // runtime would be asked for a version nobody typed.
+    let expectedVersion: ExpectedVersion | undefined;
+    try {
+      if (options.expectedVersion !== undefined) expectedVersion = parseExpectedVersion(options.expectedVersion, '--expected-version');
+    } catch (error) {
+      command.error(`error: ${(error as Error).message}`, { exitCode: 2 });
     }
     await reportFailure(options, async () => {
       const result = await clientOf(options).execute(aggregate, id, name, payload, {
-        expectedVersion: expected === undefined ? undefined : /^[0-9]+$/.test(expected) ? Number(expected) : (expected as 'any'),
+        expectedVersion,
         commandId: options.commandId,
         correlationId: options.correlationId,
       });
