@@ -59,6 +59,15 @@ export interface SerializedError {
   data?: unknown;
 }
 
+/**
+ * The brand the constructor puts on every `ThaloError`, which `isThaloError` checks. A shape
+ * check (a string `code` and `message`) also took Node's `ENOENT`, lmdb-js's and Fastify's errors
+ * for ours. `Symbol.for`, not `Symbol()`, so that an error made by a second copy of this module
+ * (the worker's source under tsx beside `dist/`, two installs of the package) is still
+ * recognised. It does not survive `postMessage` or HTTP; `deserializeError` brands the rebuilt error.
+ */
+const THALO_ERROR_BRAND = Symbol.for('thalo.error');
+
 /** Base class of every error Thalo raises on purpose. */
 export class ThaloError extends Error {
   readonly code: ThaloErrorCode;
@@ -69,6 +78,8 @@ export class ThaloError extends Error {
     this.name = 'ThaloError';
     this.code = code;
     this.data = options.data;
+    // Not enumerable: it stays out of logs, `toEqual` and spreads.
+    Object.defineProperty(this, THALO_ERROR_BRAND, { value: true });
   }
 
   toJSON(): SerializedError {
@@ -76,12 +87,16 @@ export class ThaloError extends Error {
   }
 }
 
-/** True when `error` is a Thalo error, and, if `code` is given, one with that code. */
+/**
+ * True when `error` was made by the `ThaloError` constructor (here, or rebuilt by
+ * `deserializeError` after crossing a thread), and, if `code` is given, has that code. Anything
+ * else with a `code` is not ours: Node's `ENOENT`, a driver's error, or the HTTP client's
+ * `ApiClientError` (check that one with `instanceof` and its `code`).
+ */
 export function isThaloError(error: unknown, code?: ThaloErrorCode): error is ThaloError {
   if (typeof error !== 'object' || error === null) return false;
-  const candidate = error as { code?: unknown; message?: unknown };
-  if (typeof candidate.code !== 'string' || typeof candidate.message !== 'string') return false;
-  return code === undefined || candidate.code === code;
+  if ((error as { [THALO_ERROR_BRAND]?: unknown })[THALO_ERROR_BRAND] !== true) return false;
+  return code === undefined || (error as ThaloError).code === code;
 }
 
 /** The plain `{ code, message, data }` of any error; unknown errors become `INTERNAL`. */

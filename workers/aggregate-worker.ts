@@ -8,7 +8,7 @@
  * aggregate in arrival order (the engine also sends one batch per shard at a time).
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { serializeError } from '../src/errors.js';
+import { ThaloError, serializeError } from '../src/errors.js';
 import { EventStore } from '../src/store/index.js';
 import type { ClosedReply, GuestLogMessage, LoadModulesReply, WorkerConfig, WorkerReply, WorkerTask } from '../src/protocol/messages.js';
 import { ProgressBoard } from '../src/protocol/progress-board.js';
@@ -50,12 +50,28 @@ async function close(): Promise<ClosedReply> {
   return { type: 'closed' };
 }
 
+/**
+ * One task, by its type. The `never` case makes a task type added to the protocol
+ * (src/protocol/messages.ts) and not handled here a compile error; a task of an unknown type at
+ * run time (an engine and worker from different builds) is refused instead of read as a close.
+ */
+function dispatch(task: WorkerTask): Promise<WorkerReply> {
+  switch (task.type) {
+    case 'execute-batch':
+      return executor.execute(task);
+    case 'load-modules':
+      return loadModules(task);
+    case 'close':
+      return close();
+    default: {
+      const unknown: never = task;
+      throw new ThaloError('INTERNAL', `the worker got a task of unknown type ${JSON.stringify((unknown as { type?: unknown }).type)}`);
+    }
+  }
+}
+
 export default function run(task: WorkerTask): Promise<WorkerReply> {
-  const next = chain.then((): Promise<WorkerReply> => {
-    if (task.type === 'execute-batch') return executor.execute(task);
-    if (task.type === 'load-modules') return loadModules(task);
-    return close();
-  });
+  const next = chain.then(() => dispatch(task));
   chain = next.catch(() => undefined);
   return next;
 }

@@ -9,7 +9,11 @@
 import type { ExecuteOptions, ExecuteResult, ExecutedEvent } from '../engine/index.js';
 import { readServerSentEvents } from './server-sent-events.js';
 
-/** An answer other than 2xx, with the runtime's stable error `code` (or `RUNTIME_UNREACHABLE`). */
+/**
+ * An answer other than 2xx, with the runtime's stable error `code` (or `RUNTIME_UNREACHABLE`).
+ * Not a `ThaloError`: its code may be one only the server or the client raises (`UNAUTHORIZED`,
+ * `HTTP_502`), so `isThaloError` is false for it; check `instanceof ApiClientError` and `code`.
+ */
 export class ApiClientError extends Error {
   constructor(
     /** The HTTP status, 0 when the runtime could not be reached. */
