@@ -50,6 +50,11 @@ export type ThaloErrorCode =
   | 'COMMAND_TIMEOUT'
   | 'WORKER_FAILED'
   | 'ENGINE_STOPPED'
+  // relays (a relay retries the batch with a backoff after either)
+  /** A relay's broker could not be reached, or did not acknowledge a batch in time. */
+  | 'RELAY_UNREACHABLE'
+  /** A relay's broker answered and refused the batch: a Redis error reply, a JetStream refusal, no JetStream stream for the subjects. */
+  | 'RELAY_REJECTED'
   | 'INTERNAL';
 
 /** The plain shape an error takes when it crosses a thread or a socket. */

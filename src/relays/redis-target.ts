@@ -41,7 +41,11 @@ export class RedisTarget implements RelayTarget {
   }
 
   async publish(events: ExecutedEvent[]): Promise<void> {
-    if (this.client.status === 'wait' || this.client.status === 'end') await this.client.connect();
+    if (this.client.status === 'wait' || this.client.status === 'end') {
+      await this.client.connect().catch((error: unknown) => {
+        throw new ThaloError('RELAY_UNREACHABLE', `cannot reach Redis at ${this.options.url}: ${describe(error)}`, { cause: error });
+      });
+    }
     const pipeline = this.client.pipeline();
     for (const event of events) {
       const fields =
@@ -53,11 +57,19 @@ export class RedisTarget implements RelayTarget {
     const results = await pipeline.exec();
     const failed = results?.find(([error]) => error);
     if (!results || failed) {
-      throw new ThaloError('INTERNAL', `Redis did not take the batch: ${failed?.[0]?.message ?? 'no reply'}`, { cause: failed?.[0] });
+      const error = failed?.[0];
+      // An error reply (WRONGTYPE, OOM, a READONLY replica) is Redis refusing; anything else on a
+      // command (the connection closed or not writable, no reply) is Redis not there.
+      const code = error?.name === 'ReplyError' ? 'RELAY_REJECTED' : 'RELAY_UNREACHABLE';
+      throw new ThaloError(code, `Redis at ${this.options.url} did not take the batch: ${error?.message ?? 'no reply'}`, { cause: error });
     }
   }
 
   async close(): Promise<void> {
     this.client.disconnect();
   }
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

@@ -11,6 +11,8 @@ import { DOCUMENTED_CODES } from '../torture/bad-inputs.js';
 const NOT_OVER_HTTP: Record<string, string> = {
   STORE_LOCKED: 'raised when a second runtime opens the data directory: the runtime exits before it listens',
   BUILD_FAILED: 'raised by `thalo build`, which runs no server',
+  RELAY_UNREACHABLE: "a relay's failure: its lastError and the runtime's log show it (docs/http-api.md, Projections), no request answers with it",
+  RELAY_REJECTED: "a relay's failure: its lastError and the runtime's log show it (docs/http-api.md, Projections), no request answers with it",
 };
 
 /** The string members of the union type `name` in a TypeScript source file. */
