@@ -10,7 +10,7 @@ export type { ProjectionContext, ProjectionDefinition, ProjectionFilter, Project
 export { Relay } from './relays/index.js';
 export type { RelayFormat, RelayInfo, RelayOptions, RelayState } from './relays/index.js';
 export { EventStore, validateStreamName } from './store/index.js';
-export type { AppendOptions, AppendRequest, AppendResult, EventMetadata, ExpectedVersion, NewEvent, ReadAllOptions, ReadStreamOptions, StoredEvent } from './store/index.js';
+export type { AppendOptions, AppendRequest, AppendResult, EventMetadata, EventStoreContract, ExpectedVersion, NewEvent, ReadAllOptions, ReadStreamOptions, StoredEvent } from './store/index.js';
 export { ABI_VERSION, AggregateModule, AggregateInstance, loadModule, compileModule } from './wasm/index.js';
 export type { GuestEvent, HandleOutcome, ModuleDescription } from './wasm/index.js';
 export { ApiClientError, ThaloClient } from './client/index.js';

@@ -8,7 +8,7 @@
  */
 import { LRUCache } from 'lru-cache';
 import { ThaloError } from '../src/errors.js';
-import type { EventStore } from '../src/store/index.js';
+import type { EventStoreContract } from '../src/store/index.js';
 import { AggregateModule } from '../src/wasm/index.js';
 import type { AggregateInstance, InstanceOptions } from '../src/wasm/index.js';
 import type { AggregateHandle } from '../src/wasm/types.js';
@@ -44,7 +44,7 @@ export class AggregateStates {
   private readonly cache: LRUCache<string, AggregateState>;
 
   constructor(
-    private readonly store: EventStore,
+    private readonly store: EventStoreContract,
     cacheSize: number,
     /** Limits for every instance (payload size, events per command, event size) and the guest log. */
     private readonly instanceOptions: InstanceOptions = {},

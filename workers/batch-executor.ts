@@ -12,7 +12,7 @@
  * commit, in their original order.
  */
 import { ThaloError, isThaloError, serializeError } from '../src/errors.js';
-import type { EventStore } from '../src/store/index.js';
+import type { EventStoreContract } from '../src/store/index.js';
 import { checkExpectedVersion } from '../src/expected-version.js';
 import type { AppendRequest, EventMetadata, NewEvent } from '../src/store/types.js';
 import type { RejectionData } from '../src/protocol/commands.js';
@@ -38,7 +38,7 @@ interface Accepted {
 
 export class BatchExecutor {
   constructor(
-    private readonly store: EventStore,
+    private readonly store: EventStoreContract,
     private readonly states: AggregateStates,
     private readonly progress: ProgressBoard,
     private readonly options: BatchExecutorOptions,

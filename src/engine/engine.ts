@@ -12,6 +12,7 @@ import { Piscina } from 'piscina';
 import { ThaloError } from '../errors.js';
 import { normalizePayload } from '../json-values.js';
 import { EventStore, validateStreamName } from '../store/index.js';
+import type { EventStoreContract } from '../store/index.js';
 import type { CheckpointEntry, ReadAllOptions, ReadStreamOptions } from '../store/types.js';
 import { decodeEvent } from '../protocol/decode-event.js';
 import type { CommandMessage, GuestLogMessage, WorkerConfig } from '../protocol/messages.js';
@@ -49,7 +50,7 @@ export class Engine {
 
   private constructor(
     readonly options: Required<Omit<EngineOptions, 'onGuestLog'>>,
-    private readonly store: EventStore,
+    private readonly store: EventStoreContract,
     private readonly registry: ModuleRegistry,
     private readonly workerData: WorkerConfig,
     private readonly pool: Piscina,

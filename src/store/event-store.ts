@@ -1,6 +1,8 @@
 /**
  * The event store: an append-only log of events in LMDB, read by stream or as one global log.
  *
+ * It implements `EventStoreContract` (contract.ts), the interface the rest of the runtime uses.
+ *
  * Every thread that uses a data directory opens its own `EventStore` on it (lmdb-js shares one
  * LMDB environment between the threads of a process); the process that owns the directory opens
  * it with the writer lock, its worker threads with `lock: false`. Writes from all of them go
@@ -15,6 +17,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { ThaloError, isThaloError } from '../errors.js';
+import type { EventStoreContract } from './contract.js';
 import { applyRequests, duplicateResult, findCommandRecord, readLastPosition } from './append-transaction.js';
 import { openDatabases } from './databases.js';
 import type { StoreDatabases } from './databases.js';
@@ -55,7 +58,7 @@ interface PendingBatch {
   outcomes: Promise<BatchAppendOutcome[]>;
 }
 
-export class EventStore {
+export class EventStore implements EventStoreContract {
   private closed = false;
   private closing: Promise<void> | undefined;
   private lastPruneAt = 0;

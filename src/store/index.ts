@@ -1,7 +1,8 @@
 /**
- * The event store: an append-only event log on LMDB, shared by the threads of one process.
- * See docs/store.md.
+ * The event store: what every store promises (`EventStoreContract`), and `EventStore`, the
+ * append-only event log on LMDB shared by the threads of one process. See docs/store.md.
  */
+export type { EventStoreContract } from './contract.js';
 export { EventStore } from './event-store.js';
 export { describeNameProblem, validateStreamName, MAX_STREAM_NAME_BYTES } from './stream-name.js';
 export { DEFAULT_IDEMPOTENCY_WINDOW_MS, MAX_EVENT_TYPE_BYTES, MAX_EVENT_ID_BYTES, MAX_COMMAND_ID_BYTES } from './validation.js';

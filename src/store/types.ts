@@ -1,6 +1,6 @@
 /**
- * The event store's public types. The engine, the workers, projections and relays are written
- * against these; `src/store/event-store.ts` implements them on LMDB.
+ * The event store's public types: the values that `EventStoreContract` (contract.ts) takes and
+ * returns, whatever the store; `src/store/event-store.ts` implements it on LMDB.
  */
 import type { ExpectedVersion } from '../expected-version.js';
 
@@ -96,7 +96,7 @@ export interface ReadAllOptions {
   maxBytes?: number;
 }
 
-/** A stored checkpoint, as `EventStore.listCheckpoints` lists it. */
+/** A stored checkpoint, as `EventStoreContract.listCheckpoints` lists it. */
 export interface CheckpointEntry {
   name: string;
   /** The last position the subscriber processed. */
