@@ -63,7 +63,7 @@ describe('concurrent writers', () => {
     await Promise.all(finished);
     expect(await watcher.stop()).toBeGreaterThan(1);
 
-    expectDenseLog(store);
+    await expectDenseLog(store);
     const appends = new Map<string, { positions: number[]; n: number; ks: number[] }>();
     for (const e of store.readAll()) {
       const data = unpack(e.data) as LoadEvent;

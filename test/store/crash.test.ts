@@ -33,7 +33,7 @@ describe('crash safety', () => {
 
       const store = EventStore.open({ path });
       try {
-        expectDenseLog(store);
+        await expectDenseLog(store);
         const found = new Map<string, number[]>();
         for (const e of store.readAll()) {
           const data = unpack(e.data) as LoadEvent;
