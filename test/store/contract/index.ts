@@ -4,9 +4,10 @@
  * same suite unchanged. test/store/lmdb-contract.test.ts runs it against LMDB.
  *
  * @example
- *   describeEventStoreContract('LMDB', {
- *     create: (options) => EventStore.open({ path: tempDir(), ...options }),
- *     reopen: (store) => EventStore.open({ path: (store as EventStore).path }),
+ *   // A store of a later issue (names for illustration); LMDB's is test/store/lmdb-contract.test.ts.
+ *   describeEventStoreContract('PostgreSQL', {
+ *     create: (options) => PostgresEventStore.open({ schema: freshSchema(), ...options }),
+ *     reopen: (store) => PostgresEventStore.open(optionsOf(store)),
  *   });
  */
 import { afterEach, describe } from 'vitest';
