@@ -6,6 +6,7 @@ import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Engine } from '../../src/engine/index.js';
 import { buildFixture } from '../fixtures/build-fixtures.js';
 import { UNDECODABLE, writeEventsBeforeTheValueRule } from '../fixtures/legacy-events.js';
 import { EXAMPLE_MODULES, settle, startEngine, tempDir } from './helpers.js';
@@ -19,8 +20,26 @@ beforeAll(async () => {
   await buildFixture('rogue', modules);
 });
 
+/**
+ * One engine for a whole describe block (a start per test costs more than the test): one worker, so
+ * that a command and the ten beside it share a batch. Each test reads only what it wrote.
+ */
+function sharedEngine(): () => Engine {
+  let engine: Engine | undefined;
+  let data: string | undefined;
+  beforeAll(async () => {
+    data = mkdtempSync(join(tmpdir(), 'thalo-values-data-'));
+    engine = await Engine.start({ modules, data, workers: 1 });
+  });
+  afterAll(async () => {
+    await engine?.stop();
+    if (data) rmSync(data, { recursive: true, force: true });
+  });
+  return () => engine!;
+}
+
 /** Ten counter commands in the same tick as `odd`, on one worker: they share its batch. */
-async function besideTen(engine: Awaited<ReturnType<typeof startEngine>>, odd: () => Promise<unknown>) {
+async function besideTen(engine: Engine, odd: () => Promise<unknown>) {
   const before = Array.from({ length: 5 }, (_, i) => settle(engine.execute('counter', `b${i}`, 'Increment', { amount: 1 })));
   const result = settle(odd());
   const after = Array.from({ length: 5 }, (_, i) => settle(engine.execute('counter', `a${i}`, 'Increment', { amount: 1 })));
@@ -29,6 +48,7 @@ async function besideTen(engine: Awaited<ReturnType<typeof startEngine>>, odd: (
 }
 
 describe('Engine: payloads break only their own command (item 14)', () => {
+  const shared = sharedEngine();
   const throwing = {
     get amount(): number {
       throw new Error('no amount for you');
@@ -51,7 +71,7 @@ describe('Engine: payloads break only their own command (item 14)', () => {
   ];
   for (const [what, payload, message] of cases) {
     it(`refuses ${what} with INVALID_PAYLOAD naming the field; ten commands beside it succeed`, async () => {
-      const engine = await startEngine({ modules, workers: 1 });
+      const engine = shared();
       const { result, others } = await besideTen(engine, () => engine.execute('counter', 'odd', 'Increment', payload));
       expect(!result.ok && result.error.code).toBe('INVALID_PAYLOAD');
       expect(!result.ok && result.error.message).toContain(message);
@@ -70,25 +90,26 @@ describe('Engine: guest output is checked before anything is written (items 1 an
     ['Many', 'TOO_MANY_EVENTS', 'returned 5000 events; one command may append at most 1000'],
     ['Big', 'EVENT_TOO_LARGE', 'of 2097157 bytes; an event may take at most 1048576'],
   ];
+  const shared = sharedEngine();
   for (const [command, code, message] of refused) {
     it(`${command}: ${code}, nothing written, the ten commands of its batch committed`, async () => {
-      const data = tempDir();
-      const engine = await startEngine({ modules, data, workers: 1 });
-      const { result, others } = await besideTen(engine, () => engine.execute('rogue', 'r', command));
+      const engine = shared();
+      const from = engine.lastPosition() + 1;
+      const { result, others } = await besideTen(engine, () => engine.execute('rogue', command, command));
       expect(!result.ok && result.error.code).toBe(code);
       expect(!result.ok && result.error.message).toContain(message);
       expect(others.filter((o) => o.ok)).toHaveLength(10);
-      // The log holds exactly the ten, and every page of it reads.
-      const log = engine.readAll();
+      // The log gained exactly the ten, and every page of it reads.
+      const log = engine.readAll({ from });
       expect(log.map((e) => e.stream).sort()).toEqual([...Array.from({ length: 5 }, (_, i) => `counter-a${i}`), ...Array.from({ length: 5 }, (_, i) => `counter-b${i}`)].sort());
-      expect(engine.readStream('rogue', 'r')).toEqual([]);
+      expect(engine.readStream('rogue', command)).toEqual([]);
       // The aggregate serves its next command.
-      await expect(engine.execute('rogue', 'r', 'Ok')).resolves.toMatchObject({ version: 1 });
+      await expect(engine.execute('rogue', command, 'Ok')).resolves.toMatchObject({ version: 1 });
     });
   }
 
   it('answers a committed command with the data it checked, as a later read returns it', async () => {
-    const engine = await startEngine({ modules, workers: 1 });
+    const engine = shared();
     const result = await engine.execute('rogue', 'ok', 'Ok');
     expect(result.events[0]!.data).toBe(1);
     expect(engine.readStream('rogue', 'ok')[0]!.data).toBe(1);
