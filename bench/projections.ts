@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pack } from 'msgpackr';
 import { Engine } from '../src/engine/index.js';
+import { Consumers } from '../src/projections/index.js';
 import { EventStore } from '../src/store/index.js';
 import type { AppendRequest } from '../src/store/types.js';
 import { describeMachine, percentile, progress } from './machine.js';
@@ -36,7 +37,7 @@ async function catchUp(): Promise<number> {
   const engine = await Engine.start({ modules: MODULES, data, workers: 1 });
   const started = performance.now();
   let delivered = 0;
-  const projection = engine.project('noop', (events) => {
+  const projection = new Consumers(engine.log).project('noop', (events) => {
     delivered += events.length;
   }, { batchSize: 5_000 });
   await projection.waitForPosition(CATCHUP_EVENTS);
@@ -53,7 +54,7 @@ async function liveLag(): Promise<{ p50: number; p99: number; max: number; rate:
   // Warm up the workers and the JIT first; measure only what follows.
   await Promise.all(Array.from({ length: 5_000 }, (_, i) => engine.execute('counter', `w${i % 1_000}`, 'Increment', { amount: 1 })));
   const lags: number[] = [];
-  engine.project('lag', (events) => {
+  const projection = new Consumers(engine.log).project('lag', (events) => {
     const now = Date.now();
     for (const e of events) lags.push(now - e.timestamp);
   }, { from: engine.lastPosition() + 1 });
@@ -70,7 +71,7 @@ async function liveLag(): Promise<{ p50: number; p99: number; max: number; rate:
   }
   await Promise.all(pending);
   const rate = sent / ((performance.now() - started) / 1000);
-  await engine.projection('lag')!.waitForPosition(engine.lastPosition());
+  await projection.waitForPosition(engine.lastPosition());
   await engine.stop();
   rmSync(data, { recursive: true, force: true });
   lags.sort((a, b) => a - b);

@@ -11,6 +11,8 @@ import { Redis } from 'ioredis';
 import { connect } from 'nats';
 import { pack } from 'msgpackr';
 import { Engine } from '../src/engine/index.js';
+import { Consumers } from '../src/projections/index.js';
+import { startRelay } from '../src/relays/index.js';
 import type { RelayOptions } from '../src/relays/index.js';
 import { EventStore } from '../src/store/index.js';
 import type { AppendRequest } from '../src/store/types.js';
@@ -35,7 +37,7 @@ async function relayRate(options: RelayOptions): Promise<number> {
   await writeLog(data);
   const engine = await Engine.start({ modules: MODULES, data, workers: 1 });
   const started = performance.now();
-  const relay = engine.relay(options);
+  const relay = await startRelay(new Consumers(engine.log), options);
   await relay.projection.waitForPosition(EVENTS);
   const rate = EVENTS / ((performance.now() - started) / 1000);
   await engine.stop();

@@ -8,11 +8,11 @@
  *
  * Rebuild from scratch: delete the file and `projection.reset()`.
  *
- * In a process of your own: `projectBalances(engine, './bank-balances.json')`. In
+ * In a process of your own: `projectBalances(new Consumers(engine.log), './bank-balances.json')`. In
  * `thalo-runtime`: `--projection dist/examples/bank-balances-runtime.js` (see that file).
  */
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import type { Engine, ExecutedEvent, Projection, ProjectionDefinition } from '../src/index.js';
+import type { Consumers, ExecutedEvent, Projection, ProjectionDefinition } from '../src/index.js';
 
 export interface Balances {
   /** The last log position applied. */
@@ -52,8 +52,8 @@ export function balancesProjection(file: string, name = 'bank-balances'): Projec
   };
 }
 
-/** Run the balances projection in `engine`. */
-export function projectBalances(engine: Engine, file: string, name = 'bank-balances'): Projection {
+/** Run the balances projection among `consumers`. */
+export function projectBalances(consumers: Consumers, file: string, name = 'bank-balances'): Projection {
   const { handle, options } = balancesProjection(file, name);
-  return engine.project(name, handle, options);
+  return consumers.project(name, handle, options);
 }

@@ -15,6 +15,8 @@ import type { Logger } from 'pino';
 import { DEFAULT_MAX_GUEST_MEMORY_BYTES, DEFAULT_VALIDATION_TIMEOUT_MS, Engine } from '../engine/index.js';
 import { isThaloError, serializeError } from '../errors.js';
 import { DEFAULT_MAX_EVENT_BYTES, DEFAULT_MAX_EVENTS_PER_COMMAND, DEFAULT_MAX_METADATA_BYTES } from '../limits.js';
+import { Consumers } from '../projections/index.js';
+import { startRelay } from '../relays/index.js';
 import type { RelayFormat, RelayOptions } from '../relays/index.js';
 import { ApiServer, DEFAULT_MAX_SUBSCRIBERS, DEFAULT_REQUEST_TIMEOUT_MS, ModuleDirectory } from '../server/index.js';
 import { LOG_FORMATS, createLogger } from './log-format.js';
@@ -156,8 +158,12 @@ async function run(options: RuntimeOptions, relays: RelayOptions[], logger: Logg
   });
   engine.onWorkerError((error) => logger.error({ err: error }, 'a worker thread failed outside a command and was replaced'));
   const modules = new ModuleDirectory({ engine, directory: options.modules, logger });
+  // The engine runs no consumer: the projections and relays are started here, over its log, and
+  // stop by themselves when the engine closes the log.
+  const consumers = new Consumers(engine.log);
   const api = new ApiServer({
     engine,
+    consumers,
     modules,
     logger,
     maxPayloadBytes: options.maxPayload,
@@ -172,7 +178,7 @@ async function run(options: RuntimeOptions, relays: RelayOptions[], logger: Logg
     for (const relayOptions of relays) {
       // A broker that is down does not stop the start: the relay retries with a capped backoff
       // and says once when it fails and once when it delivers again.
-      const relay = engine.relay({
+      const relay = await startRelay(consumers, {
         ...relayOptions,
         onStateChange: (state, error) => {
           const info = relay.info();
@@ -183,7 +189,7 @@ async function run(options: RuntimeOptions, relays: RelayOptions[], logger: Logg
       logger.info({ relay: relay.name, target: relay.info().target, position: relay.info().position }, 'relay started');
     }
     for (const { name, handle, options: projectionOptions } of projections) {
-      const projection = engine.project(name, handle, {
+      const projection = consumers.project(name, handle, {
         ...projectionOptions,
         onError: (error, failures) => {
           logger.warn({ projection: name, failures, error: serializeError(error).message }, 'projection failed: the batch is retried after a backoff');

@@ -13,14 +13,11 @@ import { ThaloError } from '../errors.js';
 import { normalizePayload } from '../json-values.js';
 import { EventStore, validateStreamName } from '../store/index.js';
 import type { EventStoreContract } from '../store/index.js';
-import type { CheckpointEntry, ReadAllOptions, ReadStreamOptions } from '../store/types.js';
+import type { ReadAllOptions, ReadStreamOptions } from '../store/types.js';
 import { decodeEvent } from '../protocol/decode-event.js';
 import type { CommandMessage, GuestLogMessage, WorkerConfig } from '../protocol/messages.js';
 import { ProgressBoard } from '../protocol/progress-board.js';
-import { Projection } from '../projections/index.js';
-import type { ProjectionHandler, ProjectionInfo, ProjectionOptions } from '../projections/index.js';
-import { Relay, createTarget } from '../relays/index.js';
-import type { RelayInfo, RelayOptions } from '../relays/index.js';
+import type { EventLog } from '../protocol/event-log.js';
 import { ModuleRegistry } from './module-registry.js';
 import type { LoadedModule, RefusedModule } from './module-registry.js';
 import { checkEngineOptions, checkExecuteOptions } from './options.js';
@@ -45,8 +42,7 @@ export class Engine {
   private stopped: Promise<void> | undefined;
   private readonly commitListeners = new Set<(position: number) => void>();
   private readonly workerErrorListeners = new Set<(error: unknown) => void>();
-  private readonly running = new Map<string, Projection>();
-  private readonly relaying = new Map<string, Relay>();
+  private readonly closeListeners = new Set<() => Promise<void> | void>();
 
   private constructor(
     readonly options: Required<Omit<EngineOptions, 'onGuestLog'>>,
@@ -207,89 +203,36 @@ export class Engine {
   }
 
   /**
-   * Run `handler` over the global log under checkpoint `name`, at least once per event: from the
-   * checkpoint (or `options.from`) to the head, then live on each commit.
+   * The log as its consumers see it: reads from a position, the head, checkpoints, and notices of
+   * commits and of the close. Projections, relays and the HTTP API's subscriptions are built on
+   * it by whoever wires the process (`Consumers` in `src/projections/`); the engine runs none.
    *
    * @example
-   *   engine.project('balances', async (events) => { for (const e of events) apply(e) }, { filter: { aggregates: ['bank_account'] } });
+   *   const consumers = new Consumers(engine.log);
+   *   consumers.project('audit', (events) => { for (const e of events) console.log(e.position) });
    */
-  project(name: string, handler: ProjectionHandler, options: ProjectionOptions = {}): Projection {
-    if (this.stopping) throw new ThaloError('ENGINE_STOPPED', 'the engine is stopping');
-    const existing = this.running.get(name);
-    if (existing && existing.info().status !== 'stopped') throw new ThaloError('INVALID_ARGUMENT', `a projection named ${JSON.stringify(name)} is already running`);
-    if (typeof handler !== 'function') throw new ThaloError('INVALID_ARGUMENT', 'handler must be a function');
-    const projection = new Projection(name, handler, this.store, options);
-    this.running.set(name, projection);
-    return projection;
-  }
-
-  /**
-   * Forward every event to a broker (`redis://…` or `nats://…`), at least once, from the relay's
-   * checkpoint on. A relay that cannot reach its broker keeps retrying; commands are unaffected.
-   */
-  relay(options: RelayOptions): Relay {
-    if (this.stopping) throw new ThaloError('ENGINE_STOPPED', 'the engine is stopping');
-    const name = options.name ?? `relay:${options.url}`;
-    if (this.relaying.has(name) || this.running.has(name)) throw new ThaloError('INVALID_ARGUMENT', `a relay or projection named ${JSON.stringify(name)} is already running`);
-    const relay = new Relay(name, createTarget(options), this.store, options);
-    this.relaying.set(name, relay);
-    return relay;
-  }
-
-  /** The running relays with their target, state, position and lag. */
-  relays(): RelayInfo[] {
-    return [...this.relaying.values()].map((r) => r.info());
-  }
-
-  /** The running projections with their position, lag and status. */
-  projections(): ProjectionInfo[] {
-    return [...this.running.values()].map((p) => p.info());
-  }
-
-  projection(name: string): Projection | undefined {
-    return this.running.get(name);
-  }
-
-  /** The running relay named `name`, if any. */
-  relayNamed(name: string): Relay | undefined {
-    return this.relaying.get(name);
-  }
-
-  /**
-   * The checkpoint stored under `name`, for consumers outside the engine (the HTTP API's remote
-   * subscribers) that keep theirs in the same store as the projections do.
-   */
-  checkpoint(name: string): number | undefined {
-    return this.store.getCheckpoint(name);
-  }
-
-  /** The stored checkpoints whose names start with `prefix`, in name order. */
-  checkpoints(prefix: string): CheckpointEntry[] {
-    return this.store.listCheckpoints(prefix);
-  }
-
-  /** Store `position` under `name` (durably), also when it is lower than the stored one: a reset. */
-  setCheckpoint(name: string, position: number): Promise<void> {
-    return this.store.setCheckpoint(name, position);
-  }
-
-  /** Remove `name`'s checkpoint (durably); resolves with whether there was one. */
-  deleteCheckpoint(name: string): Promise<boolean> {
-    return this.store.deleteCheckpoint(name);
-  }
-
-  /** Move `name`'s checkpoint forward to `position` (never back); resolves with the checkpoint now stored. */
-  advanceCheckpoint(name: string, position: number): Promise<number> {
-    return this.store.advanceCheckpoint(name, position);
-  }
+  readonly log: EventLog = {
+    readAll: (options) => this.store.readAll(options),
+    lastPosition: () => this.store.lastPosition(),
+    getCheckpoint: (name) => this.store.getCheckpoint(name),
+    setCheckpoint: (name, position) => this.store.setCheckpoint(name, position),
+    advanceCheckpoint: (name, position) => this.store.advanceCheckpoint(name, position),
+    deleteCheckpoint: (name) => this.store.deleteCheckpoint(name),
+    listCheckpoints: (prefix) => this.store.listCheckpoints(prefix),
+    onCommit: (listener) => this.onCommit(listener),
+    onClose: (listener) => {
+      this.closeListeners.add(listener);
+      return () => this.closeListeners.delete(listener);
+    },
+  };
 
   /** Refuse new commands, let the ones in flight finish, then close the workers and the store. */
   stop(): Promise<void> {
     this.stopping = true;
     this.stopped ??= (async () => {
       await this.dispatcher.drain();
-      await Promise.all([...this.running.values()].map((p) => p.stop()));
-      await Promise.all([...this.relaying.values()].map((r) => r.stop()));
+      // The log's consumers stop here, each storing its last checkpoint while the store is open.
+      await Promise.all([...this.closeListeners].map((listener) => listener()));
       // Let each worker close its store before its thread goes: terminating a thread in the
       // middle of an LMDB call (it may still be opening the environment) is best avoided.
       await this.dispatcher.broadcast({ type: 'close' }).catch(() => undefined);
@@ -306,8 +249,6 @@ export class Engine {
   }
 
   private notifyCommit(position: number): void {
-    for (const projection of this.running.values()) projection.notify();
-    for (const relay of this.relaying.values()) relay.notify();
     for (const listener of this.commitListeners) listener(position);
   }
 

@@ -2,35 +2,43 @@
  * A projection: a checkpointed consumer of the global log.
  *
  * At-least-once: the checkpoint moves only after the handler succeeded for a batch, so a crash
- * or a thrown error replays, never skips. Catch-up and live are the same loop: read from the
- * checkpoint to the head in batches, then sleep until a commit notice (or the polling interval)
- * and read again. Since the log is dense and read by position, there is no gap and no duplicate
- * at the switch from catching up to following.
+ * or a thrown error replays, never skips. The reading (catch-up, then live on each commit) is the
+ * log's one follower loop (`log-follower.ts`); this class adds the filter, the checkpoint, the
+ * retries with a doubling backoff, pause and reset.
  */
 import { ThaloError } from '../errors.js';
 import { DEFAULT_READ_PAGE_BYTES } from '../limits.js';
 import { decodeEvent } from '../protocol/decode-event.js';
-import type { EventStore } from '../store/index.js';
+import type { EventLog } from '../protocol/event-log.js';
+import type { StoredEvent } from '../store/types.js';
 import { compileFilter } from './filter.js';
+import { LogFollower } from './log-follower.js';
 import type { ProjectionHandler, ProjectionInfo, ProjectionOptions, ProjectionStatus } from './types.js';
 
 export class Projection {
+  readonly kind = 'projection' as const;
   private status: ProjectionStatus = 'running';
   private position: number;
   private failures = 0;
   private lastError: string | undefined;
-  private wakeUp: (() => void) | undefined;
-  private readonly loop: Promise<void>;
-  private resetTo: number | undefined;
+  /** The checkpoint writes, chained so they land in order; the last one is awaited on stop. */
+  private checkpointWrite: Promise<void> = Promise.resolve();
+  private readonly follower: LogFollower;
   private readonly settings: Required<Omit<ProjectionOptions, 'filter' | 'onError' | 'from'>>;
   private readonly matches;
+  private readonly stopOnClose: () => void;
 
+  /**
+   * Start running `handler` over `log` under checkpoint `name`: from the checkpoint (or
+   * `options.from`) to the head, then live on each commit. Stops by itself when the log closes.
+   */
   constructor(
     readonly name: string,
     private readonly handler: ProjectionHandler,
-    private readonly store: EventStore,
+    private readonly log: EventLog,
     private readonly options: ProjectionOptions = {},
   ) {
+    if (typeof handler !== 'function') throw new ThaloError('INVALID_ARGUMENT', 'handler must be a function');
     const from = options.from ?? 1;
     if (!Number.isSafeInteger(from) || from < 1) throw new ThaloError('INVALID_ARGUMENT', `options.from must be a position of at least 1, got ${JSON.stringify(from)}`);
     this.settings = {
@@ -40,13 +48,14 @@ export class Projection {
       retryMaxMs: positive(options.retryMaxMs, 'retryMaxMs', 30_000),
     };
     this.matches = compileFilter(options.filter);
-    this.position = store.getCheckpoint(name) ?? from - 1;
-    this.loop = this.run();
-  }
-
-  /** Wake the loop: new events were committed. */
-  notify(): void {
-    this.wakeUp?.();
+    this.position = log.getCheckpoint(name) ?? from - 1;
+    this.follower = new LogFollower(
+      log,
+      { page: (events) => this.handle(events), failed: (error) => this.failed(error), restarted: (position) => this.restarted(position - 1) },
+      { from: this.position + 1, pageSize: this.settings.batchSize, maxBytes: DEFAULT_READ_PAGE_BYTES, pollIntervalMs: this.settings.pollIntervalMs },
+    );
+    this.stopOnClose = log.onClose(() => this.stop());
+    this.follower.start();
   }
 
   info(): ProjectionInfo {
@@ -54,7 +63,7 @@ export class Projection {
       name: this.name,
       status: this.status,
       position: this.position,
-      lag: Math.max(0, this.store.lastPosition() - this.position),
+      lag: Math.max(0, this.log.lastPosition() - this.position),
       failures: this.failures,
     };
     if (this.lastError !== undefined) info.lastError = this.lastError;
@@ -62,22 +71,32 @@ export class Projection {
   }
 
   pause(): void {
-    if (this.status !== 'stopped') this.status = 'paused';
+    if (this.status === 'stopped') return;
+    this.status = 'paused';
+    this.follower.pause();
   }
 
   resume(): void {
-    if (this.status === 'paused') {
-      this.status = 'running';
-      this.notify();
-    }
+    if (this.status !== 'paused') return;
+    this.status = this.failures > 0 ? 'retrying' : 'running';
+    this.follower.resume();
   }
 
-  /** Replay from `position` + 1 (default: from the start). Takes effect between batches. */
+  /**
+   * Replay from `position` + 1 (default: from the start). Takes effect between batches, and
+   * resolves once the checkpoint is stored. A stopped projection stores the checkpoint itself,
+   * so that it replays from there when it is started again.
+   */
   async reset(position = 0): Promise<void> {
     if (!Number.isSafeInteger(position) || position < 0) throw new ThaloError('INVALID_ARGUMENT', `position must be a non-negative integer, got ${JSON.stringify(position)}`);
-    this.resetTo = position;
-    this.notify();
-    await this.waitFor(() => this.resetTo === undefined || this.status === 'stopped');
+    if (this.status === 'stopped') {
+      await this.checkpointWrite;
+      await this.log.setCheckpoint(this.name, position);
+      this.position = position;
+      return;
+    }
+    this.follower.restart(position + 1);
+    await this.waitFor(() => (this.position === position && !this.follower.restarting) || this.status === 'stopped');
   }
 
   /** Resolves once the checkpoint is at least `position` (for tests and tools). */
@@ -88,8 +107,49 @@ export class Projection {
   /** Finish the batch in hand, then stop. */
   async stop(): Promise<void> {
     this.status = 'stopped';
-    this.notify();
-    await this.loop;
+    this.stopOnClose();
+    await this.follower.stop();
+    await this.checkpointWrite;
+    this.progressed();
+  }
+
+  private async handle(batch: StoredEvent[]): Promise<void> {
+    const last = batch[batch.length - 1]!.position;
+    const selected = this.matches ? batch.filter(this.matches) : batch;
+    if (selected.length > 0) await this.handler(selected.map(decodeEvent), { name: this.name, position: last });
+    if (this.status === 'retrying') this.status = 'running';
+    this.failures = 0;
+    // A reset requested while the handler ran wins over this batch's checkpoint.
+    if (this.follower.restarting) return;
+    this.position = last;
+    // The checkpoint write overlaps the next batch; writes stay in order, and the last one is
+    // awaited before stopping. A crash before it lands replays this batch: at-least-once.
+    this.checkpointWrite = this.checkpointWrite
+      .then(() => this.log.setCheckpoint(this.name, last))
+      .catch((error: unknown) => {
+        // The store is closing or failing: the next start replays from the last checkpoint stored.
+        this.lastError = `checkpoint not stored: ${error instanceof Error ? error.message : String(error)}`;
+      });
+    this.progressed();
+  }
+
+  /** A failed batch (or read) is tried again after a doubling backoff: nothing is ever skipped. */
+  private failed(error: unknown): number {
+    this.failures++;
+    this.lastError = error instanceof Error ? error.message : String(error);
+    this.options.onError?.(error, this.failures);
+    if (this.status === 'running') this.status = 'retrying';
+    return Math.min(this.settings.retryMaxMs, this.settings.retryInitialMs * 2 ** (this.failures - 1));
+  }
+
+  private async restarted(position: number): Promise<void> {
+    await this.checkpointWrite;
+    this.position = position;
+    this.checkpointWrite = this.log.setCheckpoint(this.name, position);
+    await this.checkpointWrite;
+    this.failures = 0;
+    if (this.status === 'retrying') this.status = 'running';
+    this.progressed();
   }
 
   private readonly waiters = new Set<() => void>();
@@ -109,72 +169,6 @@ export class Projection {
 
   private progressed(): void {
     for (const check of [...this.waiters]) check();
-  }
-
-  private async run(): Promise<void> {
-    let checkpointWrite: Promise<void> = Promise.resolve();
-    while (this.status !== 'stopped') {
-      if (this.resetTo !== undefined) {
-        await checkpointWrite;
-        this.position = this.resetTo;
-        checkpointWrite = this.store.setCheckpoint(this.name, this.position);
-        await checkpointWrite;
-        this.resetTo = undefined;
-        this.failures = 0;
-        this.progressed();
-      }
-      if (this.status === 'paused') {
-        await this.sleep(this.settings.pollIntervalMs);
-        continue;
-      }
-      const batch = this.store.readAll({ from: this.position + 1, limit: this.settings.batchSize, maxBytes: DEFAULT_READ_PAGE_BYTES });
-      if (batch.length === 0) {
-        await this.sleep(this.settings.pollIntervalMs);
-        continue;
-      }
-      const last = batch[batch.length - 1]!.position;
-      const selected = this.matches ? batch.filter(this.matches) : batch;
-      if (selected.length > 0) {
-        try {
-          await this.handler(selected.map(decodeEvent), { name: this.name, position: last });
-        } catch (error) {
-          this.failures++;
-          this.lastError = error instanceof Error ? error.message : String(error);
-          this.options.onError?.(error, this.failures);
-          if (this.status === 'running') this.status = 'retrying';
-          await this.sleep(Math.min(this.settings.retryMaxMs, this.settings.retryInitialMs * 2 ** (this.failures - 1)));
-          continue;
-        }
-      }
-      if (this.status === 'retrying') this.status = 'running';
-      this.failures = 0;
-      // A reset requested while the handler ran wins over this batch's checkpoint.
-      if (this.resetTo !== undefined) continue;
-      this.position = last;
-      // The checkpoint write overlaps the next batch; writes stay in order, and the last one is
-      // awaited before stopping. A crash before it lands replays this batch: at-least-once.
-      checkpointWrite = checkpointWrite.then(() => this.store.setCheckpoint(this.name, last)).catch((error: unknown) => {
-        // The store is closing or failing: the next start replays from the last checkpoint stored.
-        this.lastError = `checkpoint not stored: ${error instanceof Error ? error.message : String(error)}`;
-      });
-      this.progressed();
-    }
-    await checkpointWrite;
-    this.progressed();
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.wakeUp = () => {
-        this.wakeUp = undefined;
-        done();
-      };
-    });
   }
 }
 

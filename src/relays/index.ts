@@ -1,3 +1,3 @@
-export { Relay, createTarget } from './relay.js';
+export { Relay, createTarget, startRelay } from './relay.js';
 export type { RelayInfo, RelayTarget } from './relay.js';
 export type { RelayFormat, RelayOptions, RelayState } from './types.js';

@@ -2,14 +2,16 @@
  * A relay: a projection whose handler publishes to a broker. The checkpoint moves only after the
  * broker acknowledged the whole batch; while the broker is unreachable the batch is retried with
  * a capped backoff, and the state change is reported once (not once per try).
+ *
+ * The broker clients (`ioredis`, `nats`) load only when a relay of their kind is started:
+ * importing the package (or the engine) loads neither, so a process without relays never pays
+ * for them, and neither client's side effects happen in it.
  */
 import { ThaloError } from '../errors.js';
 import type { ExecutedEvent } from '../protocol/commands.js';
-import type { EventStore } from '../store/index.js';
+import type { EventLog } from '../protocol/event-log.js';
 import { Projection } from '../projections/index.js';
-import type { ProjectionInfo } from '../projections/index.js';
-import { NatsTarget } from './nats-target.js';
-import { RedisTarget } from './redis-target.js';
+import type { Consumers, ProjectionInfo } from '../projections/index.js';
 import type { RelayOptions, RelayState } from './types.js';
 
 /** Where a relay publishes. */
@@ -24,7 +26,31 @@ export interface RelayInfo extends ProjectionInfo {
   state: RelayState | 'starting';
 }
 
-export function createTarget(options: RelayOptions): RelayTarget {
+/**
+ * Start a relay among `consumers`: forward every event of their log to a broker (`redis://…` or
+ * `nats://…`), at least once, from the relay's checkpoint on. Resolves once the broker's client
+ * is loaded, not once it is reached: a relay that cannot reach its broker keeps retrying, and
+ * commands are unaffected.
+ *
+ * @example
+ *   const relay = await startRelay(consumers, { url: 'redis://127.0.0.1:6379' });
+ */
+export async function startRelay(consumers: Consumers, options: RelayOptions): Promise<Relay> {
+  const name = options.name ?? `relay:${options.url}`;
+  // Refuse a taken name before loading a client, and again once loaded (another start may have
+  // taken it meanwhile).
+  consumers.checkName(name);
+  const target = await createTarget(options);
+  try {
+    return consumers.add(name, () => new Relay(name, target, consumers.log, options));
+  } catch (error) {
+    await target.close();
+    throw error;
+  }
+}
+
+/** The target of `options.url`, its broker client loaded on demand. */
+export async function createTarget(options: RelayOptions): Promise<RelayTarget> {
   let url: URL;
   try {
     url = new URL(options.url);
@@ -35,9 +61,11 @@ export function createTarget(options: RelayOptions): RelayTarget {
   if (format !== 'native' && format !== 'cloudevents') throw new ThaloError('INVALID_ARGUMENT', `relay format must be "native" or "cloudevents", got ${JSON.stringify(format)}`);
   const source = options.source ?? 'thalo-runtime';
   if (url.protocol === 'redis:' || url.protocol === 'rediss:') {
+    const { RedisTarget } = await import('./redis-target.js');
     return new RedisTarget({ url: options.url, template: options.template ?? '{category}_events', maxLen: options.maxLen ?? 1_000_000, format, source });
   }
   if (url.protocol === 'nats:') {
+    const { NatsTarget } = await import('./nats-target.js');
     return new NatsTarget({
       url: options.url,
       template: options.template ?? 'thalo.events.{category}.{event}',
@@ -51,16 +79,17 @@ export function createTarget(options: RelayOptions): RelayTarget {
 }
 
 export class Relay {
+  readonly kind = 'relay' as const;
   private state: RelayState | 'starting' = 'starting';
   readonly projection: Projection;
 
   constructor(
     readonly name: string,
     private readonly target: RelayTarget,
-    store: EventStore,
+    log: EventLog,
     options: RelayOptions,
   ) {
-    this.projection = new Projection(name, (events) => this.publish(events), store, {
+    this.projection = new Projection(name, (events) => this.publish(events), log, {
       batchSize: options.batchSize ?? 1_000,
       retryInitialMs: options.retryInitialMs ?? 100,
       retryMaxMs: options.retryMaxMs ?? 5_000,
@@ -86,8 +115,9 @@ export class Relay {
     return { ...this.projection.info(), target: this.target.description, state: this.state };
   }
 
-  notify(): void {
-    this.projection.notify();
+  /** Republish from `position` + 1 (consumers deduplicate by event id); resolves once the checkpoint is stored. */
+  reset(position: number): Promise<void> {
+    return this.projection.reset(position);
   }
 
   async stop(): Promise<void> {

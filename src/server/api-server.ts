@@ -4,7 +4,8 @@
  * status codes (`api-errors.ts`).
  *
  * @example
- *   const api = new ApiServer({ engine, modules, logger, maxPayloadBytes: 1 << 20, token });
+ *   const consumers = new Consumers(engine.log);
+ *   const api = new ApiServer({ engine, consumers, modules, logger, maxPayloadBytes: 1 << 20, token });
  *   const url = await api.listen('127.0.0.1', 4433);
  *   // on SIGTERM:
  *   api.startDraining(); await engine.stop(); await api.close();
@@ -16,6 +17,7 @@ import Fastify from 'fastify';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
 import type { Engine } from '../engine/index.js';
+import { Consumers } from '../projections/index.js';
 import { toJson } from '../json-values.js';
 import { ApiError, errorResponse, sendError } from './api-errors.js';
 import { DEFAULT_REQUEST_TIMEOUT_MS, KEEP_ALIVE_TIMEOUT_MS, defaultMaxConnections, logRefusedConnections, requestTimeoutOptions } from './connection-limits.js';
@@ -47,6 +49,8 @@ declare module 'fastify' {
 
 export interface ApiServerOptions {
   engine: Engine;
+  /** The in-process projections and relays, listed and reset by the API. Default: none. */
+  consumers?: Consumers;
   modules: ModuleDirectory;
   logger: Logger;
   /** The engine's payload limit, in bytes: request bodies are limited to match. */
@@ -74,8 +78,9 @@ export class ApiServer {
   constructor(options: ApiServerOptions) {
     this.logger = options.logger;
     const authorized = options.token === undefined ? undefined : tokenCheck(options.token);
-    this.subscribers = new SubscriberRegistry(options.engine, options.maxSubscribers);
-    this.metrics = new RuntimeMetrics(options.engine, () => this.subscribers.list());
+    const consumers = options.consumers ?? new Consumers(options.engine.log);
+    this.subscribers = new SubscriberRegistry(options.engine.log, consumers, options.maxSubscribers);
+    this.metrics = new RuntimeMetrics(options.engine, consumers, () => this.subscribers.list());
     const timeouts = requestTimeoutOptions(options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS);
     // No Fastify logger: a log line per request would cost more than the command itself. Errors
     // that are faults (500) are logged by the error handler below. Fastify's own 503 while it
@@ -114,6 +119,7 @@ export class ApiServer {
     this.stopRefusalLog = logRefusedConnections(this.app.server, this.logger);
     const context: RouteContext = {
       engine: options.engine,
+      consumers,
       metrics: this.metrics,
       maxPayloadBytes: options.maxPayloadBytes,
       modules: options.modules,

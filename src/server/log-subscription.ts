@@ -3,11 +3,10 @@
  * each as one SSE message whose `id` is its global position, so a client that reconnects with
  * `Last-Event-ID: <position>` resumes right after the last event it got.
  *
- * Catching up and following are the same loop: read the log from the next position until a read
- * comes back empty, then wait for the engine's commit notice and read again. The log is dense and
- * read by position, and `next` only moves past events that were written to the socket, so the
- * switch from catch-up to live can neither skip nor repeat an event, whatever commits while the
- * catch-up runs.
+ * The reading is the log's one follower loop (`src/projections/log-follower.ts`), the same as a
+ * projection's: this class is its handler, which writes each page to the socket and waits for
+ * the socket to drain before the next page. `delivered` moves only past events written to the
+ * socket, so the switch from catch-up to live can neither skip nor repeat an event.
  *
  * A damaged position in the log (`STORE_CORRUPTED`) ends the subscription after the events before
  * it, with an `event: error` message naming it: closing silently would have the client reconnect
@@ -15,12 +14,15 @@
  */
 import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
-import type { Engine, ExecutedEvent } from '../engine/index.js';
 import { isThaloError, serializeError } from '../errors.js';
 import type { ThaloError } from '../errors.js';
 import type { LagSource } from './metrics.js';
 import { toJson } from '../json-values.js';
 import { DEFAULT_READ_PAGE_BYTES } from '../limits.js';
+import { LogFollower } from '../projections/index.js';
+import { decodeEvent } from '../protocol/decode-event.js';
+import type { EventLog } from '../protocol/event-log.js';
+import type { StoredEvent } from '../store/types.js';
 
 /** Events read (and written to the socket in one write) per step. */
 const PAGE = 500;
@@ -30,22 +32,17 @@ const HEARTBEAT_MS = 15_000;
 export class LogSubscription implements LagSource {
   /** The position of the last event written to the client, 0 if none. */
   delivered: number;
-  private next: number;
-  /** Set by `restart`: where the pump goes on from, applied between two writes. */
-  private restartFrom: number | undefined;
-  private pumping = false;
-  private again = false;
   private closed = false;
+  private readonly follower: LogFollower;
   private readonly cleanups: (() => void)[] = [];
 
   /** Start sending the events from position `from` on `response`, whose headers are not yet sent. */
   constructor(
-    private readonly engine: Engine,
+    private readonly log: EventLog,
     private readonly response: ServerResponse,
     from: number,
     private readonly onClose: (subscription: LogSubscription) => void,
   ) {
-    this.next = from;
     this.delivered = from - 1;
     response.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
@@ -58,12 +55,18 @@ export class LogSubscription implements LagSource {
     });
     // The client's EventSource waits this long before reconnecting on its own.
     response.write(`retry: 1000\n: from ${from}\n\n`);
-    this.cleanups.push(engine.onCommit(() => this.wake()));
     const heartbeat = setInterval(() => response.write(': keep-alive\n\n'), HEARTBEAT_MS);
     heartbeat.unref();
     this.cleanups.push(() => clearInterval(heartbeat));
     response.on('close', () => this.close());
-    this.wake();
+    // No polling: a subscription reads again only on a commit notice (or a restart).
+    this.follower = new LogFollower(
+      log,
+      { page: (events) => this.write(events), failed: (error) => this.failed(error), restarted: (position) => this.restarted(position) },
+      { from, pageSize: PAGE, maxBytes: DEFAULT_READ_PAGE_BYTES },
+    );
+    this.cleanups.push(() => void this.follower.stop());
+    this.follower.start();
   }
 
   /** True once the subscription ended (it may end inside its constructor, when the store is closed). */
@@ -71,58 +74,39 @@ export class LogSubscription implements LagSource {
     return this.closed;
   }
 
-  /** New events may be there: read them now, or right after the read in progress. */
-  wake(): void {
-    if (this.closed) return;
-    if (this.pumping) {
-      this.again = true;
-      return;
-    }
-    void this.pump();
-  }
-
   /**
    * Go on from position `from` on this same connection (a reset of the subscriber's checkpoint):
    * events already sent are sent again, with their own ids, after a `: reset` comment line. The
-   * jump happens between two writes of the pump, never inside one, so every message stays whole
-   * and the ids after the comment run densely from `from`.
+   * jump happens between two writes, never inside one, so every message stays whole and the ids
+   * after the comment run densely from `from`.
    */
   restart(from: number): void {
     if (this.closed) return;
-    this.restartFrom = from;
-    this.wake();
+    this.follower.restart(from);
   }
 
-  private async pump(): Promise<void> {
-    this.pumping = true;
-    try {
-      do {
-        this.again = false;
-        for (;;) {
-          if (this.restartFrom !== undefined) {
-            this.next = this.restartFrom;
-            this.delivered = this.next - 1;
-            this.restartFrom = undefined;
-            this.response.write(`: reset, from ${this.next}\n\n`);
-          }
-          const events = this.engine.readAll({ from: this.next, limit: PAGE, maxBytes: DEFAULT_READ_PAGE_BYTES });
-          if (events.length === 0 || this.closed) break;
-          const writable = this.response.write(format(events));
-          this.next = events[events.length - 1]!.position + 1;
-          this.delivered = this.next - 1;
-          // A slow client: stop reading until its socket has room, so memory stays bounded.
-          if (!writable) await Promise.race([once(this.response, 'drain'), once(this.response, 'close')]);
-        }
-      } while (this.again && !this.closed);
-    } catch (error) {
-      // A damaged position is said (a reconnect would only meet it again); otherwise the store
-      // closed under us (the runtime is stopping) or the socket broke: the client reconnects with
-      // Last-Event-ID and resumes where it was.
-      if (isThaloError(error, 'STORE_CORRUPTED') && !this.closed) this.sendDamage(error);
-      this.close();
-    } finally {
-      this.pumping = false;
-    }
+  private async write(events: StoredEvent[]): Promise<void> {
+    if (this.closed) return;
+    const writable = this.response.write(format(events));
+    this.delivered = events[events.length - 1]!.position;
+    // A slow client: read no further until its socket has room, so memory stays bounded.
+    if (!writable) await Promise.race([once(this.response, 'drain'), once(this.response, 'close')]);
+  }
+
+  private restarted(from: number): void {
+    this.delivered = from - 1;
+    this.response.write(`: reset, from ${from}\n\n`);
+  }
+
+  /**
+   * A damaged position is said (a reconnect would only meet it again); otherwise the store closed
+   * under us (the runtime is stopping) or the socket broke: the client reconnects with
+   * Last-Event-ID and resumes where it was. Either way the subscription ends.
+   */
+  private failed(error: unknown): undefined {
+    if (isThaloError(error, 'STORE_CORRUPTED') && !this.closed) this.sendDamage(error);
+    this.close();
+    return undefined;
   }
 
   /**
@@ -131,13 +115,13 @@ export class LogSubscription implements LagSource {
    */
   private sendDamage(error: ThaloError): void {
     const position = (error.data as { position?: unknown } | undefined)?.position;
-    if (typeof position === 'number' && position > this.next && this.restartFrom === undefined) {
+    const next = this.follower.next;
+    if (typeof position === 'number' && position > next && !this.follower.restarting) {
       try {
-        const events = this.engine.readAll({ from: this.next, limit: Math.min(PAGE, position - this.next) });
+        const events = this.log.readAll({ from: next, limit: Math.min(PAGE, position - next) });
         if (events.length > 0) {
           this.response.write(format(events));
-          this.next = events[events.length - 1]!.position + 1;
-          this.delivered = this.next - 1;
+          this.delivered = events[events.length - 1]!.position;
         }
       } catch {
         // The error below still names the damage.
@@ -156,8 +140,8 @@ export class LogSubscription implements LagSource {
   }
 }
 
-function format(events: ExecutedEvent[]): string {
+function format(events: StoredEvent[]): string {
   let out = '';
-  for (const event of events) out += `id: ${event.position}\ndata: ${toJson(event)}\n\n`;
+  for (const event of events) out += `id: ${event.position}\ndata: ${toJson(decodeEvent(event))}\n\n`;
   return out;
 }

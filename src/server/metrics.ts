@@ -11,6 +11,7 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Engine } from '../engine/index.js';
+import type { Consumers } from '../projections/index.js';
 
 /** A live reader of the log (an SSE subscription) whose lag is reported. */
 export interface LagSource {
@@ -28,10 +29,10 @@ export class RuntimeMetrics {
   private readonly subscriptions = new Set<LagSource>();
 
   /**
-   * `consumers` lists the log's consumers that the engine does not run (the remote subscribers),
+   * `consumers` are the in-process projections and relays; `subscribers` lists the remote ones,
    * each reported by name in `thalo_subscription_lag_events` next to the projections and relays.
    */
-  constructor(engine: Engine, consumers: () => Iterable<{ name: string; lag: number }> = () => []) {
+  constructor(engine: Engine, consumers: Consumers, subscribers: () => Iterable<{ name: string; lag: number }> = () => []) {
     // prom-client's names begin with their own group (`process_cpu_user_seconds_total`,
     // `nodejs_heap_size_used_bytes`), so the prefix is only ours: `thalo_process_` read
     // `thalo_process_process_cpu_…`.
@@ -91,7 +92,7 @@ export class RuntimeMetrics {
       registers: [this.registry],
       collect() {
         this.reset();
-        for (const info of [...engine.projections(), ...engine.relays()]) this.set({ projection: info.name }, info.failures);
+        for (const consumer of consumers.list()) this.set({ projection: consumer.name }, consumer.info().failures);
       },
     });
     new Gauge({
@@ -105,10 +106,10 @@ export class RuntimeMetrics {
         let worst = 0;
         for (const subscription of subscriptions) worst = Math.max(worst, head - subscription.delivered);
         this.set({ subscription: 'sse' }, worst);
-        for (const info of [...engine.projections(), ...engine.relays()]) this.set({ subscription: info.name }, info.lag);
+        for (const consumer of consumers.list()) this.set({ subscription: consumer.name }, consumer.info().lag);
         // A subscriber's lag counts from its acked checkpoint, as a projection's does: what was
         // sent but not acked would be sent again after a crash, so it is not done yet.
-        for (const info of consumers()) this.set({ subscription: info.name }, info.lag);
+        for (const info of subscribers()) this.set({ subscription: info.name }, info.lag);
       },
     });
   }

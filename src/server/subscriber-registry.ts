@@ -18,7 +18,8 @@
  * (`maxSubscribers`, counting stored and connected ones): a new name past the cap is refused
  * with `TOO_MANY_SUBSCRIBERS`, names already known keep working, and `delete` forgets one.
  */
-import type { Engine } from '../engine/index.js';
+import type { Consumers } from '../projections/index.js';
+import type { EventLog } from '../protocol/event-log.js';
 import { ApiError } from './api-errors.js';
 import type { LogSubscription } from './log-subscription.js';
 
@@ -60,7 +61,8 @@ export class SubscriberRegistry {
   private readonly creating = new Set<string>();
 
   constructor(
-    private readonly engine: Engine,
+    private readonly log: EventLog,
+    private readonly consumers: Consumers,
     private readonly maxSubscribers = DEFAULT_MAX_SUBSCRIBERS,
   ) {}
 
@@ -76,9 +78,9 @@ export class SubscriberRegistry {
         `${where} must be 1 to 128 letters, digits, ".", "_", ":" or "-", starting with a letter or a digit, got ${JSON.stringify(name)}`,
       );
     }
-    const projection = this.engine.projection(name);
-    if ((projection && projection.info().status !== 'stopped') || this.engine.relayNamed(name)) {
-      throw new ApiError('SUBSCRIBER_NAME_IN_USE', `${JSON.stringify(name)} is the name of an in-process ${projection ? 'projection' : 'relay'} of this runtime; pick another subscriber name`, {
+    const consumer = this.consumers.get(name);
+    if (consumer && (consumer.kind === 'relay' || consumer.info().status !== 'stopped')) {
+      throw new ApiError('SUBSCRIBER_NAME_IN_USE', `${JSON.stringify(name)} is the name of an in-process ${consumer.kind} of this runtime; pick another subscriber name`, {
         name,
       });
     }
@@ -87,7 +89,7 @@ export class SubscriberRegistry {
 
   /** The stored checkpoint of subscriber `name`, if it ever acked (or was reset). */
   checkpoint(name: string): number | undefined {
-    return this.engine.checkpoint(SUBSCRIBER_CHECKPOINT_PREFIX + name);
+    return this.log.getCheckpoint(SUBSCRIBER_CHECKPOINT_PREFIX + name);
   }
 
   /** True when `name` is connected now or has a stored checkpoint. */
@@ -115,11 +117,11 @@ export class SubscriberRegistry {
    * with the checkpoint now stored, durably. The caller checks `position` against the log's head.
    */
   async ack(name: string, position: number): Promise<number> {
-    if (this.isKnown(name)) return this.engine.advanceCheckpoint(SUBSCRIBER_CHECKPOINT_PREFIX + name, position);
+    if (this.isKnown(name)) return this.log.advanceCheckpoint(SUBSCRIBER_CHECKPOINT_PREFIX + name, position);
     this.checkRoom(name);
     this.creating.add(name);
     try {
-      return await this.engine.advanceCheckpoint(SUBSCRIBER_CHECKPOINT_PREFIX + name, position);
+      return await this.log.advanceCheckpoint(SUBSCRIBER_CHECKPOINT_PREFIX + name, position);
     } finally {
       this.creating.delete(name);
     }
@@ -133,7 +135,7 @@ export class SubscriberRegistry {
   checkRoom(name: string): void {
     if (this.isKnown(name)) return;
     const known = new Set([...this.creating, ...this.streams.keys()]);
-    for (const entry of this.engine.checkpoints(SUBSCRIBER_CHECKPOINT_PREFIX)) known.add(entry.name.slice(SUBSCRIBER_CHECKPOINT_PREFIX.length));
+    for (const entry of this.log.listCheckpoints(SUBSCRIBER_CHECKPOINT_PREFIX)) known.add(entry.name.slice(SUBSCRIBER_CHECKPOINT_PREFIX.length));
     if (known.size < this.maxSubscribers) return;
     throw new ApiError(
       'TOO_MANY_SUBSCRIBERS',
@@ -153,7 +155,7 @@ export class SubscriberRegistry {
     // ack already in flight may still land after the removal and store the name again: its
     // client acks as that subscriber, which is then a new one.
     for (const subscription of open) subscription.close();
-    const stored = await this.engine.deleteCheckpoint(SUBSCRIBER_CHECKPOINT_PREFIX + name);
+    const stored = await this.log.deleteCheckpoint(SUBSCRIBER_CHECKPOINT_PREFIX + name);
     return stored || open.length > 0;
   }
 
@@ -168,7 +170,7 @@ export class SubscriberRegistry {
    * reset). The checkpoint is durable before the streams jump.
    */
   async reset(name: string, position: number): Promise<SubscriberInfo> {
-    await this.engine.setCheckpoint(SUBSCRIBER_CHECKPOINT_PREFIX + name, position);
+    await this.log.setCheckpoint(SUBSCRIBER_CHECKPOINT_PREFIX + name, position);
     for (const subscription of this.streams.get(name) ?? []) subscription.restart(position + 1);
     return this.info(name, position);
   }
@@ -176,7 +178,7 @@ export class SubscriberRegistry {
   /** Every known subscriber (connected now, or with a stored checkpoint), by name. */
   list(): SubscriberInfo[] {
     const stored = new Map<string, number>();
-    for (const entry of this.engine.checkpoints(SUBSCRIBER_CHECKPOINT_PREFIX)) stored.set(entry.name.slice(SUBSCRIBER_CHECKPOINT_PREFIX.length), entry.position);
+    for (const entry of this.log.listCheckpoints(SUBSCRIBER_CHECKPOINT_PREFIX)) stored.set(entry.name.slice(SUBSCRIBER_CHECKPOINT_PREFIX.length), entry.position);
     const names = [...new Set([...stored.keys(), ...this.streams.keys()])].sort();
     return names.map((name) => this.info(name, stored.get(name) ?? 0));
   }
@@ -188,7 +190,7 @@ export class SubscriberRegistry {
       kind: 'subscriber',
       status: open && open.size > 0 ? 'connected' : 'disconnected',
       position,
-      lag: Math.max(0, this.engine.lastPosition() - position),
+      lag: Math.max(0, this.log.lastPosition() - position),
       connections: open?.size ?? 0,
     };
     if (open && open.size > 0) info.delivered = Math.max(...[...open].map((s) => s.delivered));

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ExecutedEvent } from '../../src/engine/index.js';
+import { Consumers } from '../../src/projections/index.js';
 import { startEngine } from '../engine/helpers.js';
 
 describe('projections', () => {
@@ -7,7 +8,7 @@ describe('projections', () => {
     const engine = await startEngine({ workers: 2 });
     await Promise.all(Array.from({ length: 500 }, (_, i) => engine.execute('counter', `p${i % 37}`, 'Increment', { amount: 1 })));
     const seen: number[] = [];
-    const projection = engine.project('all', (events) => {
+    const projection = new Consumers(engine.log).project('all', (events) => {
       for (const e of events) seen.push(e.position);
     }, { batchSize: 64 });
     // Appends race with the catch-up, which starts at once.
@@ -28,7 +29,7 @@ describe('projections', () => {
     await engine.execute('bank_account', 'y', 'OpenAccount', { initial_balance: 1 });
     const collect = (filter: object) => {
       const got: string[] = [];
-      const p = engine.project(`f-${JSON.stringify(filter)}`, (events) => {
+      const p = new Consumers(engine.log).project(`f-${JSON.stringify(filter)}`, (events) => {
         for (const e of events) got.push(`${e.stream}:${e.type}`);
       }, { filter });
       return { got, p };
@@ -50,13 +51,13 @@ describe('projections', () => {
     let attempts = 0;
     const delivered: number[] = [];
     const errors: number[] = [];
-    const flaky = engine.project('flaky', (events) => {
+    const flaky = new Consumers(engine.log).project('flaky', (events) => {
       attempts++;
       if (attempts <= 3) throw new Error(`read model unavailable (attempt ${attempts})`);
       for (const e of events) delivered.push(e.position);
     }, { retryInitialMs: 5, onError: (_error, failures) => errors.push(failures) });
     const healthy: number[] = [];
-    const other = engine.project('healthy', (events) => {
+    const other = new Consumers(engine.log).project('healthy', (events) => {
       for (const e of events) healthy.push(e.position);
     });
     await other.waitForPosition(5);
@@ -71,14 +72,14 @@ describe('projections', () => {
     const engine = await startEngine();
     for (let i = 0; i < 4; i++) await engine.execute('counter', 'c', 'Increment', { amount: 1 });
     const first: number[] = [];
-    const p1 = engine.project('checkpointed', (events) => {
+    const p1 = new Consumers(engine.log).project('checkpointed', (events) => {
       for (const e of events) first.push(e.position);
     });
     await p1.waitForPosition(4);
     await p1.stop();
     for (let i = 0; i < 2; i++) await engine.execute('counter', 'c', 'Increment', { amount: 1 });
     const second: number[] = [];
-    const p2 = engine.project('checkpointed', (events) => {
+    const p2 = new Consumers(engine.log).project('checkpointed', (events) => {
       for (const e of events) second.push(e.position);
     });
     await p2.waitForPosition(6);
@@ -92,7 +93,7 @@ describe('projections', () => {
   it('pauses and resumes', async () => {
     const engine = await startEngine();
     const seen: ExecutedEvent[] = [];
-    const p = engine.project('pausable', (events) => {
+    const p = new Consumers(engine.log).project('pausable', (events) => {
       seen.push(...events);
     }, { pollIntervalMs: 20 });
     await engine.execute('counter', 'z', 'Increment', { amount: 1 });

@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../../src/engine/index.js';
+import { Consumers } from '../../src/projections/index.js';
+import { startRelay } from '../../src/relays/index.js';
 import { startEngine, tempDir } from '../engine/helpers.js';
 import { writeEventsBeforeTheValueRule } from '../fixtures/legacy-events.js';
 import { REDIS, freePort, requireService, skipped, startBroker, stopBroker } from '../services.js';
@@ -34,7 +36,7 @@ async function entries(client: Redis, key: string): Promise<Record<string, strin
 describe.skipIf(skipped(REDIS))('relay to Redis Streams', () => {
   it('appends every event, in order, with the native fields, under the key template', async () => {
     const engine = await startEngine();
-    const relay = engine.relay({ url: 'redis://127.0.0.1:6379', template: `thalo_test_${suffix}_{category}` });
+    const relay = await startRelay(new Consumers(engine.log), { url: 'redis://127.0.0.1:6379', template: `thalo_test_${suffix}_{category}` });
     await load(engine, 300);
     await engine.execute('bank_account', 'b1', 'OpenAccount', { initial_balance: 5 });
     await relay.projection.waitForPosition(engine.lastPosition());
@@ -59,7 +61,7 @@ describe.skipIf(skipped(REDIS))('relay to Redis Streams', () => {
   it('writes CloudEvents and trims with MAXLEN ~', async () => {
     const engine = await startEngine();
     const key = `thalo_test_${suffix}_ce_{event}`;
-    const relay = engine.relay({ url: 'redis://127.0.0.1:6379', template: key, format: 'cloudevents', maxLen: 10, batchSize: 50 });
+    const relay = await startRelay(new Consumers(engine.log), { url: 'redis://127.0.0.1:6379', template: key, format: 'cloudevents', maxLen: 10, batchSize: 50 });
     await load(engine, 1_000, 'ce');
     await relay.projection.waitForPosition(1_000);
     const stored = await entries(redis, `thalo_test_${suffix}_ce_Incremented`);
@@ -76,7 +78,7 @@ describe.skipIf(skipped(REDIS))('relay to Redis: events stored before the value 
     await writeEventsBeforeTheValueRule(data);
     const engine = await startEngine({ data });
     const key = `thalo_test_${suffix}_legacy`;
-    const relay = engine.relay({ url: 'redis://127.0.0.1:6379', template: key });
+    const relay = await startRelay(new Consumers(engine.log), { url: 'redis://127.0.0.1:6379', template: key });
     await relay.projection.waitForPosition(3);
     const stored = await entries(redis, key);
     expect(stored.map((e) => e.data)).toEqual(['{"amount":"1000000000000000000"}', 'null', '{"amount":1}']);
@@ -92,7 +94,7 @@ describe.skipIf(skipped(REDIS))('relay to Redis through outages', () => {
     const port = await freePort();
     const states: string[] = [];
     const engine = await startEngine();
-    const relay = engine.relay({ url: `redis://127.0.0.1:${port}`, template: 'outage', retryInitialMs: 20, retryMaxMs: 200, onStateChange: (state) => states.push(state) });
+    const relay = await startRelay(new Consumers(engine.log), { url: `redis://127.0.0.1:${port}`, template: 'outage', retryInitialMs: 20, retryMaxMs: 200, onStateChange: (state) => states.push(state) });
     await load(engine, 100, 'o');
     // Commands are accepted while the broker is down; the relay reports "failing" once.
     await expect.poll(() => states).toEqual(['failing']);

@@ -6,16 +6,20 @@
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Engine, ExecutedEvent } from '../../src/engine/index.js';
+import { Consumers } from '../../src/projections/index.js';
+import { startRelay } from '../../src/relays/index.js';
 import { ApiServer, ModuleDirectory } from '../../src/server/index.js';
 import { EXAMPLE_MODULES, startEngine } from '../engine/helpers.js';
 
 let engine: Engine;
+let consumers: Consumers;
 let api: ApiServer;
 
 beforeEach(async () => {
   engine = await startEngine();
+  consumers = new Consumers(engine.log);
   const logger = pino({ level: 'silent' });
-  api = new ApiServer({ engine, modules: new ModuleDirectory({ engine, directory: EXAMPLE_MODULES, logger }), logger, maxPayloadBytes: 1 << 20 });
+  api = new ApiServer({ engine, consumers, modules: new ModuleDirectory({ engine, directory: EXAMPLE_MODULES, logger }), logger, maxPayloadBytes: 1 << 20 });
   await api.app.ready();
 });
 
@@ -37,7 +41,7 @@ async function call(method: 'GET' | 'POST' | 'DELETE', url: string, body?: unkno
 describe('in-process projections through the API', () => {
   it('lists a projection with its checkpoint and lag, and a reset replays it from the position', async () => {
     const seen: number[] = [];
-    const projection = engine.project('counts', (events: ExecutedEvent[]) => {
+    const projection = consumers.project('counts', (events: ExecutedEvent[]) => {
       for (const e of events) seen.push(e.position);
     });
     const head = await increment(6);
@@ -56,7 +60,7 @@ describe('in-process projections through the API', () => {
   });
 
   it('refuses a subscriber that takes a running projection\'s name with 409 SUBSCRIBER_NAME_IN_USE', async () => {
-    const projection = engine.project('taken', () => undefined);
+    const projection = consumers.project('taken', () => undefined);
     await increment(1);
     await projection.waitForPosition(1);
     const subscribe = await call('GET', '/v1/subscribe?subscriber=taken');
@@ -66,20 +70,20 @@ describe('in-process projections through the API', () => {
     // Nor can the subscriber API delete the projection's checkpoint.
     expect(await call('DELETE', '/v1/subscribers/taken')).toMatchObject({ status: 409, body: { code: 'SUBSCRIBER_NAME_IN_USE' } });
     // The projection's checkpoint is its own: the refused ack wrote nothing anywhere.
-    expect(engine.checkpoints('subscriber:')).toEqual([]);
+    expect(engine.log.listCheckpoints('subscriber:')).toEqual([]);
     // Once it is stopped the name is free again for a subscriber (whose checkpoint is apart).
     await projection.stop();
     expect(await call('POST', '/v1/subscribers/taken/ack', { position: 0 })).toMatchObject({ status: 200, body: { name: 'taken', position: 0 } });
-    expect(engine.checkpoint('taken')).toBe(1);
+    expect(engine.log.getCheckpoint('taken')).toBe(1);
     // Deleting the subscriber leaves the stopped projection's checkpoint alone.
     expect(await call('DELETE', '/v1/subscribers/taken')).toMatchObject({ status: 200, body: { name: 'taken', deleted: true } });
-    expect(engine.checkpoints('subscriber:')).toEqual([]);
-    expect(engine.checkpoint('taken')).toBe(1);
+    expect(engine.log.listCheckpoints('subscriber:')).toEqual([]);
+    expect(engine.log.getCheckpoint('taken')).toBe(1);
   });
 
   it('lists a relay and resets it, and refuses its name to subscribers', async () => {
     // A broker nobody listens on: the relay keeps retrying, which a reset does not disturb.
-    engine.relay({ url: 'redis://127.0.0.1:1', name: 'to-redis', retryInitialMs: 10, retryMaxMs: 50 });
+    await startRelay(consumers, { url: 'redis://127.0.0.1:1', name: 'to-redis', retryInitialMs: 10, retryMaxMs: 50 });
     await increment(2);
     const { body } = await call('GET', '/v1/projections');
     expect(body.projections).toEqual([expect.objectContaining({ name: 'to-redis', kind: 'relay', position: 0, lag: 2, target: 'Redis Streams at redis://127.0.0.1:1' })]);

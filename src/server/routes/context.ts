@@ -1,6 +1,7 @@
 /** What every route of the API is given by `ApiServer`. */
 import type { FastifyRequest } from 'fastify';
 import type { Engine } from '../../engine/index.js';
+import type { Consumers } from '../../projections/index.js';
 import type { RuntimeMetrics } from '../metrics.js';
 import type { ModuleDirectory } from '../module-directory.js';
 import type { LogSubscription } from '../log-subscription.js';
@@ -8,6 +9,8 @@ import type { SubscriberRegistry } from '../subscriber-registry.js';
 
 export interface RouteContext {
   engine: Engine;
+  /** The in-process projections and relays of the log, by name. */
+  consumers: Consumers;
   metrics: RuntimeMetrics;
   /** The engine's payload limit, in bytes; request bodies are limited accordingly. */
   maxPayloadBytes: number;

@@ -4,8 +4,8 @@
  *   GET  /v1/projections               {"projections": [{name, kind, status, position, lag, …}]}
  *   POST /v1/projections/:name/reset   body {"position": N} (optional, default 0)  →  the consumer's info
  *
- * Three kinds share one list: the engine's in-process projections (`kind: "projection"`), its
- * relays (`"relay"`) and the remote subscribers (`"subscriber"`, see `subscriber-registry.ts`).
+ * Three kinds share one list: the in-process projections (`kind: "projection"`) and relays
+ * (`"relay"`) of the runtime's `Consumers` and the remote subscribers (`"subscriber"`, see `subscriber-registry.ts`).
  * `position` is always the stored checkpoint (the last position processed, or acked) and `lag`
  * the events after it, so the three read alike whatever runs them.
  *
@@ -14,7 +14,7 @@
  * consumers deduplicate by event id), a remote subscriber at once on its open streams.
  */
 import type { FastifyInstance } from 'fastify';
-import type { ProjectionInfo } from '../../projections/index.js';
+import type { Consumer, ProjectionInfo } from '../../projections/index.js';
 import type { RelayInfo } from '../../relays/index.js';
 import { ApiError } from '../api-errors.js';
 import { acceptEmptyJson, checkNotPastHead, positionOf } from '../position-body.js';
@@ -24,12 +24,12 @@ import type { RouteContext } from './context.js';
 /** One consumer as `GET /v1/projections` shows it. */
 export type ProjectionView = (ProjectionInfo & { kind: 'projection' }) | (RelayInfo & { kind: 'relay' }) | SubscriberInfo;
 
-export function registerProjectionRoutes(app: FastifyInstance, { engine, subscribers }: RouteContext): void {
-  const projectionView = (info: ProjectionInfo): ProjectionView => ({ ...info, kind: 'projection' });
-  const relayView = (info: RelayInfo): ProjectionView => ({ ...info, kind: 'relay' });
+export function registerProjectionRoutes(app: FastifyInstance, { engine, consumers, subscribers }: RouteContext): void {
+  // A relay's info is a RelayInfo (its target and state besides): `kind` says which it is.
+  const view = (consumer: Consumer): ProjectionView => ({ ...consumer.info(), kind: consumer.kind }) as ProjectionView;
 
   app.get('/v1/projections', async () => {
-    const projections: ProjectionView[] = [...engine.projections().map(projectionView), ...engine.relays().map(relayView), ...subscribers.list()];
+    const projections: ProjectionView[] = [...consumers.list().map(view), ...subscribers.list()];
     return { projections };
   });
 
@@ -40,22 +40,12 @@ export function registerProjectionRoutes(app: FastifyInstance, { engine, subscri
       const position = positionOf(request.body, { required: false, fallback: 0 });
       checkNotPastHead(position, engine.lastPosition());
 
-      const projection = engine.projection(name);
-      if (projection) {
-        if (projection.info().status === 'stopped') {
-          // A stopped projection's loop no longer runs to apply a reset: store the checkpoint
-          // itself, so that the projection replays from there when it is started again.
-          await engine.setCheckpoint(name, position);
-          const info = projection.info();
-          return projectionView({ ...info, position, lag: Math.max(0, engine.lastPosition() - position) });
-        }
-        await projection.reset(position);
-        return projectionView(projection.info());
-      }
-      const relay = engine.relayNamed(name);
-      if (relay) {
-        await relay.projection.reset(position);
-        return relayView(relay.info());
+      // A stopped projection stores the checkpoint itself, and replays from there when it is
+      // started again.
+      const consumer = consumers.get(name);
+      if (consumer) {
+        await consumer.reset(position);
+        return view(consumer);
       }
       if (subscribers.has(name)) return subscribers.reset(name, position);
       throw new ApiError('PROJECTION_NOT_FOUND', `no projection, relay or subscriber is named ${JSON.stringify(name)}`, { name });

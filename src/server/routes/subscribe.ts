@@ -34,7 +34,7 @@ export function registerSubscribeRoute(app: FastifyInstance, { engine, metrics, 
     // From here on the response is a raw stream that outlives this handler.
     reply.hijack();
     let untrack = (): void => undefined;
-    const subscription = new LogSubscription(engine, reply.raw, from, (closed) => {
+    const subscription = new LogSubscription(engine.log, reply.raw, from, (closed) => {
       subscriptions.delete(closed);
       if (name !== undefined) subscribers.detach(name, closed);
       untrack();
