@@ -57,7 +57,7 @@ export interface ProjectionInfo {
 
 /**
  * A projection as a module of its own, for `thalo-runtime --projection <file>`: the file's default
- * export. The runtime calls `engine.project(name, handle, options)` with it and logs each failure.
+ * export. The runtime calls `consumers.project(name, handle, options)` with it and logs each failure.
  *
  * @example
  *   // audit.js
