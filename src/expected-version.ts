@@ -10,7 +10,7 @@
  * nothing but the errors, so the store, the workers and the client can all use it.
  *
  * @example
- *   const expected = parseExpectedVersion(request.headers['thalo-expected-version'], 'header Thalo-Expected-Version');
+ *   const expected = parseExpectedVersion(headerText, 'header Thalo-Expected-Version');
  *   if (!expectedVersionHolds(expected, head.seq)) throw expectedVersionConflict(stream, expected, head.seq);
  */
 import { ThaloError } from './errors.js';

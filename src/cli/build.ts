@@ -9,7 +9,8 @@ import { basename, join, resolve } from 'node:path';
 import asc from 'assemblyscript/asc';
 import type { Command } from 'commander';
 import { ThaloError } from '../errors.js';
-import { AGGREGATE_NAME, compileModule } from '../wasm/index.js';
+import { aggregateNameProblem } from '../aggregate-name.js';
+import { compileModule } from '../wasm/index.js';
 import type { AggregateModule } from '../wasm/index.js';
 
 /** Compiler flags: optimised, no assertions, and a runtime with a GC so dropped states are freed. */
@@ -30,8 +31,9 @@ export interface BuildResult {
 export async function buildAggregate(dir: string, outDir: string): Promise<BuildResult> {
   const source = resolve(dir);
   const name = basename(source);
-  if (!AGGREGATE_NAME.test(name)) {
-    throw new ThaloError('BUILD_FAILED', `${dir}: "${name}" is not a valid aggregate name (a letter, then letters, digits or _; at most 64), and the module is named after its directory`, { data: { dir } });
+  const problem = aggregateNameProblem(name);
+  if (problem !== undefined) {
+    throw new ThaloError('BUILD_FAILED', `${dir}: ${problem}, and the module is named after its directory`, { data: { dir } });
   }
   const entry = entryOf(source);
   if (!entry) throw new ThaloError('BUILD_FAILED', `${dir}: no index.ts or assembly/index.ts to compile`, { data: { dir } });

@@ -1,10 +1,12 @@
 /**
  * A client of `thalo-runtime`'s HTTP API (docs/http-api.md) for Node programs; the `thalo` CLI is
- * built on it. It depends on the engine's types only, not on its code.
+ * built on it. It depends on the API's shared vocabulary (src/protocol/), never on the server or
+ * the engine.
  */
 export { ApiClientError, ThaloClient } from './thalo-client.js';
 export { readServerSentEvents } from './server-sent-events.js';
 export type { SseMessage } from './server-sent-events.js';
+export type { SubscribeOptions, ThaloClientOptions } from './thalo-client.js';
 export type {
   AckResult,
   BatchCommandInput,
@@ -15,6 +17,4 @@ export type {
   ProjectionEntry,
   ProjectionList,
   StreamPage,
-  SubscribeOptions,
-  ThaloClientOptions,
-} from './thalo-client.js';
+} from '../protocol/http.js';

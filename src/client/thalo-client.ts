@@ -6,7 +6,10 @@
  *   const client = new ThaloClient({ url: 'http://127.0.0.1:4433' });
  *   const { events } = await client.execute('counter', 'abc123', 'Increment', { amount: 10 });
  */
-import type { ExecuteOptions, ExecuteResult, ExecutedEvent } from '../engine/index.js';
+import type { ExecuteOptions, ExecuteResult, ExecutedEvent } from '../protocol/commands.js';
+// The API's vocabulary is shared with the server (src/protocol/http.ts), not copied here.
+import { HEADERS } from '../protocol/http.js';
+import type { AckResult, BatchCommandInput, BatchResponse, BatchResult, LogPage, ModuleInfo, ModuleList, ProjectionEntry, ProjectionList, PublishedModule, StreamPage, SubscriberDeleted } from '../protocol/http.js';
 import { readServerSentEvents } from './server-sent-events.js';
 
 /**
@@ -33,43 +36,6 @@ export interface ThaloClientOptions {
   token?: string;
 }
 
-export interface StreamPage {
-  aggregate: string;
-  id: string;
-  stream: string;
-  events: ExecutedEvent[];
-  next: number | null;
-}
-
-export interface LogPage {
-  events: ExecutedEvent[];
-  next: number;
-  lastPosition: number;
-}
-
-export interface BatchCommandInput extends Omit<ExecuteOptions, 'headers'> {
-  aggregate: string;
-  id: string;
-  command: string;
-  payload?: unknown;
-  headers?: Record<string, string>;
-}
-
-export type BatchResult = { status: number; result: ExecuteResult } | { status: number; error: { code: string; message: string; data?: unknown } };
-
-export interface ModuleInfo {
-  name: string;
-  file: string;
-  revision: number;
-  description: { name: string; version: string; commands: string[]; events: string[] };
-  supportsSnapshots: boolean;
-}
-
-export interface ModuleList {
-  modules: ModuleInfo[];
-  refused: { file: string; error: { code: string; message: string } }[];
-}
-
 export interface SubscribeOptions {
   /**
    * First global position to deliver. Default 1. With `subscriber`, only used while the
@@ -91,30 +57,6 @@ export interface SubscribeOptions {
   reconnectMs?: number;
 }
 
-/** One consumer of the log as `GET /v1/projections` lists it. */
-export interface ProjectionEntry {
-  name: string;
-  kind: 'projection' | 'relay' | 'subscriber';
-  /** `running`, `paused`, `retrying`, `stopped` (projections and relays); `connected`, `disconnected` (subscribers). */
-  status: string;
-  /** The checkpoint: the last position processed (or acked). */
-  position: number;
-  /** Events in the log after the checkpoint. */
-  lag: number;
-  /** Per kind: `failures`, `lastError`, `target`, `state`, `connections`, `delivered`. */
-  [field: string]: unknown;
-}
-
-export interface ProjectionList {
-  projections: ProjectionEntry[];
-}
-
-export interface AckResult {
-  name: string;
-  /** The checkpoint now stored: the acked position, or a higher one acked before. */
-  position: number;
-}
-
 const seg = encodeURIComponent;
 
 export class ThaloClient {
@@ -129,16 +71,16 @@ export class ThaloClient {
   /** Execute one command. Options travel as the `Thalo-*` headers. */
   execute(aggregate: string, id: string, command: string, payload: unknown = {}, options: Omit<ExecuteOptions, 'headers'> = {}): Promise<ExecuteResult> {
     const headers: Record<string, string> = { 'content-type': 'application/json' };
-    if (options.expectedVersion !== undefined) headers['thalo-expected-version'] = String(options.expectedVersion);
-    if (options.commandId !== undefined) headers['thalo-command-id'] = options.commandId;
-    if (options.correlationId !== undefined) headers['thalo-correlation-id'] = options.correlationId;
-    if (options.causationId !== undefined) headers['thalo-causation-id'] = options.causationId;
+    if (options.expectedVersion !== undefined) headers[HEADERS.expectedVersion] = String(options.expectedVersion);
+    if (options.commandId !== undefined) headers[HEADERS.commandId] = options.commandId;
+    if (options.correlationId !== undefined) headers[HEADERS.correlationId] = options.correlationId;
+    if (options.causationId !== undefined) headers[HEADERS.causationId] = options.causationId;
     return this.request('POST', `/v1/aggregates/${seg(aggregate)}/${seg(id)}/commands/${seg(command)}`, { headers, body: JSON.stringify(payload) });
   }
 
   /** Execute many commands in one request; each has its own result. */
   async batch(commands: BatchCommandInput[]): Promise<BatchResult[]> {
-    const { results } = await this.request<{ results: BatchResult[] }>('POST', '/v1/commands', {
+    const { results } = await this.request<BatchResponse>('POST', '/v1/commands', {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ commands }),
     });
@@ -159,7 +101,7 @@ export class ThaloClient {
 
   /** Upload a module's bytes as aggregate `name`; the runtime validates it before it serves. */
   async publish(name: string, bytes: Uint8Array): Promise<ModuleInfo> {
-    const { module } = await this.request<{ module: ModuleInfo }>('PUT', `/v1/modules/${seg(name)}`, { headers: { 'content-type': 'application/wasm' }, body: bytes });
+    const { module } = await this.request<PublishedModule>('PUT', `/v1/modules/${seg(name)}`, { headers: { 'content-type': 'application/wasm' }, body: bytes });
     return module;
   }
 
@@ -231,7 +173,7 @@ export class ThaloClient {
    * Forget remote subscriber `name`: its open streams end and its checkpoint is removed. Fails
    * with `SUBSCRIBER_NOT_FOUND` (404) when the runtime knows no such subscriber.
    */
-  deleteSubscriber(name: string): Promise<{ name: string; deleted: true }> {
+  deleteSubscriber(name: string): Promise<SubscriberDeleted> {
     return this.request('DELETE', `/v1/subscribers/${seg(name)}`);
   }
 

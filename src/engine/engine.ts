@@ -9,6 +9,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
+import { streamName } from '../aggregate-name.js';
 import { ThaloError } from '../errors.js';
 import { normalizePayload } from '../json-values.js';
 import { EventStore, validateStreamName } from '../store/index.js';
@@ -273,7 +274,7 @@ export function streamOf(aggregate: string, id: string): string {
   if (typeof id !== 'string' || id.length === 0) {
     throw new ThaloError('INVALID_AGGREGATE_ID', `aggregate id must be a non-empty string, got ${JSON.stringify(id)}`, { data: { aggregate, id } });
   }
-  const stream = `${aggregate}-${id}`;
+  const stream = streamName(aggregate, id);
   try {
     validateStreamName(stream);
   } catch (cause) {

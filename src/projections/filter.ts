@@ -1,3 +1,4 @@
+import { aggregateOf } from '../aggregate-name.js';
 import type { StoredEvent } from '../store/types.js';
 import type { ProjectionFilter } from './types.js';
 
@@ -11,10 +12,7 @@ export function compileFilter(filter: ProjectionFilter | undefined): ((event: St
   return (event) => {
     if (types && !types.has(event.type)) return false;
     if (streams && !streams.has(event.stream)) return false;
-    if (aggregates) {
-      const dash = event.stream.indexOf('-');
-      if (!aggregates.has(dash < 0 ? event.stream : event.stream.slice(0, dash))) return false;
-    }
+    if (aggregates && !aggregates.has(aggregateOf(event.stream))) return false;
     return true;
   };
 }

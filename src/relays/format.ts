@@ -2,19 +2,15 @@
  * How an event looks on a broker: the target name from a template, and the message body in the
  * native or the CloudEvents format.
  */
+import { aggregateOf } from '../aggregate-name.js';
 import { toJson } from '../json-values.js';
 import type { ExecutedEvent } from '../protocol/commands.js';
 import type { RelayFormat } from './types.js';
 
-export function categoryOf(stream: string): string {
-  const dash = stream.indexOf('-');
-  return dash < 0 ? stream : stream.slice(0, dash);
-}
-
 /** Fill `{category}`, `{event}` and `{stream}` in `template`. */
 export function renderTemplate(template: string, event: ExecutedEvent): string {
   return template.replace(/\{(category|event|stream)\}/g, (_, key: string) =>
-    key === 'category' ? categoryOf(event.stream) : key === 'event' ? event.type : event.stream,
+    key === 'category' ? aggregateOf(event.stream) : key === 'event' ? event.type : event.stream,
   );
 }
 

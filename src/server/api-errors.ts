@@ -8,6 +8,7 @@
 import type { FastifyReply } from 'fastify';
 import { ThaloError } from '../errors.js';
 import type { ThaloErrorCode } from '../errors.js';
+import type { ErrorBody as WireErrorBody } from '../protocol/http.js';
 
 /** Codes the server raises itself, for requests that never reach the engine. */
 export type ApiErrorCode =
@@ -44,12 +45,8 @@ export type ApiErrorCode =
 
 export type ErrorCode = ThaloErrorCode | ApiErrorCode;
 
-/** The body of every error response. */
-export interface ErrorBody {
-  code: ErrorCode;
-  message: string;
-  data?: unknown;
-}
+/** The body of every error response (src/protocol/http.ts), with the codes the server knows. */
+export type ErrorBody = WireErrorBody<ErrorCode>;
 
 /** An error the server raises with an `ApiErrorCode` (or an engine code, for checks done at the edge). */
 export class ApiError extends Error {

@@ -7,15 +7,11 @@ import type { ExecuteOptions } from '../engine/index.js';
 // The header's text and a batch item's field are read by the one expected-version rule, which
 // checks text before it becomes a number (a 16-digit header used to round) and names the field.
 import { parseExpectedVersion } from '../expected-version.js';
+import { HEADERS } from '../protocol/http.js';
 import { ApiError } from './api-errors.js';
 
-/** The headers of `POST /v1/aggregates/:aggregate/:id/commands/:command`. */
-export const HEADERS = {
-  expectedVersion: 'thalo-expected-version',
-  commandId: 'thalo-command-id',
-  correlationId: 'thalo-correlation-id',
-  causationId: 'thalo-causation-id',
-} as const;
+// The header names are the API's vocabulary, shared with the client.
+export { HEADERS };
 
 /** The largest number of commands one batch request may carry. */
 export const MAX_BATCH_COMMANDS = 10_000;

@@ -17,13 +17,11 @@ import { mkdir, mkdtemp, readdir, rename, rm, writeFile } from 'node:fs/promises
 import { basename, extname, isAbsolute, join, relative, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { serializeError } from '../errors.js';
+import { aggregateNameProblem } from '../aggregate-name.js';
 import type { SerializedError } from '../errors.js';
 import { isMissingFile, readModuleFile } from '../engine/index.js';
 import type { Engine, LoadedModule } from '../engine/index.js';
 import { ApiError } from './api-errors.js';
-
-/** An aggregate's name, which is its module file's stem (the loader's rule). */
-const MODULE_NAME = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
 
 export interface ModuleDirectoryOptions {
   engine: Engine;
@@ -96,9 +94,8 @@ export class ModuleDirectory {
    * validation never replaces a good file; the rename into place is atomic.
    */
   publish(name: string, bytes: Uint8Array): Promise<LoadedModule> {
-    if (!MODULE_NAME.test(name)) {
-      return Promise.reject(new ApiError('INVALID_ARGUMENT', `${JSON.stringify(name)} is not a valid aggregate name (a letter, then letters, digits or _; at most 64)`));
-    }
+    const problem = aggregateNameProblem(name);
+    if (problem !== undefined) return Promise.reject(new ApiError('INVALID_ARGUMENT', problem));
     return this.enqueue(async () => {
       const staging = await mkdtemp(join(this.directory, '.upload-'));
       try {

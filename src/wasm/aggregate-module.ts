@@ -14,12 +14,10 @@ import { ABI_VERSION, checkImportsAndExports, readDescription } from './module-a
 import type { Refuse } from './module-abi.js';
 import { MAX_MODULE_BYTES, readModuleFile } from './module-file.js';
 import { probeModule } from './module-probe.js';
+import { aggregateNameProblem } from '../aggregate-name.js';
 import type { MemoryLimit, ModuleDescription, ModuleFacts } from './types.js';
 
 export { ABI_VERSION } from './module-abi.js';
-
-/** An aggregate's name, the module file's stem: a letter, then letters, digits or `_` (stream names are `<aggregate>-<id>`). */
-export const AGGREGATE_NAME = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
 
 /** What loading a module may cost; each limit protects the runtime from one kind of module. */
 export interface ModuleLimits {
@@ -72,7 +70,8 @@ export class AggregateModule {
   static async fromBytes(bytes: Uint8Array, file: string, limits: ModuleLimits = {}): Promise<AggregateModule> {
     const refuse = (problem: string, cause?: unknown) => refusal(file, problem, cause);
     const name = basename(file, '.wasm');
-    if (!AGGREGATE_NAME.test(name)) throw refuse(`"${name}" is not a valid aggregate name (a letter, then letters, digits or _; at most 64)`);
+    const problem = aggregateNameProblem(name);
+    if (problem !== undefined) throw refuse(problem);
     let original: WebAssembly.Module;
     try {
       original = await WebAssembly.compile(bytes);

@@ -1,5 +1,6 @@
 /** `thalo stream <aggregate> <id>`: print every event of one aggregate, oldest first. */
 import type { Command } from 'commander';
+import { streamName } from '../../aggregate-name.js';
 import { clientOf, eventLine, positiveInteger, reportFailure, withConnection } from './connection.js';
 import type { ConnectionOptions } from './connection.js';
 
@@ -27,7 +28,7 @@ export function registerStream(program: Command): void {
         count += page.events.length;
         from = page.next;
       }
-      if (!options.json && count === 0) process.stderr.write(`${aggregate}-${id} has no events\n`);
+      if (!options.json && count === 0) process.stderr.write(`${streamName(aggregate, id)} has no events\n`);
     });
   });
 }

@@ -5,15 +5,15 @@
  *   POST /v1/commands                                      body: { commands: [...] }
  */
 import type { FastifyInstance } from 'fastify';
+import type { BatchResponse, BatchResult } from '../../protocol/http.js';
 import type { ExecuteResult } from '../../engine/index.js';
 import { errorResponse } from '../api-errors.js';
-import type { ErrorBody } from '../api-errors.js';
 import { checkPayload, optionsFromHeaders, parseBatch } from '../command-input.js';
 import type { BatchCommand } from '../command-input.js';
 import type { RouteContext } from './context.js';
 
-/** One command's answer inside a batch response: the status it would have had on its own. */
-export type BatchResult = { status: number; result: ExecuteResult } | { status: number; error: ErrorBody };
+// One command's answer inside a batch response, as the client reads it.
+export type { BatchResult };
 
 /** The largest batch body, in bytes: many payloads, each up to the engine's payload limit. */
 export const BATCH_BODY_LIMIT = 64 * 1024 * 1024;
@@ -58,6 +58,6 @@ export function registerCommandRoutes(app: FastifyInstance, { engine, metrics, m
         ),
       ),
     );
-    return { results };
+    return { results } satisfies BatchResponse;
   });
 }

@@ -5,6 +5,7 @@
  *   PUT /v1/modules/:name    body: the module's bytes (application/wasm or application/octet-stream)
  */
 import type { FastifyInstance } from 'fastify';
+import type { ModuleInfo, ModuleList, PublishedModule } from '../../protocol/http.js';
 import { MAX_MODULE_BYTES } from '../../engine/index.js';
 import type { LoadedModule } from '../../engine/index.js';
 import { ApiError } from '../api-errors.js';
@@ -14,15 +15,8 @@ import type { RouteContext } from './context.js';
 /** The largest module upload, in bytes: the largest module file the loader reads. */
 export const MODULE_BODY_LIMIT = MAX_MODULE_BYTES;
 
-/** A module as the API shows it (the compiled module and the command set stay inside). */
-export interface ModuleView {
-  name: string;
-  file: string;
-  /** Grows by one each time any module is (re)loaded: a changed number means a new version serves. */
-  revision: number;
-  description: { name: string; version: string; commands: string[]; events: string[] };
-  supportsSnapshots: boolean;
-}
+/** A module as the API shows it: the client's `ModuleInfo` (src/protocol/http.ts). */
+export type ModuleView = ModuleInfo;
 
 export function moduleView(module: LoadedModule, directory: ModuleDirectory): ModuleView {
   const { name, version, commands, events } = module.description;
@@ -38,7 +32,7 @@ export function moduleView(module: LoadedModule, directory: ModuleDirectory): Mo
 export function registerModuleRoutes(app: FastifyInstance, { engine, modules }: RouteContext): void {
   app.addContentTypeParser(['application/wasm', 'application/octet-stream'], { parseAs: 'buffer', bodyLimit: MODULE_BODY_LIMIT }, (_request, body, done) => done(null, body));
 
-  app.get('/v1/modules', async () => ({
+  app.get('/v1/modules', async (): Promise<ModuleList> => ({
     modules: engine
       .modules()
       .map((m) => moduleView(m, modules))
@@ -52,6 +46,6 @@ export function registerModuleRoutes(app: FastifyInstance, { engine, modules }: 
       throw new ApiError('UNSUPPORTED_MEDIA_TYPE', 'send the module as application/wasm or application/octet-stream');
     }
     const loaded = await modules.publish(request.params.name, body);
-    return { module: moduleView(loaded, modules) };
+    return { module: moduleView(loaded, modules) } satisfies PublishedModule;
   });
 }

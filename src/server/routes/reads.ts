@@ -9,6 +9,8 @@
  * from next, and `lastPosition` says how far the log went when the page was read.
  */
 import type { FastifyInstance } from 'fastify';
+import { streamName } from '../../aggregate-name.js';
+import type { LogPage, StreamPage } from '../../protocol/http.js';
 import { DEFAULT_READ_PAGE_BYTES } from '../../limits.js';
 import { ApiError } from '../api-errors.js';
 import { queryInteger } from '../command-input.js';
@@ -45,7 +47,7 @@ export function registerReadRoutes(app: FastifyInstance, { engine }: RouteContex
       const more = events.length === limit || engine.readStream(aggregate, id, { from: last.seq + 1, limit: 1 }).length > 0;
       next = more ? last.seq + 1 : null;
     }
-    return { aggregate, id, stream: `${aggregate}-${id}`, events, next };
+    return { aggregate, id, stream: streamName(aggregate, id), events, next } satisfies StreamPage;
   });
 
   app.get<{ Querystring: PageQuery }>('/v1/events', async (request) => {
@@ -53,6 +55,6 @@ export function registerReadRoutes(app: FastifyInstance, { engine }: RouteContex
     const limit = queryInteger(request.query.limit, 'limit', DEFAULT_PAGE, 1, MAX_PAGE);
     const events = engine.readAll({ from, limit, maxBytes: DEFAULT_READ_PAGE_BYTES });
     const last = events.at(-1);
-    return { events, next: last ? last.position + 1 : from, lastPosition: Math.max(engine.lastPosition(), last?.position ?? 0) };
+    return { events, next: last ? last.position + 1 : from, lastPosition: Math.max(engine.lastPosition(), last?.position ?? 0) } satisfies LogPage;
   });
 }

@@ -9,6 +9,7 @@
  * A delete ends the name's open streams and removes its checkpoint.
  */
 import type { FastifyInstance } from 'fastify';
+import type { AckResult, SubscriberDeleted } from '../../protocol/http.js';
 import { ApiError } from '../api-errors.js';
 import { acceptEmptyJson, checkNotPastHead, positionOf } from '../position-body.js';
 import type { RouteContext } from './context.js';
@@ -21,7 +22,7 @@ export function registerSubscriberRoutes(app: FastifyInstance, { engine, subscri
       subscribers.checkName(name, 'path parameter name');
       const position = positionOf(request.body, { required: true });
       checkNotPastHead(position, engine.lastPosition());
-      return { name, position: await subscribers.ack(name, position) };
+      return { name, position: await subscribers.ack(name, position) } satisfies AckResult;
     });
     context.delete<{ Params: { name: string } }>('/v1/subscribers/:name', async (request) => {
       const { name } = request.params;
@@ -30,7 +31,7 @@ export function registerSubscriberRoutes(app: FastifyInstance, { engine, subscri
       if (!(await subscribers.delete(name))) {
         throw new ApiError('SUBSCRIBER_NOT_FOUND', `no remote subscriber is named ${JSON.stringify(name)} (none connected, no checkpoint stored)`, { name });
       }
-      return { name, deleted: true };
+      return { name, deleted: true } satisfies SubscriberDeleted;
     });
   });
 }

@@ -1,0 +1,115 @@
+/**
+ * The HTTP API's vocabulary (docs/http-api.md), in one place for both ends: the header names a
+ * command's options travel in, and the bodies the routes answer with. The server's routes are
+ * typed with these and the client reads them, so a field renamed on one side fails to compile
+ * on the other. Types and constants only: the client imports this file without the server, the
+ * engine or Fastify.
+ */
+import type { ExecuteOptions, ExecuteResult, ExecutedEvent } from './commands.js';
+
+/** The headers of `POST /v1/aggregates/:aggregate/:id/commands/:command`, lowercased as Node gives them. */
+export const HEADERS = {
+  expectedVersion: 'thalo-expected-version',
+  commandId: 'thalo-command-id',
+  correlationId: 'thalo-correlation-id',
+  causationId: 'thalo-causation-id',
+} as const;
+
+/** The body of every error response. The server narrows `Code` to the codes it knows. */
+export interface ErrorBody<Code extends string = string> {
+  code: Code;
+  message: string;
+  data?: unknown;
+}
+
+/** One item of `POST /v1/commands`'s `{ commands: [...] }`. */
+export interface BatchCommandInput extends Omit<ExecuteOptions, 'headers'> {
+  aggregate: string;
+  id: string;
+  command: string;
+  payload?: unknown;
+  headers?: Record<string, string>;
+}
+
+/** One command's answer inside a batch response: the status it would have had on its own. */
+export type BatchResult = { status: number; result: ExecuteResult } | { status: number; error: ErrorBody };
+
+/** `POST /v1/commands`. */
+export interface BatchResponse {
+  results: BatchResult[];
+}
+
+/** `GET /v1/aggregates/:aggregate/:id/events`: one page of a stream; `next` is null at its end. */
+export interface StreamPage {
+  aggregate: string;
+  id: string;
+  stream: string;
+  events: ExecutedEvent[];
+  next: number | null;
+}
+
+/** `GET /v1/events`: one page of the log; `next` is where to read on, `lastPosition` how far the log went. */
+export interface LogPage {
+  events: ExecutedEvent[];
+  next: number;
+  lastPosition: number;
+}
+
+/** A module as the API shows it (the compiled module and the command set stay inside). */
+export interface ModuleInfo {
+  name: string;
+  file: string;
+  /** Grows by one each time any module is (re)loaded: a changed number means a new version serves. */
+  revision: number;
+  description: { name: string; version: string; commands: string[]; events: string[] };
+  supportsSnapshots: boolean;
+}
+
+/** A module file the runtime refused, and why. */
+export interface RefusedModuleFile {
+  file: string;
+  error: ErrorBody;
+}
+
+/** `GET /v1/modules`. */
+export interface ModuleList {
+  modules: ModuleInfo[];
+  refused: RefusedModuleFile[];
+}
+
+/** `PUT /v1/modules/:name`. */
+export interface PublishedModule {
+  module: ModuleInfo;
+}
+
+/** One consumer of the log as `GET /v1/projections` lists it. */
+export interface ProjectionEntry {
+  name: string;
+  kind: 'projection' | 'relay' | 'subscriber';
+  /** `running`, `paused`, `retrying`, `stopped` (projections and relays); `connected`, `disconnected` (subscribers). */
+  status: string;
+  /** The checkpoint: the last position processed (or acked). */
+  position: number;
+  /** Events in the log after the checkpoint. */
+  lag: number;
+  /** Per kind: `failures`, `lastError`, `target`, `state`, `connections`, `delivered`. */
+  [field: string]: unknown;
+}
+
+/** `GET /v1/projections`. */
+export interface ProjectionList {
+  projections: ProjectionEntry[];
+}
+
+/** `POST /v1/subscribers/:name/ack`. */
+export interface AckResult {
+  name: string;
+  /** The checkpoint now stored: the acked position, or a higher one acked before. */
+  position: number;
+}
+
+/** `DELETE /v1/subscribers/:name`. */
+export interface SubscriberDeleted {
+  name: string;
+  deleted: true;
+}
