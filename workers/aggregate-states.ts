@@ -2,7 +2,7 @@
  * The worker's aggregate states: one wasm instance per module, and an LRU cache of guest
  * handles keyed by stream.
  *
- * The cache is an optimisation, never the truth (design.md): any doubt about a state (a trap, a
+ * The cache is an optimisation, never the truth (docs/architecture.md): any doubt about a state (a trap, a
  * failed commit) evicts it, and the next command rebuilds it from the latest snapshot plus the
  * events after it. Evicting drops the guest handle so guest memory is reclaimed.
  */

@@ -84,7 +84,7 @@ export class Engine {
         maxThreads: settings.workers,
         idleTimeout: Infinity,
         // The worker awaits LMDB commits inside its tasks; 'sync' would park its event loop in
-        // Atomics.wait between tasks and stall lmdb-js's commit callbacks (design.md, snags).
+        // Atomics.wait between tasks and stall lmdb-js's commit callbacks until the next task arrives.
         atomics: 'async',
         workerData,
         loadBalancer: (task, workers) => router.balance(task, workers),

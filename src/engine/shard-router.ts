@@ -1,7 +1,7 @@
 /**
  * Maps aggregate ids to shards, and shards to Piscina workers.
  *
- * One owner per aggregate (design.md): an id always lands on the same shard, and a shard on the
+ * One owner per aggregate (docs/architecture.md, "Routing"): an id always lands on the same shard, and a shard on the
  * same worker for as long as that worker lives, so a cached state is never shared between threads
  * and commands for one aggregate run in arrival order. When a worker dies its shard is handed to
  * the worker that replaces it (the one that owns no shard yet); the replacement starts with an

@@ -12,7 +12,7 @@
  * error as failed, and every later read in it answers MDB_BAD_TXN. The store renews its read
  * transaction before each read (EventStore.beginRead), which clears that, unless a cursor is
  * still open on it: lmdb-js then keeps the failed transaction aside and, as long as nothing was
- * committed since, hands that same transaction to the next read (lmdb-js txn.cpp, "if a txn is
+ * committed since, hands that same transaction to the next read (node_modules/lmdb/src/txn.cpp, "if a txn is
  * passed in, we check to see if it is up-to-date and can be reused"). lmdb-js's range iterator
  * closes its cursor when it ends or when `return()` is called, but not when its `next()` throws,
  * and a `for…of` calls `return()` only when its body throws or breaks. So every range read of the
@@ -90,7 +90,7 @@ export function readLastPosition(dbs: StoreDatabases): number {
  * it returns false. A position missing below the last one is damage.
  *
  * One `get` per position, not a cursor: lmdb-js's cursor copies each key it meets into a 4 KiB
- * buffer without checking its size (cursor.cpp `returnEntry`), so a page of garbage under a
+ * buffer without checking its size (node_modules/lmdb/src/cursor.cpp, `returnEntry`), so a page of garbage under a
  * cursor can overflow the heap and abort the process ("malloc(): invalid size"), while a `get`
  * only compares keys in place and copies a value that fits its buffer (found writing
  * test/store/corruption.test.ts: a leaf page overwritten with pseudo-random bytes aborted a range
