@@ -2,10 +2,11 @@
  * The engine runs no consumer: projections and relays are built over `engine.log` and kept by
  * `Consumers`, and they stop (checkpoint stored) when the engine closes the log.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { Consumers } from '../../src/projections/index.js';
 import { EventStore } from '../../src/store/index.js';
 import { settle, startEngine, tempDir } from '../engine/helpers.js';
+import { flipAmount, writeMarkedLog } from '../store/damage-helpers.js';
 
 describe('Consumers over engine.log', () => {
   it('the engine has no consumer methods and no checkpoint pass-throughs: its log is the one way in', async () => {
@@ -59,5 +60,27 @@ describe('Consumers over engine.log', () => {
     const second = consumers.project('replayed', (events) => void seen.push(...events.map((e) => e.position)));
     await second.waitForPosition(4);
     expect(seen).toEqual([2, 3, 4]);
+  });
+
+  it('a damaged position is a failure the projection retries (its error named), not a crash of the process', async () => {
+    const data = tempDir();
+    await writeMarkedLog(data, 20);
+    flipAmount(data, 12);
+    const engine = await startEngine({ data });
+    const consumers = new Consumers(engine.log);
+    const seen: number[] = [];
+    const failures: string[] = [];
+    const projection = consumers.project('over-damage', (events) => void seen.push(...events.map((e) => e.position)), {
+      batchSize: 5,
+      retryInitialMs: 1,
+      retryMaxMs: 5,
+      onError: (error) => failures.push((error as { code?: string }).code ?? String(error)),
+    });
+    await projection.waitForPosition(10);
+    await vi.waitFor(() => expect(failures.length).toBeGreaterThanOrEqual(2), { timeout: 5_000 });
+    expect(new Set(failures)).toEqual(new Set(['STORE_CORRUPTED']));
+    expect(projection.info()).toMatchObject({ status: 'retrying', position: 10 });
+    expect(projection.info().lastError).toContain('position 12');
+    expect(seen).toEqual(Array.from({ length: 10 }, (_, i) => i + 1));
   });
 });
