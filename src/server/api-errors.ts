@@ -5,10 +5,12 @@
  * when the engine raised the error, or one of the `ApiErrorCode`s below when the server refused
  * the request before it reached the engine. Clients branch on `code`, never on the message.
  */
+import type { ErrorObject } from 'ajv';
 import type { FastifyReply } from 'fastify';
 import { ThaloError } from '../errors.js';
 import type { ThaloErrorCode } from '../errors.js';
 import type { ErrorBody as WireErrorBody } from '../protocol/http.js';
+import { validationFailure } from './request-validation.js';
 
 /** Codes the server raises itself, for requests that never reach the engine. */
 export type ApiErrorCode =
@@ -121,7 +123,12 @@ export function errorResponse(error: unknown): { status: number; body: ErrorBody
     if (error.data !== undefined) body.data = error.data;
     return { status: statusOf(error.code), body };
   }
-  const fastifyError = error as { code?: string; statusCode?: number; message?: string };
+  const fastifyError = error as { code?: string; statusCode?: number; message?: string; validation?: ErrorObject[]; validationContext?: string };
+  // A request that failed its route's schema (FST_ERR_VALIDATION): the message names the field.
+  if (Array.isArray(fastifyError.validation)) {
+    const { code, message } = validationFailure(fastifyError.validation, fastifyError.validationContext ?? 'request');
+    return { status: statusOf(code), body: { code, message } };
+  }
   const mapped = typeof fastifyError.code === 'string' ? FASTIFY_CODES[fastifyError.code] : undefined;
   if (mapped) return { status: statusOf(mapped), body: { code: mapped, message: fastifyError.message ?? mapped } };
   // Fastify answers a body it could not parse with a 400 (a SyntaxError from JSON.parse, or a

@@ -23,6 +23,7 @@ import { ApiError, errorResponse, sendError } from './api-errors.js';
 import { DEFAULT_REQUEST_TIMEOUT_MS, KEEP_ALIVE_TIMEOUT_MS, defaultMaxConnections, logRefusedConnections, requestTimeoutOptions } from './connection-limits.js';
 import type { LogSubscription } from './log-subscription.js';
 import { RuntimeMetrics } from './metrics.js';
+import { compileRequestSchema } from './request-validation.js';
 import type { ModuleDirectory } from './module-directory.js';
 import { registerCommandRoutes } from './routes/commands.js';
 import type { RouteContext } from './routes/context.js';
@@ -112,6 +113,9 @@ export class ApiServer {
     // reached the routes as a string and was refused as a bad payload (400); without it, it gets
     // what it is: a body of a type the API does not take (415).
     this.app.removeContentTypeParser('text/plain');
+    // Every route's params, query, headers and body are checked against its schema by our own
+    // Ajv (no coercion, unknown fields kept to be refused: request-validation.ts).
+    this.app.setValidatorCompiler(compileRequestSchema);
     // An event stored before the value rule may hold an integer past 2^53 (a BigInt), which plain
     // JSON.stringify refuses: it is written as a decimal string instead (src/json-values.ts).
     this.app.setReplySerializer((payload) => toJson(payload));

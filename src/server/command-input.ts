@@ -20,15 +20,6 @@ function invalid(message: string, data?: unknown): ApiError {
   return new ApiError('INVALID_ARGUMENT', message, data);
 }
 
-/** A command payload is a JSON object; an absent body means `{}`. */
-export function checkPayload(payload: unknown, where: string): Record<string, unknown> {
-  if (payload === undefined || payload === null) return {};
-  if (typeof payload !== 'object' || Array.isArray(payload)) {
-    throw new ApiError('INVALID_PAYLOAD', `${where} must be a JSON object, got ${Array.isArray(payload) ? 'an array' : typeof payload}`);
-  }
-  return payload as Record<string, unknown>;
-}
-
 /** A header's name as the docs write it (`Thalo-Expected-Version`); Node gives them lowercased. */
 function shownHeader(name: string): string {
   return name.replace(/(^|-)([a-z])/g, (_, dash: string, letter: string) => dash + letter.toUpperCase());
@@ -63,57 +54,34 @@ export interface BatchCommand {
   options: ExecuteOptions;
 }
 
-const ITEM_FIELDS = new Set(['aggregate', 'id', 'command', 'payload', 'expectedVersion', 'commandId', 'correlationId', 'causationId', 'headers']);
-
-function stringField(item: Record<string, unknown>, name: string, where: string, required: boolean): string | undefined {
-  const value = item[name];
-  if (value === undefined && !required) return undefined;
-  if (typeof value !== 'string') throw invalid(`${where}.${name} must be a string, got ${value === null ? 'null' : typeof value}`);
-  return value;
+/** One item of a batch body as its schema (routes/commands.ts) lets it through. */
+export interface BatchItem {
+  aggregate: string;
+  id: string;
+  command: string;
+  payload?: Record<string, unknown> | null;
+  expectedVersion?: unknown;
+  commandId?: string;
+  correlationId?: string;
+  causationId?: string;
+  headers?: Record<string, string>;
 }
 
 /**
  * The commands of a batch body `{ commands: [{ aggregate, id, command, payload?, expectedVersion?,
- * commandId?, correlationId?, causationId?, headers? }] }`. A malformed item fails the whole
- * request (400), since it says the client is broken; the engine's verdict on each well-formed
- * command is reported per command.
+ * commandId?, correlationId?, causationId?, headers? }] }`, whose shape the route's schema checked
+ * (a malformed item fails the whole request, 400, since it says the client is broken); the
+ * engine's verdict on each well-formed command is reported per command.
  */
-export function parseBatch(body: unknown): BatchCommand[] {
-  if (typeof body !== 'object' || body === null || !Array.isArray((body as { commands?: unknown }).commands)) {
-    throw invalid('the body must be {"commands": [...]}');
-  }
-  const items = (body as { commands: unknown[] }).commands;
-  if (items.length > MAX_BATCH_COMMANDS) throw invalid(`a batch holds at most ${MAX_BATCH_COMMANDS} commands, got ${items.length}`);
+export function parseBatch(items: BatchItem[]): BatchCommand[] {
   return items.map((item, i) => {
-    const where = `commands[${i}]`;
-    if (typeof item !== 'object' || item === null || Array.isArray(item)) throw invalid(`${where} must be an object`);
-    const fields = item as Record<string, unknown>;
-    for (const key of Object.keys(fields)) if (!ITEM_FIELDS.has(key)) throw invalid(`${where} has an unknown field ${JSON.stringify(key)}`);
     const options: ExecuteOptions = {};
-    if (fields.expectedVersion !== undefined) options.expectedVersion = parseExpectedVersion(fields.expectedVersion, `${where}.expectedVersion`);
-    const commandId = stringField(fields, 'commandId', where, false);
-    if (commandId !== undefined) options.commandId = commandId;
-    const correlationId = stringField(fields, 'correlationId', where, false);
-    if (correlationId !== undefined) options.correlationId = correlationId;
-    const causationId = stringField(fields, 'causationId', where, false);
-    if (causationId !== undefined) options.causationId = causationId;
+    if (item.expectedVersion !== undefined) options.expectedVersion = parseExpectedVersion(item.expectedVersion, `commands[${i}].expectedVersion`);
+    if (item.commandId !== undefined) options.commandId = item.commandId;
+    if (item.correlationId !== undefined) options.correlationId = item.correlationId;
+    if (item.causationId !== undefined) options.causationId = item.causationId;
     // The engine checks the headers' shape and says which one is wrong.
-    if (fields.headers !== undefined) options.headers = fields.headers as Record<string, string>;
-    return {
-      aggregate: stringField(fields, 'aggregate', where, true)!,
-      id: stringField(fields, 'id', where, true)!,
-      command: stringField(fields, 'command', where, true)!,
-      payload: checkPayload(fields.payload, `${where}.payload`),
-      options,
-    };
+    if (item.headers !== undefined) options.headers = item.headers;
+    return { aggregate: item.aggregate, id: item.id, command: item.command, payload: item.payload ?? {}, options };
   });
-}
-
-/** A non-negative integer query parameter, or `fallback` when absent. */
-export function queryInteger(value: unknown, name: string, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
-  if (value === undefined || value === '') return fallback;
-  if (typeof value !== 'string' || !/^[0-9]{1,16}$/.test(value) || Number(value) < min || Number(value) > max) {
-    throw invalid(`query parameter ${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
-  }
-  return Number(value);
 }

@@ -1,6 +1,6 @@
 /**
  * The small JSON bodies of the checkpoint routes: `{ "position": N }` for an ack (required) and
- * for a reset (optional, the whole body too). Checks here name the field at fault.
+ * for a reset (optional, the whole body too), as schemas that `request-validation.ts` checks.
  */
 import type { FastifyInstance } from 'fastify';
 import { ApiError } from './api-errors.js';
@@ -24,26 +24,25 @@ export function acceptEmptyJson(context: FastifyInstance): void {
   });
 }
 
+const POSITION = {
+  type: 'integer',
+  minimum: 0,
+  maximum: Number.MAX_SAFE_INTEGER,
+  description: `a non-negative integer (at most ${Number.MAX_SAFE_INTEGER})`,
+};
+
 /**
- * The position of `{ "position": N }`: an integer from 0 to the largest safe one. Without
- * `required`, an absent body or an absent field gives `fallback`. Unknown fields are refused, so
- * a misspelt `"positon"` fails instead of resetting to 0.
+ * The body schemas of `{ "position": N }`: required for an ack; for a reset the field and the
+ * whole body are optional (no body, or `{}`, means 0). Unknown fields are refused, so a misspelt
+ * `"positon"` fails instead of resetting to 0.
  */
-export function positionOf(body: unknown, options: { required: boolean; fallback?: number }): number {
-  if (body === undefined && !options.required) return options.fallback ?? 0;
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw new ApiError('INVALID_ARGUMENT', `the body must be a JSON object {"position": <integer>}, got ${body === undefined ? 'no body' : body === null ? 'null' : Array.isArray(body) ? 'an array' : typeof body}`);
-  }
-  for (const key of Object.keys(body)) {
-    if (key !== 'position') throw new ApiError('INVALID_ARGUMENT', `the body has an unknown field ${JSON.stringify(key)} (it takes only "position")`);
-  }
-  const position = (body as { position?: unknown }).position;
-  if (position === undefined && !options.required) return options.fallback ?? 0;
-  if (typeof position !== 'number' || !Number.isSafeInteger(position) || position < 0) {
-    throw new ApiError('INVALID_ARGUMENT', `body field position must be a non-negative integer, got ${JSON.stringify(position) ?? 'nothing'}`);
-  }
-  return position;
-}
+export const POSITION_BODY = {
+  required: { type: 'object', required: ['position'], additionalProperties: false, properties: { position: POSITION }, description: 'a JSON object {"position": <integer>}' },
+  optional: { type: ['object', 'null'], additionalProperties: false, properties: { position: POSITION }, description: 'a JSON object {"position": <integer>}' },
+} as const;
+
+/** A position body as the schemas above hand it over (`null` for no body). */
+export type PositionBody = { position?: number } | null;
 
 /** Refuse a position past the log's last one: nothing there has been delivered or can be acked. */
 export function checkNotPastHead(position: number, lastPosition: number): void {

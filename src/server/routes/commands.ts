@@ -8,8 +8,9 @@ import type { FastifyInstance } from 'fastify';
 import type { BatchResponse, BatchResult } from '../../protocol/http.js';
 import type { ExecuteResult } from '../../engine/index.js';
 import { errorResponse } from '../api-errors.js';
-import { checkPayload, optionsFromHeaders, parseBatch } from '../command-input.js';
-import type { BatchCommand } from '../command-input.js';
+import { HEADERS, MAX_BATCH_COMMANDS, optionsFromHeaders, parseBatch } from '../command-input.js';
+import type { BatchCommand, BatchItem } from '../command-input.js';
+import { STRING } from '../request-validation.js';
 import type { RouteContext } from './context.js';
 
 // One command's answer inside a batch response, as the client reads it.
@@ -17,6 +18,55 @@ export type { BatchResult };
 
 /** The largest batch body, in bytes: many payloads, each up to the engine's payload limit. */
 export const BATCH_BODY_LIMIT = 64 * 1024 * 1024;
+
+/** A payload: any JSON object (the engine checks its values, src/json-values.ts); no body or `null` is `{}`. */
+const PAYLOAD = { type: ['object', 'null'], errorCode: 'INVALID_PAYLOAD', description: 'a JSON object' };
+
+/** The expected version's rule is `parseExpectedVersion`'s, which names the field and quotes the text as sent. */
+const EXPECTED_VERSION = { type: ['string', 'number'], description: `"any", "no_stream", "exists" or an integer from 0 to ${Number.MAX_SAFE_INTEGER}` };
+
+const COMMAND_SCHEMA = {
+  params: { type: 'object', properties: { aggregate: STRING, id: STRING, command: STRING } },
+  headers: {
+    type: 'object',
+    properties: {
+      [HEADERS.expectedVersion]: { ...EXPECTED_VERSION, type: 'string' },
+      [HEADERS.commandId]: STRING,
+      [HEADERS.correlationId]: STRING,
+      [HEADERS.causationId]: STRING,
+    },
+  },
+  body: PAYLOAD,
+};
+
+const BATCH_ITEM = {
+  type: 'object',
+  required: ['aggregate', 'id', 'command'],
+  additionalProperties: false,
+  description: 'a command {"aggregate", "id", "command", "payload"?, …}',
+  properties: {
+    aggregate: STRING,
+    id: STRING,
+    command: STRING,
+    payload: PAYLOAD,
+    expectedVersion: EXPECTED_VERSION,
+    commandId: STRING,
+    correlationId: STRING,
+    causationId: STRING,
+    // The engine checks the headers' shape and says which one is wrong.
+    headers: {},
+  },
+};
+
+const BATCH_SCHEMA = {
+  body: {
+    type: 'object',
+    required: ['commands'],
+    additionalProperties: false,
+    description: 'a JSON object {"commands": [...]}',
+    properties: { commands: { type: 'array', maxItems: MAX_BATCH_COMMANDS, items: BATCH_ITEM, description: `an array of at most ${MAX_BATCH_COMMANDS} commands` } },
+  },
+};
 
 export function registerCommandRoutes(app: FastifyInstance, { engine, metrics, maxPayloadBytes }: RouteContext): void {
   /** Run one command through the engine and count its outcome. */
@@ -32,19 +82,19 @@ export function registerCommandRoutes(app: FastifyInstance, { engine, metrics, m
     }
   }
 
-  app.post<{ Params: { aggregate: string; id: string; command: string } }>(
+  app.post<{ Params: { aggregate: string; id: string; command: string }; Body: Record<string, unknown> | null }>(
     '/v1/aggregates/:aggregate/:id/commands/:command',
     // The JSON text of a payload is about as long as its msgpack form, which the engine limits;
     // the margin lets a payload just under the engine's limit through to the engine's own check.
-    { bodyLimit: maxPayloadBytes + 1024 },
+    { bodyLimit: maxPayloadBytes + 1024, schema: COMMAND_SCHEMA },
     async (request) => {
       const { aggregate, id, command } = request.params;
-      return execute({ aggregate, id, command, payload: checkPayload(request.body, 'the body'), options: optionsFromHeaders(request.headers) });
+      return execute({ aggregate, id, command, payload: request.body ?? {}, options: optionsFromHeaders(request.headers) });
     },
   );
 
-  app.post('/v1/commands', { bodyLimit: Math.max(BATCH_BODY_LIMIT, maxPayloadBytes) }, async (request) => {
-    const commands = parseBatch(request.body);
+  app.post<{ Body: { commands: BatchItem[] } }>('/v1/commands', { bodyLimit: Math.max(BATCH_BODY_LIMIT, maxPayloadBytes), schema: BATCH_SCHEMA }, async (request) => {
+    const commands = parseBatch(request.body.commands);
     // All commands go to the engine at once, in order: the engine keeps arrival order per
     // aggregate and groups what arrives in one tick into one commit per shard.
     const results = await Promise.all(

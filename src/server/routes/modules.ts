@@ -10,6 +10,7 @@ import { MAX_MODULE_BYTES } from '../../engine/index.js';
 import type { LoadedModule } from '../../engine/index.js';
 import { ApiError } from '../api-errors.js';
 import type { ModuleDirectory } from '../module-directory.js';
+import { STRING } from '../request-validation.js';
 import type { RouteContext } from './context.js';
 
 /** The largest module upload, in bytes: the largest module file the loader reads. */
@@ -40,7 +41,9 @@ export function registerModuleRoutes(app: FastifyInstance, { engine, modules }: 
     refused: modules.refusedFiles(),
   }));
 
-  app.put<{ Params: { name: string }; Body: Buffer }>('/v1/modules/:name', { bodyLimit: MODULE_BODY_LIMIT }, async (request) => {
+  // The name's own rules (a module name, no path) are the module directory's.
+  const schema = { params: { type: 'object', properties: { name: STRING } } };
+  app.put<{ Params: { name: string }; Body: Buffer }>('/v1/modules/:name', { bodyLimit: MODULE_BODY_LIMIT, schema }, async (request) => {
     const body = request.body;
     if (!Buffer.isBuffer(body)) {
       throw new ApiError('UNSUPPORTED_MEDIA_TYPE', 'send the module as application/wasm or application/octet-stream');

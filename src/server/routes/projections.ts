@@ -17,7 +17,9 @@ import type { FastifyInstance } from 'fastify';
 import type { Consumer, ProjectionInfo } from '../../projections/index.js';
 import type { RelayInfo } from '../../relays/index.js';
 import { ApiError } from '../api-errors.js';
-import { acceptEmptyJson, checkNotPastHead, positionOf } from '../position-body.js';
+import { POSITION_BODY, acceptEmptyJson, checkNotPastHead } from '../position-body.js';
+import type { PositionBody } from '../position-body.js';
+import { STRING } from '../request-validation.js';
 import type { SubscriberInfo } from '../subscriber-registry.js';
 import type { RouteContext } from './context.js';
 
@@ -35,9 +37,10 @@ export function registerProjectionRoutes(app: FastifyInstance, { engine, consume
 
   void app.register(async (context) => {
     acceptEmptyJson(context);
-    context.post<{ Params: { name: string } }>('/v1/projections/:name/reset', async (request): Promise<ProjectionView> => {
+    const schema = { params: { type: 'object', properties: { name: STRING } }, body: POSITION_BODY.optional };
+    context.post<{ Params: { name: string }; Body: PositionBody }>('/v1/projections/:name/reset', { schema }, async (request): Promise<ProjectionView> => {
       const { name } = request.params;
-      const position = positionOf(request.body, { required: false, fallback: 0 });
+      const position = request.body?.position ?? 0;
       checkNotPastHead(position, engine.lastPosition());
 
       // A stopped projection stores the checkpoint itself, and replays from there when it is

@@ -12,31 +12,47 @@ import type { FastifyInstance } from 'fastify';
 import { streamName } from '../../aggregate-name.js';
 import type { LogPage, StreamPage } from '../../protocol/http.js';
 import { DEFAULT_READ_PAGE_BYTES } from '../../limits.js';
-import { ApiError } from '../api-errors.js';
-import { queryInteger } from '../command-input.js';
+import { STRING, decimalText } from '../request-validation.js';
 import type { RouteContext } from './context.js';
 
 export const DEFAULT_PAGE = 1_000;
 export const MAX_PAGE = 10_000;
 
+/** The query of both reads, as the schemas below hand it over. */
 interface PageQuery {
-  from?: string;
-  limit?: string;
-  backwards?: string;
+  from?: number;
+  limit?: number;
+  backwards?: 'true' | 'false' | '1' | '0' | '';
 }
 
-function flag(value: string | undefined, name: string): boolean {
-  if (value === undefined || value === '' || value === 'false' || value === '0') return false;
-  if (value === 'true' || value === '1') return true;
-  throw new ApiError('INVALID_ARGUMENT', `query parameter ${name} must be true or false, got ${JSON.stringify(value)}`);
-}
+const LIMIT = decimalText({ minimum: 1, maximum: MAX_PAGE, emptyIsAbsent: true });
+
+const STREAM_SCHEMA = {
+  params: { type: 'object', properties: { aggregate: STRING, id: STRING } },
+  querystring: {
+    type: 'object',
+    properties: {
+      // From 0 backwards once passed here and was refused by the store, naming `options.from`.
+      from: decimalText({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, emptyIsAbsent: true }),
+      limit: LIMIT,
+      backwards: { enum: ['true', 'false', '1', '0', ''], description: 'true or false' },
+    },
+  },
+};
+
+const LOG_SCHEMA = {
+  querystring: {
+    type: 'object',
+    properties: { from: decimalText({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, emptyIsAbsent: true }), limit: LIMIT },
+  },
+};
 
 export function registerReadRoutes(app: FastifyInstance, { engine }: RouteContext): void {
-  app.get<{ Params: { aggregate: string; id: string }; Querystring: PageQuery }>('/v1/aggregates/:aggregate/:id/events', async (request) => {
+  app.get<{ Params: { aggregate: string; id: string }; Querystring: PageQuery }>('/v1/aggregates/:aggregate/:id/events', { schema: STREAM_SCHEMA }, async (request) => {
     const { aggregate, id } = request.params;
-    const backwards = flag(request.query.backwards, 'backwards');
-    const limit = queryInteger(request.query.limit, 'limit', DEFAULT_PAGE, 1, MAX_PAGE);
-    const from = request.query.from === undefined ? undefined : queryInteger(request.query.from, 'from', 1, backwards ? 0 : 1);
+    const backwards = request.query.backwards === 'true' || request.query.backwards === '1';
+    const limit = request.query.limit ?? DEFAULT_PAGE;
+    const from = request.query.from;
     const events = engine.readStream(aggregate, id, { from, limit, backwards, maxBytes: DEFAULT_READ_PAGE_BYTES });
     const last = events.at(-1);
     let next: number | null = null;
@@ -50,9 +66,9 @@ export function registerReadRoutes(app: FastifyInstance, { engine }: RouteContex
     return { aggregate, id, stream: streamName(aggregate, id), events, next } satisfies StreamPage;
   });
 
-  app.get<{ Querystring: PageQuery }>('/v1/events', async (request) => {
-    const from = queryInteger(request.query.from, 'from', 1, 1);
-    const limit = queryInteger(request.query.limit, 'limit', DEFAULT_PAGE, 1, MAX_PAGE);
+  app.get<{ Querystring: PageQuery }>('/v1/events', { schema: LOG_SCHEMA }, async (request) => {
+    const from = request.query.from ?? 1;
+    const limit = request.query.limit ?? DEFAULT_PAGE;
     const events = engine.readAll({ from, limit, maxBytes: DEFAULT_READ_PAGE_BYTES });
     const last = events.at(-1);
     return { events, next: last ? last.position + 1 : from, lastPosition: Math.max(engine.lastPosition(), last?.position ?? 0) } satisfies LogPage;

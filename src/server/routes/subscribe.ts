@@ -9,14 +9,25 @@
  * goes on right after the last event it acked: what it received but did not ack comes again.
  */
 import type { FastifyInstance } from 'fastify';
-import { ApiError } from '../api-errors.js';
-import { queryInteger } from '../command-input.js';
 import { LogSubscription } from '../log-subscription.js';
+import { STRING, decimalText } from '../request-validation.js';
 import type { RouteContext } from './context.js';
 
+const SUBSCRIBE_SCHEMA = {
+  querystring: {
+    type: 'object',
+    // The subscriber name's own rules (and the names of running projections) are the registry's.
+    properties: { from: decimalText({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, emptyIsAbsent: true }), subscriber: STRING },
+  },
+  headers: {
+    type: 'object',
+    properties: { 'last-event-id': { ...decimalText({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }, 'a global position (an integer)'), title: 'Last-Event-ID' } },
+  },
+};
+
 export function registerSubscribeRoute(app: FastifyInstance, { engine, metrics, subscriptions, subscribers }: RouteContext): void {
-  app.get<{ Querystring: { from?: string; subscriber?: unknown } }>('/v1/subscribe', async (request, reply) => {
-    let from = queryInteger(request.query.from, 'from', 1, 1);
+  app.get<{ Querystring: { from?: number; subscriber?: string }; Headers: { 'last-event-id'?: number } }>('/v1/subscribe', { schema: SUBSCRIBE_SCHEMA }, async (request, reply) => {
+    let from = request.query.from ?? 1;
     const name = request.query.subscriber === undefined ? undefined : subscribers.checkName(request.query.subscriber, 'query parameter subscriber');
     if (name !== undefined) {
       // A new name past the cap is refused here, before the stream opens and the name is counted.
@@ -25,12 +36,7 @@ export function registerSubscribeRoute(app: FastifyInstance, { engine, metrics, 
       if (checkpoint !== undefined) from = checkpoint + 1;
     }
     const lastEventId = request.headers['last-event-id'];
-    if (lastEventId !== undefined) {
-      if (typeof lastEventId !== 'string' || !/^[0-9]{1,16}$/.test(lastEventId)) {
-        throw new ApiError('INVALID_ARGUMENT', `header last-event-id must be a global position (an integer), got ${JSON.stringify(lastEventId)}`);
-      }
-      from = Number(lastEventId) + 1;
-    }
+    if (lastEventId !== undefined) from = lastEventId + 1;
     // From here on the response is a raw stream that outlives this handler.
     reply.hijack();
     let untrack = (): void => undefined;

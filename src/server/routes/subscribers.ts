@@ -11,20 +11,23 @@
 import type { FastifyInstance } from 'fastify';
 import type { AckResult, SubscriberDeleted } from '../../protocol/http.js';
 import { ApiError } from '../api-errors.js';
-import { acceptEmptyJson, checkNotPastHead, positionOf } from '../position-body.js';
+import { POSITION_BODY, acceptEmptyJson, checkNotPastHead } from '../position-body.js';
+import { STRING } from '../request-validation.js';
 import type { RouteContext } from './context.js';
+
+const NAME_PARAMS = { type: 'object', properties: { name: STRING } };
 
 export function registerSubscriberRoutes(app: FastifyInstance, { engine, subscribers }: RouteContext): void {
   void app.register(async (context) => {
     acceptEmptyJson(context);
-    context.post<{ Params: { name: string } }>('/v1/subscribers/:name/ack', async (request) => {
+    context.post<{ Params: { name: string }; Body: { position: number } }>('/v1/subscribers/:name/ack', { schema: { params: NAME_PARAMS, body: POSITION_BODY.required } }, async (request) => {
       const { name } = request.params;
       subscribers.checkName(name, 'path parameter name');
-      const position = positionOf(request.body, { required: true });
+      const { position } = request.body;
       checkNotPastHead(position, engine.lastPosition());
       return { name, position: await subscribers.ack(name, position) } satisfies AckResult;
     });
-    context.delete<{ Params: { name: string } }>('/v1/subscribers/:name', async (request) => {
+    context.delete<{ Params: { name: string } }>('/v1/subscribers/:name', { schema: { params: NAME_PARAMS } }, async (request) => {
       const { name } = request.params;
       // Refuses the name of a running projection or relay: their checkpoints are not the API's to drop.
       subscribers.checkName(name, 'path parameter name');
