@@ -161,16 +161,16 @@ export class LogFollower {
   private sleep(ms: number | undefined, onCommit: boolean): Promise<void> {
     if (this.stopped || this.restartFrom !== undefined) return Promise.resolve();
     return new Promise((resolve) => {
-      const timer = ms === undefined ? undefined : setTimeout(done, ms);
-      const wakeUp = (commit: boolean) => {
+      let timer: NodeJS.Timeout | undefined;
+      const done = (): void => {
+        clearTimeout(timer);
+        if (this.wakeUp === wakeUp) this.wakeUp = undefined;
+        resolve();
+      };
+      const wakeUp = (commit: boolean): void => {
         if (!commit || onCommit) done();
       };
-      const self = this;
-      function done() {
-        clearTimeout(timer);
-        if (self.wakeUp === wakeUp) self.wakeUp = undefined;
-        resolve();
-      }
+      if (ms !== undefined) timer = setTimeout(done, ms);
       this.wakeUp = wakeUp;
     });
   }
