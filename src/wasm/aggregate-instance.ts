@@ -85,9 +85,9 @@ export class AggregateInstance {
     log: GuestLogger | undefined,
     private readonly limits: ResultLimits,
   ) {
-    let instance: WebAssembly.Instance | undefined;
     this.guestLog = new GuestLog(log, module.file);
-    instance = new WebAssembly.Instance(module.compiled, guestImports(() => instance!, this.guestLog));
+    // The imports reach the instance lazily: they run only once it exists.
+    const instance: WebAssembly.Instance = new WebAssembly.Instance(module.compiled, guestImports(() => instance, this.guestLog));
     this.exports = instance.exports as unknown as Exports;
     this.growFailed = module.facts.growProbed ? (instance.exports[GROW_FAILED_EXPORT] as WebAssembly.Global) : undefined;
     this.commands = new NameTable(module.description.commands);

@@ -34,7 +34,7 @@ function mountTmpfs(dir: string): void {
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=20m', 'tmpfs', dir], { stdio: 'pipe' });
   } catch (error) {
     const reason = (error as { stderr?: Buffer }).stderr?.toString().trim() || (error as Error).message;
-    throw new Error(`cannot mount a 20 MB tmpfs at ${dir} (${reason}): this test needs root (or CAP_SYS_ADMIN) to mount tmpfs; set THALO_SKIP_TMPFS=1 to skip it`);
+    throw new Error(`cannot mount a 20 MB tmpfs at ${dir} (${reason}): this test needs root (or CAP_SYS_ADMIN) to mount tmpfs; set THALO_SKIP_TMPFS=1 to skip it`, { cause: error });
   }
 }
 

@@ -1,0 +1,23 @@
+import { defineConfig } from 'vitest/config';
+import base from './vitest.config.js';
+
+/**
+ * `npm run test:unit`: the tests that need no broker (Redis, NATS), no mount and no child process,
+ * and kill nothing but threads: the store, the wasm host and guest SDK, the engine through its Node
+ * API, and the server's pure parts. The rest (the runtime and the CLI as processes, SIGKILL
+ * rounds, relays to real brokers, the torture test) runs in `npm test` only. A new test that
+ * starts a process or needs a service belongs in the excludes below.
+ */
+export default defineConfig({
+  test: {
+    ...base.test,
+    include: [
+      'test/errors.test.ts',
+      'test/architecture/**/*.test.ts',
+      'test/{store,wasm,guest,protocol,engine,projections}/**/*.test.ts',
+      'test/server/{connection-limits,error-table}.test.ts',
+      'test/cli/relay-spec.test.ts',
+    ],
+    exclude: ['**/node_modules/**', '**/crash.test.ts', 'test/store/{durability,lock}.test.ts', 'test/wasm/module-limits.test.ts'],
+  },
+});
