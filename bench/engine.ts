@@ -84,12 +84,30 @@ async function throughput(): Promise<number> {
       const idOf = workload === '1 hot aggregate' ? () => 'hot' : (i: number) => `c-${i % 10_000}`;
       const result = await withEngine(workers, (engine) => closedLoop(engine, `${workload} × ${workers}`, COMMANDS, IN_FLIGHT, idOf));
       if (workload === '10,000 aggregates') best = Math.max(best, result.commandsPerS);
-      console.log(row([workload, workers, Math.round(result.commandsPerS), result.p50.toFixed(2), result.p99.toFixed(2), result.peakRssMiB.toFixed(0)]));
+      console.log(
+        row([
+          workload,
+          workers,
+          Math.round(result.commandsPerS),
+          result.p50.toFixed(2),
+          result.p99.toFixed(2),
+          result.peakRssMiB.toFixed(0),
+        ]),
+      );
     }
   }
   // One sequential client: each command waits for the previous one's sync.
   const sequential = await withEngine(1, (engine) => closedLoop(engine, 'sequential', 5_000, 1, () => 'seq'));
-  console.log(row(['1 sequential client', 1, Math.round(sequential.commandsPerS), sequential.p50.toFixed(2), sequential.p99.toFixed(2), sequential.peakRssMiB.toFixed(0)]));
+  console.log(
+    row([
+      '1 sequential client',
+      1,
+      Math.round(sequential.commandsPerS),
+      sequential.p50.toFixed(2),
+      sequential.p99.toFixed(2),
+      sequential.peakRssMiB.toFixed(0),
+    ]),
+  );
   return best;
 }
 
@@ -123,7 +141,10 @@ async function rebuild(): Promise<void> {
   console.log('\nrebuild of one aggregate (counter, 10,000 events)');
   for (const task of bench.tasks) {
     const result = task.result;
-    const mean = 'latency' in result ? `${result.latency.mean.toFixed(3)} ms (p99 ${result.latency.p99?.toFixed(3)} ms, ${result.latency.samplesCount} runs)` : result.state;
+    const mean =
+      'latency' in result
+        ? `${result.latency.mean.toFixed(3)} ms (p99 ${result.latency.p99?.toFixed(3)} ms, ${result.latency.samplesCount} runs)`
+        : result.state;
     console.log(`  ${task.name.padEnd(34)} ${mean}`);
   }
   await store.close();

@@ -47,7 +47,9 @@ interface Runtime {
 
 async function startRuntime(workers: number): Promise<Runtime> {
   const data = mkdtempSync(join(tmpdir(), 'thalo-bench-http-'));
-  const child = spawn(process.execPath, [RUNTIME, '--port', '0', '--workers', String(workers), '--data', data, '--modules', MODULES], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [RUNTIME, '--port', '0', '--workers', String(workers), '--data', data, '--modules', MODULES], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const lines = createInterface({ input: child.stdout! });
   const url = await new Promise<string>((resolveUrl, reject) => {
     child.once('exit', (code) => reject(new Error(`thalo-runtime exited with ${code} before it listened`)));
@@ -113,7 +115,12 @@ const batch: autocannon.Request = {
   path: '/v1/commands',
   headers: { 'content-type': 'application/json' },
   setupRequest: (request) => {
-    const commands = Array.from({ length: BATCH }, () => ({ aggregate: 'counter', id: `c-${next++ % AGGREGATES}`, command: 'Increment', payload: { amount: 1 } }));
+    const commands = Array.from({ length: BATCH }, () => ({
+      aggregate: 'counter',
+      id: `c-${next++ % AGGREGATES}`,
+      command: 'Increment',
+      payload: { amount: 1 },
+    }));
     return { ...request, body: JSON.stringify({ commands }) };
   },
 };
@@ -139,7 +146,19 @@ for (const workers of [...new Set([1, availableParallelism()])]) {
       const result = await load(runtime.url, connections, commandsPerRequest, request);
       const key = commandsPerRequest === 1 ? 'single' : 'batch';
       best[key] = Math.max(best[key], result.commandsPerS);
-      console.log(row([name, connections, workers, Math.round(result.commandsPerS), Math.round(result.requestsPerS), result.p50, result.p99, result.errors, result.logAtStart]));
+      console.log(
+        row([
+          name,
+          connections,
+          workers,
+          Math.round(result.commandsPerS),
+          Math.round(result.requestsPerS),
+          result.p50,
+          result.p99,
+          result.errors,
+          result.logAtStart,
+        ]),
+      );
       // Requests still in flight when the run ends may append without being counted, never the reverse.
       if (result.appended < result.acknowledged) {
         lost = true;
@@ -150,7 +169,8 @@ for (const workers of [...new Set([1, availableParallelism()])]) {
     await stopRuntime(runtime);
   }
 }
-const verdict = (value: number, bar: number) => `${Math.round(value)} commands/s (bar ${bar.toLocaleString('en')}) ${value >= bar ? 'ok' : 'BELOW BAR'}`;
+const verdict = (value: number, bar: number) =>
+  `${Math.round(value)} commands/s (bar ${bar.toLocaleString('en')}) ${value >= bar ? 'ok' : 'BELOW BAR'}`;
 console.log(`\nsingle requests: ${verdict(best.single, BAR_SINGLE)}`);
 console.log(`batches: ${verdict(best.batch, BAR_BATCH)}`);
 if (lost) process.exit(1);

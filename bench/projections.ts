@@ -37,9 +37,13 @@ async function catchUp(): Promise<number> {
   const engine = await Engine.start({ modules: MODULES, data, workers: 1 });
   const started = performance.now();
   let delivered = 0;
-  const projection = new Consumers(engine.log).project('noop', (events) => {
-    delivered += events.length;
-  }, { batchSize: 5_000 });
+  const projection = new Consumers(engine.log).project(
+    'noop',
+    (events) => {
+      delivered += events.length;
+    },
+    { batchSize: 5_000 },
+  );
   await projection.waitForPosition(CATCHUP_EVENTS);
   const seconds = (performance.now() - started) / 1000;
   await engine.stop();
@@ -54,10 +58,14 @@ async function liveLag(): Promise<{ p50: number; p99: number; max: number; rate:
   // Warm up the workers and the JIT first; measure only what follows.
   await Promise.all(Array.from({ length: 5_000 }, (_, i) => engine.execute('counter', `w${i % 1_000}`, 'Increment', { amount: 1 })));
   const lags: number[] = [];
-  const projection = new Consumers(engine.log).project('lag', (events) => {
-    const now = Date.now();
-    for (const e of events) lags.push(now - e.timestamp);
-  }, { from: engine.lastPosition() + 1 });
+  const projection = new Consumers(engine.log).project(
+    'lag',
+    (events) => {
+      const now = Date.now();
+      for (const e of events) lags.push(now - e.timestamp);
+    },
+    { from: engine.lastPosition() + 1 },
+  );
   const tickMs = 10;
   const perTick = (LIVE_RATE * tickMs) / 1000;
   const pending: Promise<unknown>[] = [];
@@ -80,6 +88,10 @@ async function liveLag(): Promise<{ p50: number; p99: number; max: number; rate:
 
 console.log(describeMachine());
 const catchUpRate = await catchUp();
-console.log(`\nprojection catch-up (no-op handler, ${CATCHUP_EVENTS} events): ${Math.round(catchUpRate)} events/s (bar 400,000) ${catchUpRate >= 400_000 ? 'ok' : 'BELOW BAR'}`);
+console.log(
+  `\nprojection catch-up (no-op handler, ${CATCHUP_EVENTS} events): ${Math.round(catchUpRate)} events/s (bar 400,000) ${catchUpRate >= 400_000 ? 'ok' : 'BELOW BAR'}`,
+);
 const live = await liveLag();
-console.log(`projection live lag at ${Math.round(live.rate)} commands/s for ${LIVE_SECONDS} s: p50 ${live.p50} ms, p99 ${live.p99} ms, max ${live.max} ms (bar p99 < 50 ms) ${live.p99 < 50 ? 'ok' : 'BELOW BAR'}`);
+console.log(
+  `projection live lag at ${Math.round(live.rate)} commands/s for ${LIVE_SECONDS} s: p50 ${live.p50} ms, p99 ${live.p99} ms, max ${live.max} ms (bar p99 < 50 ms) ${live.p99 < 50 ? 'ok' : 'BELOW BAR'}`,
+);

@@ -26,7 +26,10 @@ async function writeLog(data: string): Promise<void> {
   const store = EventStore.open({ path: data, durability: 'relaxed' });
   const payload = pack({ amount: 1 });
   for (let written = 0; written < EVENTS; written += 1_000) {
-    const requests: AppendRequest[] = Array.from({ length: 1_000 }, (_, i) => ({ stream: `counter-${(written + i) % 1_000}`, events: [{ type: 'Incremented', data: payload }] }));
+    const requests: AppendRequest[] = Array.from({ length: 1_000 }, (_, i) => ({
+      stream: `counter-${(written + i) % 1_000}`,
+      events: [{ type: 'Incremented', data: payload }],
+    }));
     await store.appendBatch(requests);
   }
   await store.close();
@@ -52,7 +55,9 @@ const redis = new Redis(6379, '127.0.0.1');
 const stored = await redis.xlen(redisKey);
 await redis.del(redisKey);
 redis.disconnect();
-console.log(`relay to Redis Streams, ${EVENTS} events: ${Math.round(redisRate)} events/s (${stored} entries stored; bar 50,000) ${redisRate >= 50_000 ? 'ok' : 'BELOW BAR'}`);
+console.log(
+  `relay to Redis Streams, ${EVENTS} events: ${Math.round(redisRate)} events/s (${stored} entries stored; bar 50,000) ${redisRate >= 50_000 ? 'ok' : 'BELOW BAR'}`,
+);
 
 const streamName = `THALO_BENCH_${tag}`;
 const natsRate = await relayRate({ url: 'nats://127.0.0.1:4222', streamName, template: `thalo_bench_${tag}.{category}`, batchSize: 5_000 });
@@ -61,4 +66,6 @@ const manager = await nc.jetstreamManager();
 const messages = (await manager.streams.info(streamName)).state.messages;
 await manager.streams.delete(streamName);
 await nc.close();
-console.log(`relay to NATS JetStream, ${EVENTS} events: ${Math.round(natsRate)} events/s (${messages} messages stored; bar 30,000) ${natsRate >= 30_000 ? 'ok' : 'BELOW BAR'}`);
+console.log(
+  `relay to NATS JetStream, ${EVENTS} events: ${Math.round(natsRate)} events/s (${messages} messages stored; bar 30,000) ${natsRate >= 30_000 ? 'ok' : 'BELOW BAR'}`,
+);

@@ -85,11 +85,15 @@ async function writes(store: EventStore): Promise<void> {
   await appendThroughput(store);
 
   const tenMs = await inFlightLoop('10-event', TEN_EVENT_APPENDS, 100, (i) => store.append(`ten-${i % STREAMS}`, tenEvents));
-  console.log(`  10-event appends, durable, 100 in flight: ${rate(TEN_EVENT_APPENDS * 10, tenMs)} events (${rate(TEN_EVENT_APPENDS, tenMs)} appends)`);
+  console.log(
+    `  10-event appends, durable, 100 in flight: ${rate(TEN_EVENT_APPENDS * 10, tenMs)} events (${rate(TEN_EVENT_APPENDS, tenMs)} appends)`,
+  );
 
   // The engine's shape: a worker commits a micro-batch of commands with one appendBatch.
   const batchMs = await inFlightLoop('appendBatch', BATCHES, 8, (b) =>
-    store.appendBatch(Array.from({ length: BATCH_SIZE }, (_, i) => ({ stream: `batch-${(b * BATCH_SIZE + i) % STREAMS}`, events: oneEvent }))),
+    store.appendBatch(
+      Array.from({ length: BATCH_SIZE }, (_, i) => ({ stream: `batch-${(b * BATCH_SIZE + i) % STREAMS}`, events: oneEvent })),
+    ),
   );
   console.log(`  appendBatch of ${BATCH_SIZE} single-event requests, durable, 8 in flight: ${rate(BATCHES * BATCH_SIZE, batchMs)} events`);
 }
@@ -107,13 +111,17 @@ async function appendsAtScale(): Promise<void> {
     const randomRequests = (count: number) =>
       Array.from({ length: count }, () => ({ stream: `scale-${Math.floor(Math.random() * SCALE_STREAMS)}`, events: oneEvent }));
     while (store.lastPosition() < SCALE_LOG) await store.appendBatch(randomRequests(5_000));
-    console.log(`\nappends at scale (${SCALE_STREAMS.toLocaleString('en-US')} streams, a log of ${store.lastPosition().toLocaleString('en-US')} events, one batch at a time):`);
+    console.log(
+      `\nappends at scale (${SCALE_STREAMS.toLocaleString('en-US')} streams, a log of ${store.lastPosition().toLocaleString('en-US')} events, one batch at a time):`,
+    );
     for (const size of [400, 4_000]) {
       const batches = Math.max(5, Math.round((SCALE_BATCHES * 400) / size));
       const start = performance.now();
       for (let b = 0; b < batches; b++) await store.appendBatch(randomRequests(size));
       const ms = performance.now() - start;
-      console.log(`  appendBatch of ${size.toLocaleString('en-US')} single-event requests on random streams, durable: ${rate(batches * size, ms)} events`);
+      console.log(
+        `  appendBatch of ${size.toLocaleString('en-US')} single-event requests on random streams, durable: ${rate(batches * size, ms)} events`,
+      );
     }
   } finally {
     await store.close();
@@ -134,18 +142,27 @@ async function plainLmdbLoop(syncMode: 'flushed' | 'sync-commit'): Promise<void>
       const [last, previous] = heads.get(stream) ?? [0, 0];
       const seq = last + 1;
       position++; // single writer here, so no need to read it in the transaction
-      events.put(position, packr.pack({ stream, seq, type: 'Incremented', id: crypto.randomUUID(), data, timestamp: Date.now(), metadata: {}, previous }));
+      events.put(
+        position,
+        packr.pack({ stream, seq, type: 'Incremented', id: crypto.randomUUID(), data, timestamp: Date.now(), metadata: {}, previous }),
+      );
       if (seq % STREAM_INDEX_EVERY === 0) streams.put([stream, seq], position);
       heads.put(stream, [seq, position]);
     });
     if (syncMode === 'flushed') await root.flushed;
   });
-  console.log(`  plain lmdb + msgpackr, ${syncMode === 'flushed' ? 'overlappingSync, await flushed' : 'overlappingSync off (commit syncs)'}: ${rate(SINGLE_APPENDS, ms)} events`);
+  console.log(
+    `  plain lmdb + msgpackr, ${syncMode === 'flushed' ? 'overlappingSync, await flushed' : 'overlappingSync off (commit syncs)'}: ${rate(SINGLE_APPENDS, ms)} events`,
+  );
   await root.close();
 }
 
 async function reads(store: EventStore): Promise<void> {
-  for (let i = 0; i < 10; i++) await store.append('big', Array.from({ length: 1_000 }, () => ({ type: 'Incremented', data })));
+  for (let i = 0; i < 10; i++)
+    await store.append(
+      'big',
+      Array.from({ length: 1_000 }, () => ({ type: 'Incremented', data })),
+    );
   const total = store.lastPosition();
   console.log(`\nreads (tinybench, log of ${total.toLocaleString('en-US')} events):`);
   const bench = new Bench({ time: 1_500, iterations: 5 });
@@ -175,7 +192,11 @@ async function reads(store: EventStore): Promise<void> {
 
 async function main(): Promise<void> {
   const cpu = cpus();
-  console.log(`machine: ${cpu.length} cores, ${cpu[0]?.model.trim() ?? 'unknown CPU'}, node ${process.version}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(
+    `machine: ${cpu.length} cores, ${cpu[0]?.model.trim() ?? 'unknown CPU'}, node ${process.version}, load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
   const store = EventStore.open({ path: tempDir() });
   try {
     await writes(store);
@@ -190,7 +211,8 @@ async function main(): Promise<void> {
   }
   console.log('\nbars:');
   for (const line of findings) console.log(`  ${line}`);
-  if (findings.some((line) => line.endsWith('BELOW BAR'))) console.log('\nsome figures are below the bar (see above); the store bench reports them and exits 0');
+  if (findings.some((line) => line.endsWith('BELOW BAR')))
+    console.log('\nsome figures are below the bar (see above); the store bench reports them and exits 0');
 }
 
 await main();

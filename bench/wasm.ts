@@ -92,5 +92,9 @@ for (const task of bench.tasks) {
   if (task.name === 'counter: wasm handle + apply') counterRate = rate;
   console.log(`  ${task.name.padEnd(55)} ${Math.round(rate).toLocaleString('en-US').padStart(12)} calls/s`);
 }
-console.log(counterRate >= BAR ? `ok: counter through the wrapper ${Math.round(counterRate)}/s (bar ${BAR})` : `below bar: counter through the wrapper ${Math.round(counterRate)}/s (bar ${BAR})`);
+console.log(
+  counterRate >= BAR
+    ? `ok: counter through the wrapper ${Math.round(counterRate)}/s (bar ${BAR})`
+    : `below bar: counter through the wrapper ${Math.round(counterRate)}/s (bar ${BAR})`,
+);
 if (counterRate < BAR) process.exitCode = 1;

@@ -45,8 +45,11 @@ function invalidExpectedVersion(value: unknown, where: string): ThaloError {
   const got =
     typeof value === 'number' && Number.isInteger(value) && value > Number.MAX_SAFE_INTEGER
       ? `${value} (a JSON number past ${Number.MAX_SAFE_INTEGER}, which JSON parsing cannot carry exactly)`
-      : JSON.stringify(value) ?? String(value);
-  return new ThaloError('INVALID_ARGUMENT', `${where} must be "any", "no_stream", "exists" or an integer from 0 to ${Number.MAX_SAFE_INTEGER}, got ${got}`);
+      : (JSON.stringify(value) ?? String(value));
+  return new ThaloError(
+    'INVALID_ARGUMENT',
+    `${where} must be "any", "no_stream", "exists" or an integer from 0 to ${Number.MAX_SAFE_INTEGER}, got ${got}`,
+  );
 }
 
 /**

@@ -33,7 +33,9 @@ export function isExactNumber(value: number): boolean {
  * msgpack decoding for event and rejection data: int64s that fit a JS number as numbers (msgpackr
  * would make every uint64/int64 a BigInt, even 5), larger ones (stored before the rule) as BigInts.
  */
-const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'auto' } as unknown as ConstructorParameters<typeof Unpackr>[0]);
+const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'auto' } as unknown as ConstructorParameters<
+  typeof Unpackr
+>[0]);
 
 /** Decodes one msgpack value; throws when the bytes are not msgpack. */
 export function unpackValue(bytes: Uint8Array): unknown {
@@ -64,7 +66,10 @@ function copyValue(value: unknown, path: string, depth: number): unknown {
     case 'number':
       if (!Number.isFinite(value)) refuse(path, `${value} is not a finite number`);
       if (!isExactNumber(value)) {
-        refuse(path, `${value} is an integer beyond ±${Number.MAX_SAFE_INTEGER} (2^53 - 1), which JSON and msgpack cannot carry exactly; send it as a string`);
+        refuse(
+          path,
+          `${value} is an integer beyond ±${Number.MAX_SAFE_INTEGER} (2^53 - 1), which JSON and msgpack cannot carry exactly; send it as a string`,
+        );
       }
       return value;
     case 'undefined':

@@ -28,7 +28,12 @@ export const DEFAULT_MAX_METADATA_BYTES = 16 * 1024;
 export const DEFAULT_READ_PAGE_BYTES = 4 * 1024 * 1024;
 
 /** The UTF-8 size of an event's metadata, as the limit counts it. */
-export function metadataBytes(metadata: { correlationId?: string; causationId?: string; commandId?: string; headers?: Record<string, string> }): number {
+export function metadataBytes(metadata: {
+  correlationId?: string;
+  causationId?: string;
+  commandId?: string;
+  headers?: Record<string, string>;
+}): number {
   let size = 0;
   if (metadata.correlationId !== undefined) size += Buffer.byteLength(metadata.correlationId);
   if (metadata.causationId !== undefined) size += Buffer.byteLength(metadata.causationId);

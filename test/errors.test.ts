@@ -23,7 +23,7 @@ describe('errors', () => {
     expect(isThaloError(new Error('plain'))).toBe(false);
   });
 
-  it('recognises a brand, not a shape: Node\'s ENOENT and the HTTP client\'s errors are not ThaloErrors', async () => {
+  it("recognises a brand, not a shape: Node's ENOENT and the HTTP client's errors are not ThaloErrors", async () => {
     const enoent = await readFile('/no/such/thalo/file').catch((error: unknown) => error);
     expect((enoent as NodeJS.ErrnoException).code).toBe('ENOENT');
     expect(isThaloError(enoent)).toBe(false);

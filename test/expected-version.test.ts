@@ -4,7 +4,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import { isThaloError } from '../src/errors.js';
-import { checkExpectedVersion, expectedVersionConflict, expectedVersionHolds, parseExpectedVersion, validateExpectedVersion } from '../src/expected-version.js';
+import {
+  checkExpectedVersion,
+  expectedVersionConflict,
+  expectedVersionHolds,
+  parseExpectedVersion,
+  validateExpectedVersion,
+} from '../src/expected-version.js';
 
 function refusal(run: () => unknown): Error {
   try {
@@ -18,14 +24,17 @@ function refusal(run: () => unknown): Error {
 
 describe('validateExpectedVersion (the Node API)', () => {
   it('takes the keywords and safe non-negative integers; undefined is any', () => {
-    for (const value of ['any', 'no_stream', 'exists', 0, 7, Number.MAX_SAFE_INTEGER] as const) expect(validateExpectedVersion(value, 'options.expected')).toBe(value);
+    for (const value of ['any', 'no_stream', 'exists', 0, 7, Number.MAX_SAFE_INTEGER] as const)
+      expect(validateExpectedVersion(value, 'options.expected')).toBe(value);
     expect(validateExpectedVersion(undefined, 'options.expected')).toBe('any');
   });
 
   it('refuses anything else with INVALID_ARGUMENT naming the field and the value', () => {
     for (const bad of [-1, 1.5, Number.NaN, 'latest', '3', null, {}, true]) {
       const error = refusal(() => validateExpectedVersion(bad, 'options.expectedVersion'));
-      expect(error.message).toMatch(/^options\.expectedVersion must be "any", "no_stream", "exists" or an integer from 0 to 9007199254740991, got /);
+      expect(error.message).toMatch(
+        /^options\.expectedVersion must be "any", "no_stream", "exists" or an integer from 0 to 9007199254740991, got /,
+      );
     }
     expect(refusal(() => validateExpectedVersion('latest', 'options.expected')).message).toContain('got "latest"');
   });
@@ -71,7 +80,9 @@ describe('the conflict', () => {
     expect(isThaloError(exact, 'WRONG_EXPECTED_VERSION')).toBe(true);
     expect(exact.data).toEqual({ stream: 'counter-a', expected: 2, actual: 3 });
     expect(exact.message).toBe('stream "counter-a" expected version 2, but it is at version 3');
-    expect(expectedVersionConflict('counter-a', 'no_stream', 1).message).toBe(`stream "counter-a" expected 'no_stream', but it is at version 1`);
+    expect(expectedVersionConflict('counter-a', 'no_stream', 1).message).toBe(
+      `stream "counter-a" expected 'no_stream', but it is at version 1`,
+    );
   });
 
   it('checkExpectedVersion throws it only when the rule does not hold', () => {

@@ -35,7 +35,9 @@ export function reachable(port: number, host = '127.0.0.1'): Promise<boolean> {
 
 export async function requireService(service: Service): Promise<void> {
   if (!(await reachable(service.port))) {
-    throw new Error(`${service.name} is not reachable on 127.0.0.1:${service.port}; start it, or set ${service.skipVariable}=1 to skip these tests`);
+    throw new Error(
+      `${service.name} is not reachable on 127.0.0.1:${service.port}; start it, or set ${service.skipVariable}=1 to skip these tests`,
+    );
   }
 }
 
@@ -72,7 +74,13 @@ export async function stopBroker(child: ChildProcess): Promise<void> {
  * Remove what a test left on the shared brokers: Redis keys (exact names, or `prefix*` patterns)
  * and JetStream streams. A broker the user opted out of is left alone.
  */
-export async function removeBrokerData({ redisKeys = [], natsStreams = [] }: { redisKeys?: string[]; natsStreams?: string[] }): Promise<void> {
+export async function removeBrokerData({
+  redisKeys = [],
+  natsStreams = [],
+}: {
+  redisKeys?: string[];
+  natsStreams?: string[];
+}): Promise<void> {
   if (redisKeys.length > 0 && !skipped(REDIS)) {
     const client = new Redis(REDIS.port, '127.0.0.1');
     try {

@@ -170,7 +170,11 @@ export class AggregateStates {
       const { slot } = state;
       slot.snapshotsOff = true;
       const message = error instanceof Error ? error.message : String(error);
-      this.instanceOptions.log?.(3, `thalo_snapshot failed for stream ${state.stream}: ${message}; the command goes on without a snapshot, and this module's snapshots are off in this worker until it is reloaded`, slot.module.file);
+      this.instanceOptions.log?.(
+        3,
+        `thalo_snapshot failed for stream ${state.stream}: ${message}; the command goes on without a snapshot, and this module's snapshots are off in this worker until it is reloaded`,
+        slot.module.file,
+      );
       if (state.instance.poisoned) this.recover(slot, state.stream);
       return undefined;
     }

@@ -26,7 +26,8 @@ const store = EventStore.open({
   maxMetadataBytes: config.maxMetadataBytes,
 });
 // Guest log lines go to the engine as they happen, outside the task protocol.
-const log = (level: number, message: string, module: string) => parentPort?.postMessage({ type: 'guest-log', level, message, module } satisfies GuestLogMessage);
+const log = (level: number, message: string, module: string) =>
+  parentPort?.postMessage({ type: 'guest-log', level, message, module } satisfies GuestLogMessage);
 const states = new AggregateStates(store, config.cacheSize, {
   maxPayloadBytes: config.maxPayloadBytes,
   maxEventsPerCommand: config.maxEventsPerCommand,

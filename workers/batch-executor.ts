@@ -64,7 +64,12 @@ export class BatchExecutor {
         this.states.evict(command.stream);
         if (replies[index] !== undefined) return;
         const known = committing ? 'it may or may not have been applied (send a command id to retry safely)' : 'it was not applied';
-        replies[index] = fail(new ThaloError('INTERNAL', `${command.aggregate} ${command.id}: ${command.command} failed inside the runtime (${said}); ${known}`));
+        replies[index] = fail(
+          new ThaloError(
+            'INTERNAL',
+            `${command.aggregate} ${command.id}: ${command.command} failed inside the runtime (${said}); ${known}`,
+          ),
+        );
       });
     }
     return { type: 'batch-result', replies, lastPosition };
@@ -107,9 +112,21 @@ export class BatchExecutor {
         if (command.expected !== undefined) checkExpectedVersion(command.stream, command.expected, state.version);
         const outcome = state.instance.handle(state.handle, command.command, command.payload);
         if (outcome.kind === 'rejected') {
-          const data: RejectionData = { aggregate: command.aggregate, id: command.id, command: command.command, code: outcome.code, message: outcome.message };
+          const data: RejectionData = {
+            aggregate: command.aggregate,
+            id: command.id,
+            command: command.command,
+            code: outcome.code,
+            message: outcome.message,
+          };
           if (outcome.data !== undefined) data.data = outcome.data;
-          replies[index] = fail(new ThaloError('COMMAND_REJECTED', `${command.aggregate} ${command.id} rejected ${command.command}: ${outcome.message} (${outcome.code})`, { data }));
+          replies[index] = fail(
+            new ThaloError(
+              'COMMAND_REJECTED',
+              `${command.aggregate} ${command.id} rejected ${command.command}: ${outcome.message} (${outcome.code})`,
+              { data },
+            ),
+          );
           continue;
         }
         if (outcome.events.length === 0) {

@@ -48,7 +48,9 @@ export async function buildAggregate(dir: string, outDir: string): Promise<Build
   });
   if (error || !binary) {
     const output = stderr.toString().trim();
-    throw new ThaloError('BUILD_FAILED', `${dir}: compilation failed${output ? `\n${output}` : error ? `: ${error.message}` : ''}`, { data: { dir } });
+    throw new ThaloError('BUILD_FAILED', `${dir}: compilation failed${output ? `\n${output}` : error ? `: ${error.message}` : ''}`, {
+      data: { dir },
+    });
   }
   const file = join(resolve(outDir), `${name}.wasm`);
   const module = await compileModule(binary, file);
@@ -70,6 +72,8 @@ export function registerBuild(program: Command): void {
     .action(async (dir: string, options: { out: string }) => {
       const { file, module, bytes } = await buildAggregate(dir, options.out);
       const { description } = module;
-      console.log(`built ${file} (${bytes} bytes): ${module.name} ${description.version}, commands ${description.commands.join(', ')}; events ${description.events.join(', ')}`);
+      console.log(
+        `built ${file} (${bytes} bytes): ${module.name} ${description.version}, commands ${description.commands.join(', ')}; events ${description.events.join(', ')}`,
+      );
     });
 }

@@ -22,7 +22,10 @@ const STANDARD = new Set(['level', 'time', 'msg', 'pid', 'hostname']);
 export function logfmtLine(entry: Record<string, unknown>): string {
   const fields = Object.entries(entry)
     .filter(([key]) => !STANDARD.has(key))
-    .map(([key, value]) => `${key}=${typeof value === 'object' && value !== null && 'message' in value && 'stack' in value ? JSON.stringify((value as Error).message) : JSON.stringify(value)}`);
+    .map(
+      ([key, value]) =>
+        `${key}=${typeof value === 'object' && value !== null && 'message' in value && 'stack' in value ? JSON.stringify((value as Error).message) : JSON.stringify(value)}`,
+    );
   return [String(entry.msg ?? ''), ...fields].join(' ');
 }
 

@@ -19,14 +19,22 @@ export async function loadProjectionFile(file: string): Promise<ProjectionDefini
   try {
     exported = ((await import(pathToFileURL(resolve(file)).href)) as { default?: unknown }).default;
   } catch (cause) {
-    throw new ProjectionFileError(`projection file ${file} cannot be imported: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    throw new ProjectionFileError(`projection file ${file} cannot be imported: ${cause instanceof Error ? cause.message : String(cause)}`, {
+      cause,
+    });
   }
   if (typeof exported !== 'object' || exported === null) {
-    throw new ProjectionFileError(`projection file ${file} must export default { name, handle, options? }, got ${exported === null ? 'null' : typeof exported}`);
+    throw new ProjectionFileError(
+      `projection file ${file} must export default { name, handle, options? }, got ${exported === null ? 'null' : typeof exported}`,
+    );
   }
   const definition = exported as Partial<ProjectionDefinition>;
-  if (typeof definition.name !== 'string' || definition.name === '') throw new ProjectionFileError(`projection file ${file}: its default export's name must be a non-empty string`);
-  if (typeof definition.handle !== 'function') throw new ProjectionFileError(`projection file ${file}: its default export's handle must be a function (events, context) => void | Promise<void>`);
+  if (typeof definition.name !== 'string' || definition.name === '')
+    throw new ProjectionFileError(`projection file ${file}: its default export's name must be a non-empty string`);
+  if (typeof definition.handle !== 'function')
+    throw new ProjectionFileError(
+      `projection file ${file}: its default export's handle must be a function (events, context) => void | Promise<void>`,
+    );
   if (definition.options !== undefined && (typeof definition.options !== 'object' || definition.options === null)) {
     throw new ProjectionFileError(`projection file ${file}: its default export's options must be an object`);
   }

@@ -28,7 +28,8 @@ export class RelaySpecError extends Error {
 const PARAMETERS = ['template', 'format', 'stream', 'maxLen', 'createStream', 'name', 'batchSize'] as const;
 
 function positiveInteger(spec: string, name: string, value: string): number {
-  if (!/^[1-9][0-9]{0,15}$/.test(value)) throw new RelaySpecError(`relay ${spec}: ${name} must be a positive integer, got ${JSON.stringify(value)}`);
+  if (!/^[1-9][0-9]{0,15}$/.test(value))
+    throw new RelaySpecError(`relay ${spec}: ${name} must be a positive integer, got ${JSON.stringify(value)}`);
   return Number(value);
 }
 
@@ -51,7 +52,8 @@ export function parseRelaySpec(spec: string, defaults: RelayDefaults = {}): Rela
         options.template = value;
         break;
       case 'format':
-        if (value !== 'native' && value !== 'cloudevents') throw new RelaySpecError(`relay ${spec}: format must be native or cloudevents, got ${JSON.stringify(value)}`);
+        if (value !== 'native' && value !== 'cloudevents')
+          throw new RelaySpecError(`relay ${spec}: format must be native or cloudevents, got ${JSON.stringify(value)}`);
         options.format = value;
         break;
       case 'stream':
@@ -64,7 +66,8 @@ export function parseRelaySpec(spec: string, defaults: RelayDefaults = {}): Rela
         options.batchSize = positiveInteger(spec, key, value);
         break;
       case 'createStream':
-        if (value !== 'true' && value !== 'false') throw new RelaySpecError(`relay ${spec}: createStream must be true or false, got ${JSON.stringify(value)}`);
+        if (value !== 'true' && value !== 'false')
+          throw new RelaySpecError(`relay ${spec}: createStream must be true or false, got ${JSON.stringify(value)}`);
         options.createStream = value === 'true';
         break;
       case 'name':
@@ -76,7 +79,8 @@ export function parseRelaySpec(spec: string, defaults: RelayDefaults = {}): Rela
   }
   const isNats = url.protocol === 'nats:';
   if (isNats && url.searchParams.has('maxLen')) throw new RelaySpecError(`relay ${spec}: maxLen applies to Redis relays only`);
-  if (!isNats && (url.searchParams.has('stream') || url.searchParams.has('createStream'))) throw new RelaySpecError(`relay ${spec}: stream and createStream apply to NATS relays only`);
+  if (!isNats && (url.searchParams.has('stream') || url.searchParams.has('createStream')))
+    throw new RelaySpecError(`relay ${spec}: stream and createStream apply to NATS relays only`);
   url.search = '';
   options.url = url.toString().replace(/\/$/, '');
   return options;

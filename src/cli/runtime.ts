@@ -68,7 +68,13 @@ function integer(min: number): (value: string) => number {
 
 /** A repeatable option: each use adds to the list, and a comma-separated value (the variable's form) adds each item. */
 function appendList(value: string, previous: string[]): string[] {
-  return [...previous, ...value.split(',').map((v) => v.trim()).filter(Boolean)];
+  return [
+    ...previous,
+    ...value
+      .split(',')
+      .map((v) => v.trim())
+      .filter(Boolean),
+  ];
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -78,49 +84,139 @@ const program = new Command('thalo-runtime')
   .description('Run Thalo: serve the aggregate modules of a directory over HTTP, with an embedded event store')
   .addOption(new Option('--host <host>', 'interface to listen on').env('THALO_HOST').default('127.0.0.1'))
   .addOption(new Option('--port <port>', 'port to listen on (0 picks a free one)').env('THALO_PORT').default(4433).argParser(integer(0)))
-  .addOption(new Option('--modules <dir>', 'directory of aggregate modules (<aggregate>.wasm), watched for changes').env('THALO_MODULES').default('./modules'))
-  .addOption(new Option('--data <dir>', 'data directory of the event store').env('THALO_DATA').default('./data'))
-  .addOption(new Option('--workers <n>', 'worker threads (shards)').env('THALO_WORKERS').default(availableParallelism(), 'the number of cores').argParser(integer(1)))
-  .addOption(new Option('--cache-size <n>', 'aggregate states cached per worker').env('THALO_CACHE_SIZE').default(10_000).argParser(integer(1)))
-  .addOption(new Option('--snapshot-every <n>', 'snapshot a stream every n events (0: never)').env('THALO_SNAPSHOT_EVERY').default(1_000).argParser(integer(0)))
-  .addOption(new Option('--command-timeout <ms>', 'deadline for a command\'s guest code, in ms').env('THALO_COMMAND_TIMEOUT').default(5_000).argParser(integer(1)))
-  .addOption(new Option('--max-payload <bytes>', 'largest command payload (msgpack bytes); request bodies are limited to match').env('THALO_MAX_PAYLOAD').default(1024 * 1024).argParser(integer(1)))
-  .addOption(new Option('--max-events-per-command <n>', 'events one command may append (more: 422 TOO_MANY_EVENTS)').env('THALO_MAX_EVENTS_PER_COMMAND').default(DEFAULT_MAX_EVENTS_PER_COMMAND).argParser(integer(1)))
-  .addOption(new Option('--max-event-bytes <bytes>', 'bytes of one event\'s data (more: 422 EVENT_TOO_LARGE)').env('THALO_MAX_EVENT_BYTES').default(DEFAULT_MAX_EVENT_BYTES).argParser(integer(1)))
-  .addOption(new Option('--max-metadata-bytes <bytes>', 'bytes of a command\'s ids and headers, copied into each of its events (more: 413 METADATA_TOO_LARGE)').env('THALO_MAX_METADATA_BYTES').default(DEFAULT_MAX_METADATA_BYTES).argParser(integer(1)))
   .addOption(
-    new Option('--module-validation-timeout <ms>', 'how long a module\'s start function, thalo_abi_version and thalo_describe may run at load (past it: refused, MODULE_INVALID)')
+    new Option('--modules <dir>', 'directory of aggregate modules (<aggregate>.wasm), watched for changes')
+      .env('THALO_MODULES')
+      .default('./modules'),
+  )
+  .addOption(new Option('--data <dir>', 'data directory of the event store').env('THALO_DATA').default('./data'))
+  .addOption(
+    new Option('--workers <n>', 'worker threads (shards)')
+      .env('THALO_WORKERS')
+      .default(availableParallelism(), 'the number of cores')
+      .argParser(integer(1)),
+  )
+  .addOption(
+    new Option('--cache-size <n>', 'aggregate states cached per worker').env('THALO_CACHE_SIZE').default(10_000).argParser(integer(1)),
+  )
+  .addOption(
+    new Option('--snapshot-every <n>', 'snapshot a stream every n events (0: never)')
+      .env('THALO_SNAPSHOT_EVERY')
+      .default(1_000)
+      .argParser(integer(0)),
+  )
+  .addOption(
+    new Option('--command-timeout <ms>', "deadline for a command's guest code, in ms")
+      .env('THALO_COMMAND_TIMEOUT')
+      .default(5_000)
+      .argParser(integer(1)),
+  )
+  .addOption(
+    new Option('--max-payload <bytes>', 'largest command payload (msgpack bytes); request bodies are limited to match')
+      .env('THALO_MAX_PAYLOAD')
+      .default(1024 * 1024)
+      .argParser(integer(1)),
+  )
+  .addOption(
+    new Option('--max-events-per-command <n>', 'events one command may append (more: 422 TOO_MANY_EVENTS)')
+      .env('THALO_MAX_EVENTS_PER_COMMAND')
+      .default(DEFAULT_MAX_EVENTS_PER_COMMAND)
+      .argParser(integer(1)),
+  )
+  .addOption(
+    new Option('--max-event-bytes <bytes>', "bytes of one event's data (more: 422 EVENT_TOO_LARGE)")
+      .env('THALO_MAX_EVENT_BYTES')
+      .default(DEFAULT_MAX_EVENT_BYTES)
+      .argParser(integer(1)),
+  )
+  .addOption(
+    new Option(
+      '--max-metadata-bytes <bytes>',
+      "bytes of a command's ids and headers, copied into each of its events (more: 413 METADATA_TOO_LARGE)",
+    )
+      .env('THALO_MAX_METADATA_BYTES')
+      .default(DEFAULT_MAX_METADATA_BYTES)
+      .argParser(integer(1)),
+  )
+  .addOption(
+    new Option(
+      '--module-validation-timeout <ms>',
+      "how long a module's start function, thalo_abi_version and thalo_describe may run at load (past it: refused, MODULE_INVALID)",
+    )
       .env('THALO_MODULE_VALIDATION_TIMEOUT')
       .default(DEFAULT_VALIDATION_TIMEOUT_MS)
       .argParser(integer(1)),
   )
   .addOption(
-    new Option('--max-guest-memory <bytes>', 'the most memory one module instance may use (64 KiB pages; past it the command fails with GUEST_MEMORY_EXCEEDED)')
+    new Option(
+      '--max-guest-memory <bytes>',
+      'the most memory one module instance may use (64 KiB pages; past it the command fails with GUEST_MEMORY_EXCEEDED)',
+    )
       .env('THALO_MAX_GUEST_MEMORY')
       .default(DEFAULT_MAX_GUEST_MEMORY_BYTES)
       .argParser(integer(65_536)),
   )
-  .addOption(new Option('--durability <mode>', 'store durability').env('THALO_DURABILITY').default('durable').choices(['durable', 'relaxed']))
-  .addOption(new Option('--token <token>', 'require "Authorization: Bearer <token>" on every request but /healthz and /readyz').env('THALO_TOKEN'))
-  .addOption(new Option('--request-timeout <ms>', 'a request\'s headers and body must arrive within this, or it gets 408 (live subscriptions are not cut)').env('THALO_REQUEST_TIMEOUT').default(DEFAULT_REQUEST_TIMEOUT_MS).argParser(integer(1)))
   .addOption(
-    new Option('--max-connections <n>', 'connections held at once; more are closed at once and logged (default: the open-file limit less 64 and 8 per worker, at least half of it; 4096 where the limit cannot be read)')
+    new Option('--durability <mode>', 'store durability').env('THALO_DURABILITY').default('durable').choices(['durable', 'relaxed']),
+  )
+  .addOption(
+    new Option('--token <token>', 'require "Authorization: Bearer <token>" on every request but /healthz and /readyz').env('THALO_TOKEN'),
+  )
+  .addOption(
+    new Option(
+      '--request-timeout <ms>',
+      "a request's headers and body must arrive within this, or it gets 408 (live subscriptions are not cut)",
+    )
+      .env('THALO_REQUEST_TIMEOUT')
+      .default(DEFAULT_REQUEST_TIMEOUT_MS)
+      .argParser(integer(1)),
+  )
+  .addOption(
+    new Option(
+      '--max-connections <n>',
+      'connections held at once; more are closed at once and logged (default: the open-file limit less 64 and 8 per worker, at least half of it; 4096 where the limit cannot be read)',
+    )
       .env('THALO_MAX_CONNECTIONS')
       .argParser(integer(1)),
   )
-  .addOption(new Option('--max-subscribers <n>', 'remote subscriber names known at once; a new one past it is refused (409 TOO_MANY_SUBSCRIBERS)').env('THALO_MAX_SUBSCRIBERS').default(DEFAULT_MAX_SUBSCRIBERS).argParser(integer(1)))
+  .addOption(
+    new Option('--max-subscribers <n>', 'remote subscriber names known at once; a new one past it is refused (409 TOO_MANY_SUBSCRIBERS)')
+      .env('THALO_MAX_SUBSCRIBERS')
+      .default(DEFAULT_MAX_SUBSCRIBERS)
+      .argParser(integer(1)),
+  )
   .addOption(
     new Option('--relay <url...>', 'forward every event to redis://… or nats://… (repeatable; the variable takes a comma-separated list)')
       .env('THALO_RELAY')
       .default([])
       .argParser(appendList),
   )
-  .addOption(new Option('--relay-template <template>', 'every relay\'s Redis key or NATS subject, with {category}, {event} and {stream} (a relay URL\'s ?template= wins)').env('THALO_RELAY_TEMPLATE'))
-  .addOption(new Option('--relay-format <format>', 'every relay\'s message format (a relay URL\'s ?format= wins)').env('THALO_RELAY_FORMAT').choices(['native', 'cloudevents']))
-  .addOption(new Option('--relay-stream <name>', 'the JetStream stream of every NATS relay (default THALO_EVENTS; a relay URL\'s ?stream= wins)').env('THALO_RELAY_STREAM'))
-  .addOption(new Option('--relay-max-len <n>', 'trim every Redis relay\'s streams to about n entries (default 1,000,000; ?maxLen= wins)').env('THALO_RELAY_MAX_LEN').argParser(integer(1)))
   .addOption(
-    new Option('--projection <file...>', 'run the projection a JS module exports by default, { name, handle, options } (repeatable; the variable takes a comma-separated list)')
+    new Option(
+      '--relay-template <template>',
+      "every relay's Redis key or NATS subject, with {category}, {event} and {stream} (a relay URL's ?template= wins)",
+    ).env('THALO_RELAY_TEMPLATE'),
+  )
+  .addOption(
+    new Option('--relay-format <format>', "every relay's message format (a relay URL's ?format= wins)")
+      .env('THALO_RELAY_FORMAT')
+      .choices(['native', 'cloudevents']),
+  )
+  .addOption(
+    new Option('--relay-stream <name>', "the JetStream stream of every NATS relay (default THALO_EVENTS; a relay URL's ?stream= wins)").env(
+      'THALO_RELAY_STREAM',
+    ),
+  )
+  .addOption(
+    new Option('--relay-max-len <n>', "trim every Redis relay's streams to about n entries (default 1,000,000; ?maxLen= wins)")
+      .env('THALO_RELAY_MAX_LEN')
+      .argParser(integer(1)),
+  )
+  .addOption(
+    new Option(
+      '--projection <file...>',
+      'run the projection a JS module exports by default, { name, handle, options } (repeatable; the variable takes a comma-separated list)',
+    )
       .env('THALO_PROJECTION')
       .default([])
       .argParser(appendList),
@@ -132,7 +228,12 @@ const program = new Command('thalo-runtime')
       .default(process.stdout.isTTY ? 'pretty' : 'json', 'pretty on a terminal, json otherwise')
       .choices(LOG_FORMATS),
   )
-  .addOption(new Option('--verify', 'check the event store in --data for damage instead of serving: list every damaged position, exit 0 if none, 1 if any'))
+  .addOption(
+    new Option(
+      '--verify',
+      'check the event store in --data for damage instead of serving: list every damaged position, exit 0 if none, 1 if any',
+    ),
+  )
   .addOption(new Option('--json', 'with --verify, print the report as one JSON object'))
   .exitOverride()
   .showHelpAfterError();
@@ -182,7 +283,11 @@ async function run(options: RuntimeOptions, relays: RelayOptions[], logger: Logg
         ...relayOptions,
         onStateChange: (state, error) => {
           const info = relay.info();
-          if (state === 'failing') logger.warn({ relay: info.name, target: info.target, error: serializeError(error).message }, 'relay cannot deliver: retrying, commands are still accepted');
+          if (state === 'failing')
+            logger.warn(
+              { relay: info.name, target: info.target, error: serializeError(error).message },
+              'relay cannot deliver: retrying, commands are still accepted',
+            );
           else logger.info({ relay: info.name, target: info.target }, 'relay delivering');
         },
       });
@@ -192,7 +297,10 @@ async function run(options: RuntimeOptions, relays: RelayOptions[], logger: Logg
       const projection = consumers.project(name, handle, {
         ...projectionOptions,
         onError: (error, failures) => {
-          logger.warn({ projection: name, failures, error: serializeError(error).message }, 'projection failed: the batch is retried after a backoff');
+          logger.warn(
+            { projection: name, failures, error: serializeError(error).message },
+            'projection failed: the batch is retried after a backoff',
+          );
           projectionOptions?.onError?.(error, failures);
         },
       });
@@ -205,7 +313,14 @@ async function run(options: RuntimeOptions, relays: RelayOptions[], logger: Logg
     throw error;
   }
   logger.info(
-    { url, data: resolve(options.data), modules: modules.displayPath(modules.directory), workers: options.workers, token: options.token !== undefined, maxConnections: api.app.server.maxConnections },
+    {
+      url,
+      data: resolve(options.data),
+      modules: modules.displayPath(modules.directory),
+      workers: options.workers,
+      token: options.token !== undefined,
+      maxConnections: api.app.server.maxConnections,
+    },
     `listening on ${url}`,
   );
 
@@ -244,7 +359,12 @@ try {
   options = program.opts<RuntimeOptions>();
   // An empty THALO_TOKEN means no token, not the empty token.
   if (options.token === '') delete options.token;
-  const defaults = { template: options.relayTemplate, format: options.relayFormat, streamName: options.relayStream, maxLen: options.relayMaxLen };
+  const defaults = {
+    template: options.relayTemplate,
+    format: options.relayFormat,
+    streamName: options.relayStream,
+    maxLen: options.relayMaxLen,
+  };
   relays = options.relay.map((spec) => parseRelaySpec(spec, defaults));
 } catch (error) {
   // Commander has printed its own usage errors (and the help, which exits 0).
@@ -265,7 +385,10 @@ try {
   } else if (isThaloError(error, 'STORE_CORRUPTED')) {
     // Refuse to serve a damaged store, and say how to see all of the damage.
     const data = resolve(options.data);
-    logger.fatal({ code: error.code, data, detail: error.data }, `cannot start: ${error.message}; run thalo-runtime --verify --data ${data} to list the damage`);
+    logger.fatal(
+      { code: error.code, data, detail: error.data },
+      `cannot start: ${error.message}; run thalo-runtime --verify --data ${data} to list the damage`,
+    );
   } else {
     logger.fatal({ ...serializeError(error), err: error }, 'cannot start');
   }

@@ -9,7 +9,20 @@
 import type { ExecuteOptions, ExecuteResult, ExecutedEvent } from '../protocol/commands.js';
 // The API's vocabulary is shared with the server (src/protocol/http.ts), not copied here.
 import { HEADERS } from '../protocol/http.js';
-import type { AckResult, BatchCommandInput, BatchResponse, BatchResult, LogPage, ModuleInfo, ModuleList, ProjectionEntry, ProjectionList, PublishedModule, StreamPage, SubscriberDeleted } from '../protocol/http.js';
+import type {
+  AckResult,
+  BatchCommandInput,
+  BatchResponse,
+  BatchResult,
+  LogPage,
+  ModuleInfo,
+  ModuleList,
+  ProjectionEntry,
+  ProjectionList,
+  PublishedModule,
+  StreamPage,
+  SubscriberDeleted,
+} from '../protocol/http.js';
 import { readServerSentEvents } from './server-sent-events.js';
 
 /**
@@ -69,13 +82,22 @@ export class ThaloClient {
   }
 
   /** Execute one command. Options travel as the `Thalo-*` headers. */
-  execute(aggregate: string, id: string, command: string, payload: unknown = {}, options: Omit<ExecuteOptions, 'headers'> = {}): Promise<ExecuteResult> {
+  execute(
+    aggregate: string,
+    id: string,
+    command: string,
+    payload: unknown = {},
+    options: Omit<ExecuteOptions, 'headers'> = {},
+  ): Promise<ExecuteResult> {
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     if (options.expectedVersion !== undefined) headers[HEADERS.expectedVersion] = String(options.expectedVersion);
     if (options.commandId !== undefined) headers[HEADERS.commandId] = options.commandId;
     if (options.correlationId !== undefined) headers[HEADERS.correlationId] = options.correlationId;
     if (options.causationId !== undefined) headers[HEADERS.causationId] = options.causationId;
-    return this.request('POST', `/v1/aggregates/${seg(aggregate)}/${seg(id)}/commands/${seg(command)}`, { headers, body: JSON.stringify(payload) });
+    return this.request('POST', `/v1/aggregates/${seg(aggregate)}/${seg(id)}/commands/${seg(command)}`, {
+      headers,
+      body: JSON.stringify(payload),
+    });
   }
 
   /** Execute many commands in one request; each has its own result. */
@@ -101,7 +123,10 @@ export class ThaloClient {
 
   /** Upload a module's bytes as aggregate `name`; the runtime validates it before it serves. */
   async publish(name: string, bytes: Uint8Array): Promise<ModuleInfo> {
-    const { module } = await this.request<PublishedModule>('PUT', `/v1/modules/${seg(name)}`, { headers: { 'content-type': 'application/wasm' }, body: bytes });
+    const { module } = await this.request<PublishedModule>('PUT', `/v1/modules/${seg(name)}`, {
+      headers: { 'content-type': 'application/wasm' },
+      body: bytes,
+    });
     return module;
   }
 
@@ -166,7 +191,10 @@ export class ThaloClient {
    * once the runtime stored it durably, with the checkpoint now stored (never lower than before).
    */
   ack(name: string, position: number): Promise<AckResult> {
-    return this.request('POST', `/v1/subscribers/${seg(name)}/ack`, { headers: { 'content-type': 'application/json' }, body: JSON.stringify({ position }) });
+    return this.request('POST', `/v1/subscribers/${seg(name)}/ack`, {
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ position }),
+    });
   }
 
   /**
@@ -187,14 +215,21 @@ export class ThaloClient {
    * replays from the position after it. Resolves with its info after the reset.
    */
   resetProjection(name: string, position = 0): Promise<ProjectionEntry> {
-    return this.request('POST', `/v1/projections/${seg(name)}/reset`, { headers: { 'content-type': 'application/json' }, body: JSON.stringify({ position }) });
+    return this.request('POST', `/v1/projections/${seg(name)}/reset`, {
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ position }),
+    });
   }
 
   private authorization(): Record<string, string> {
     return this.token === undefined ? {} : { authorization: `Bearer ${this.token}` };
   }
 
-  private async request<T>(method: string, path: string, init: { headers?: Record<string, string>; body?: string | Uint8Array } = {}): Promise<T> {
+  private async request<T>(
+    method: string,
+    path: string,
+    init: { headers?: Record<string, string>; body?: string | Uint8Array } = {},
+  ): Promise<T> {
     let response: Response;
     try {
       response = await fetch(`${this.url}${path}`, { method, headers: { ...init.headers, ...this.authorization() }, body: init.body });
@@ -215,14 +250,19 @@ function query(options: Record<string, number | boolean | undefined>): string {
 
 function unreachable(url: string, error: unknown): ApiClientError {
   const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-  return new ApiClientError(0, 'RUNTIME_UNREACHABLE', `cannot reach the runtime at ${url}: ${cause?.code ?? cause?.message ?? (error as Error).message}`);
+  return new ApiClientError(
+    0,
+    'RUNTIME_UNREACHABLE',
+    `cannot reach the runtime at ${url}: ${cause?.code ?? cause?.message ?? (error as Error).message}`,
+  );
 }
 
 async function errorOf(response: Response): Promise<ApiClientError> {
   const text = await response.text();
   try {
     const body = JSON.parse(text) as { code?: unknown; message?: unknown; data?: unknown };
-    if (typeof body.code === 'string' && typeof body.message === 'string') return new ApiClientError(response.status, body.code, body.message, body.data);
+    if (typeof body.code === 'string' && typeof body.message === 'string')
+      return new ApiClientError(response.status, body.code, body.message, body.data);
   } catch {
     // not a JSON error body: fall through
   }
@@ -236,7 +276,8 @@ async function errorOf(response: Response): Promise<ApiClientError> {
 function streamError(data: string | undefined): ApiClientError {
   try {
     const body = JSON.parse(data ?? '') as { code?: unknown; message?: unknown; data?: unknown };
-    if (typeof body.code === 'string' && typeof body.message === 'string') return new ApiClientError(500, body.code, body.message, body.data);
+    if (typeof body.code === 'string' && typeof body.message === 'string')
+      return new ApiClientError(500, body.code, body.message, body.data);
   } catch {
     // not a JSON error body: fall through
   }

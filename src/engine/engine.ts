@@ -34,7 +34,8 @@ import type { EngineOptions, ExecuteOptions, ExecuteResult, ExecutedEvent } from
  */
 function workerEntry(): { filename: string; execArgv: string[] } {
   const here = import.meta.url;
-  if (here.endsWith('.ts')) return { filename: new URL('../../workers/aggregate-worker.ts', here).href, execArgv: [...process.execArgv, '--import', 'tsx'] };
+  if (here.endsWith('.ts'))
+    return { filename: new URL('../../workers/aggregate-worker.ts', here).href, execArgv: [...process.execArgv, '--import', 'tsx'] };
   return { filename: new URL('../../workers/aggregate-worker.js', here).href, execArgv: process.execArgv };
 }
 
@@ -58,9 +59,17 @@ export class Engine {
 
   static async start(options: EngineOptions = {}): Promise<Engine> {
     const settings = checkEngineOptions(options, availableParallelism());
-    const store = EventStore.open({ path: settings.data, durability: settings.durability, lock: true, idempotencyWindowMs: settings.idempotencyWindowMs });
+    const store = EventStore.open({
+      path: settings.data,
+      durability: settings.durability,
+      lock: true,
+      idempotencyWindowMs: settings.idempotencyWindowMs,
+    });
     try {
-      const registry = new ModuleRegistry(settings.modules, { validationTimeoutMs: settings.moduleValidationTimeoutMs, maxMemoryBytes: settings.maxGuestMemoryBytes });
+      const registry = new ModuleRegistry(settings.modules, {
+        validationTimeoutMs: settings.moduleValidationTimeoutMs,
+        maxMemoryBytes: settings.maxGuestMemoryBytes,
+      });
       const refused = await registry.loadAll();
       const router = new ShardRouter(settings.workers);
       const { buffer, origin } = ProgressBoard.create(settings.workers);
@@ -114,14 +123,24 @@ export class Engine {
    * rejects with a `ThaloError` (`COMMAND_REJECTED` for the aggregate's own rejection, with its
    * code in `data.code`).
    */
-  async execute(aggregate: string, id: string, command: string, payload: unknown = {}, options: ExecuteOptions = {}): Promise<ExecuteResult> {
+  async execute(
+    aggregate: string,
+    id: string,
+    command: string,
+    payload: unknown = {},
+    options: ExecuteOptions = {},
+  ): Promise<ExecuteResult> {
     if (this.stopping) throw new ThaloError('ENGINE_STOPPED', 'the engine is stopping and accepts no new commands');
     const module = this.module(aggregate);
     const stream = streamOf(aggregate, id);
     if (typeof command !== 'string' || !module.commands.has(command)) {
-      throw new ThaloError('UNKNOWN_COMMAND', `aggregate "${aggregate}" has no command ${JSON.stringify(command)} (it has: ${module.description.commands.join(', ')})`, {
-        data: { aggregate, command },
-      });
+      throw new ThaloError(
+        'UNKNOWN_COMMAND',
+        `aggregate "${aggregate}" has no command ${JSON.stringify(command)} (it has: ${module.description.commands.join(', ')})`,
+        {
+          data: { aggregate, command },
+        },
+      );
     }
     checkExecuteOptions(options, this.options.maxMetadataBytes);
     // A plain copy: a payload that breaks the value rule fails here, alone, and what travels to
@@ -256,7 +275,9 @@ export class Engine {
   private module(aggregate: string): LoadedModule {
     const module = typeof aggregate === 'string' ? this.registry.get(aggregate) : undefined;
     if (!module) {
-      throw new ThaloError('AGGREGATE_NOT_FOUND', `no module is loaded for aggregate ${JSON.stringify(aggregate)}`, { data: { aggregate } });
+      throw new ThaloError('AGGREGATE_NOT_FOUND', `no module is loaded for aggregate ${JSON.stringify(aggregate)}`, {
+        data: { aggregate },
+      });
     }
     return module;
   }
@@ -264,21 +285,29 @@ export class Engine {
 
 /** How a worker failure is reported when nobody listens: Node's warning channel, not a crash. */
 function warnWorkerError(error: unknown): void {
-  process.emitWarning(`a Thalo worker thread failed outside a command and was replaced: ${error instanceof Error ? error.message : String(error)}`, {
-    code: 'THALO_WORKER_FAILED',
-  });
+  process.emitWarning(
+    `a Thalo worker thread failed outside a command and was replaced: ${error instanceof Error ? error.message : String(error)}`,
+    {
+      code: 'THALO_WORKER_FAILED',
+    },
+  );
 }
 
 /** The stream of an aggregate instance: `<aggregate>-<id>`. */
 export function streamOf(aggregate: string, id: string): string {
   if (typeof id !== 'string' || id.length === 0) {
-    throw new ThaloError('INVALID_AGGREGATE_ID', `aggregate id must be a non-empty string, got ${JSON.stringify(id)}`, { data: { aggregate, id } });
+    throw new ThaloError('INVALID_AGGREGATE_ID', `aggregate id must be a non-empty string, got ${JSON.stringify(id)}`, {
+      data: { aggregate, id },
+    });
   }
   const stream = streamName(aggregate, id);
   try {
     validateStreamName(stream);
   } catch (cause) {
-    throw new ThaloError('INVALID_AGGREGATE_ID', `invalid id for aggregate "${aggregate}": ${(cause as Error).message}`, { data: { aggregate }, cause });
+    throw new ThaloError('INVALID_AGGREGATE_ID', `invalid id for aggregate "${aggregate}": ${(cause as Error).message}`, {
+      data: { aggregate },
+      cause,
+    });
   }
   return stream;
 }

@@ -56,7 +56,10 @@ export class ModuleRegistry {
     }
     // Validated a few at a time (each on a thread of its own, which takes ~20 ms to start), then
     // registered in name order.
-    const files = names.filter((n) => extname(n) === '.wasm').sort().map((name) => join(this.directory, name));
+    const files = names
+      .filter((n) => extname(n) === '.wasm')
+      .sort()
+      .map((name) => join(this.directory, name));
     const outcomes = new Array<PromiseSettledResult<AggregateModule>>(files.length);
     let next = 0;
     const validator = async () => {
@@ -135,7 +138,9 @@ function checkNames(module: AggregateModule): void {
     for (const name of names) {
       const problem = describeNameProblem(name, label, MAX_EVENT_TYPE_BYTES);
       if (problem !== undefined) {
-        throw new ThaloError('MODULE_INVALID', `${module.file}: thalo_describe lists a name the store refuses: ${problem}`, { data: { file: module.file, name } });
+        throw new ThaloError('MODULE_INVALID', `${module.file}: thalo_describe lists a name the store refuses: ${problem}`, {
+          data: { file: module.file, name },
+        });
       }
     }
   }

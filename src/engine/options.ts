@@ -25,9 +25,11 @@ function integer(value: unknown, name: string, fallback: number, min: number): n
 export function checkEngineOptions(options: EngineOptions, cores: number): Required<Omit<EngineOptions, 'onGuestLog'>> {
   if (typeof options !== 'object' || options === null) throw invalid('options must be an object');
   const durability = options.durability ?? 'durable';
-  if (durability !== 'durable' && durability !== 'relaxed') throw invalid(`options.durability must be "durable" or "relaxed", got ${JSON.stringify(durability)}`);
+  if (durability !== 'durable' && durability !== 'relaxed')
+    throw invalid(`options.durability must be "durable" or "relaxed", got ${JSON.stringify(durability)}`);
   for (const name of ['modules', 'data'] as const) {
-    if (options[name] !== undefined && (typeof options[name] !== 'string' || options[name] === '')) throw invalid(`options.${name} must be a non-empty path`);
+    if (options[name] !== undefined && (typeof options[name] !== 'string' || options[name] === ''))
+      throw invalid(`options.${name} must be a non-empty path`);
   }
   return {
     modules: resolve(options.modules ?? 'modules'),
@@ -44,7 +46,10 @@ export function checkEngineOptions(options: EngineOptions, cores: number): Requi
     maxMetadataBytes: integer(options.maxMetadataBytes, 'maxMetadataBytes', DEFAULT_MAX_METADATA_BYTES, 1),
     moduleValidationTimeoutMs: integer(options.moduleValidationTimeoutMs, 'moduleValidationTimeoutMs', DEFAULT_VALIDATION_TIMEOUT_MS, 1),
     // One 64 KiB page at least; wasm32 memories stop at 4 GiB.
-    maxGuestMemoryBytes: Math.min(integer(options.maxGuestMemoryBytes, 'maxGuestMemoryBytes', DEFAULT_MAX_GUEST_MEMORY_BYTES, 65_536), 4 * 1024 ** 3),
+    maxGuestMemoryBytes: Math.min(
+      integer(options.maxGuestMemoryBytes, 'maxGuestMemoryBytes', DEFAULT_MAX_GUEST_MEMORY_BYTES, 65_536),
+      4 * 1024 ** 3,
+    ),
   };
 }
 
@@ -62,7 +67,8 @@ export function checkExecuteOptions(options: ExecuteOptions, maxMetadataBytes: n
   optionalString(options.correlationId, 'correlationId');
   optionalString(options.causationId, 'causationId');
   if (options.headers !== undefined) {
-    if (typeof options.headers !== 'object' || options.headers === null || Array.isArray(options.headers)) throw invalid('options.headers must be an object of strings');
+    if (typeof options.headers !== 'object' || options.headers === null || Array.isArray(options.headers))
+      throw invalid('options.headers must be an object of strings');
     for (const [key, value] of Object.entries(options.headers)) {
       if (typeof value !== 'string') throw invalid(`options.headers.${key} must be a string`);
     }
@@ -70,8 +76,12 @@ export function checkExecuteOptions(options: ExecuteOptions, maxMetadataBytes: n
   // Checked here, before the command travels: the metadata is copied into each of its events.
   const size = metadataBytes(options);
   if (size > maxMetadataBytes) {
-    throw new ThaloError('METADATA_TOO_LARGE', `the command's metadata (command, correlation and causation ids, headers) takes ${size} bytes; the limit is ${maxMetadataBytes}`, {
-      data: { size, limit: maxMetadataBytes },
-    });
+    throw new ThaloError(
+      'METADATA_TOO_LARGE',
+      `the command's metadata (command, correlation and causation ids, headers) takes ${size} bytes; the limit is ${maxMetadataBytes}`,
+      {
+        data: { size, limit: maxMetadataBytes },
+      },
+    );
   }
 }

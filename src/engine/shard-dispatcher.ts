@@ -14,7 +14,15 @@
  */
 import type { Piscina } from 'piscina';
 import { ThaloError, deserializeError } from '../errors.js';
-import type { CloseTask, ClosedReply, CommandMessage, ExecuteBatchReply, ExecuteBatchTask, LoadModulesReply, LoadModulesTask } from '../protocol/messages.js';
+import type {
+  CloseTask,
+  ClosedReply,
+  CommandMessage,
+  ExecuteBatchReply,
+  ExecuteBatchTask,
+  LoadModulesReply,
+  LoadModulesTask,
+} from '../protocol/messages.js';
 import { ProgressBoard } from '../protocol/progress-board.js';
 import { ShardRouter } from './shard-router.js';
 import type { ExecuteResult } from './types.js';
@@ -173,7 +181,8 @@ export class ShardDispatcher {
     inFlight.commands.forEach((command, i) => {
       const answer = reply.replies[i]!;
       const { aggregate, id, stream } = command.message;
-      if (answer.ok) command.resolve({ aggregate, id, stream, version: answer.version, events: answer.events, duplicate: answer.duplicate });
+      if (answer.ok)
+        command.resolve({ aggregate, id, stream, version: answer.version, events: answer.events, duplicate: answer.duplicate });
       else command.reject(deserializeError(answer.error));
     });
     this.finish(shard, inFlight.commands.length);
@@ -191,13 +200,25 @@ export class ShardDispatcher {
       let error: ThaloError | undefined;
       if (i === inFlight.timedOut) {
         const ms = this.options.commandTimeoutMs;
-        error = new ThaloError('COMMAND_TIMEOUT', `${aggregate} ${id}: ${name} ran longer than ${ms} ms and was stopped; its worker was replaced`, {
-          data: { aggregate, id, command: name, timeoutMs: ms },
-        });
+        error = new ThaloError(
+          'COMMAND_TIMEOUT',
+          `${aggregate} ${id}: ${name} ran longer than ${ms} ms and was stopped; its worker was replaced`,
+          {
+            data: { aggregate, id, command: name, timeoutMs: ms },
+          },
+        );
       } else if (mayHaveCommitted && command.message.commandId === undefined) {
-        error = new ThaloError('WORKER_FAILED', `${aggregate} ${id}: the worker died while committing ${name}; it may or may not have been applied (send a command id to retry safely)`, { cause });
+        error = new ThaloError(
+          'WORKER_FAILED',
+          `${aggregate} ${id}: the worker died while committing ${name}; it may or may not have been applied (send a command id to retry safely)`,
+          { cause },
+        );
       } else if (++command.attempts > MAX_ATTEMPTS) {
-        error = new ThaloError('WORKER_FAILED', `${aggregate} ${id}: ${name} failed: its worker died ${MAX_ATTEMPTS} times while running it`, { cause });
+        error = new ThaloError(
+          'WORKER_FAILED',
+          `${aggregate} ${id}: ${name} failed: its worker died ${MAX_ATTEMPTS} times while running it`,
+          { cause },
+        );
       }
       if (error) {
         command.reject(error);

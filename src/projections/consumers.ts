@@ -52,7 +52,8 @@ export class Consumers {
    */
   checkName(name: string): void {
     if (this.closed) throw new ThaloError('ENGINE_STOPPED', 'the engine is stopping');
-    if (typeof name !== 'string' || name.length === 0) throw new ThaloError('INVALID_ARGUMENT', `a consumer name must be a non-empty string, got ${JSON.stringify(name)}`);
+    if (typeof name !== 'string' || name.length === 0)
+      throw new ThaloError('INVALID_ARGUMENT', `a consumer name must be a non-empty string, got ${JSON.stringify(name)}`);
     const existing = this.running.get(name);
     if (existing && existing.info().status !== 'stopped') {
       throw new ThaloError('INVALID_ARGUMENT', `a ${existing.kind} named ${JSON.stringify(name)} is already running`);

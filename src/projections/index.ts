@@ -3,4 +3,12 @@ export type { Consumer } from './consumers.js';
 export { LogFollower } from './log-follower.js';
 export type { LogFollowerHandlers, LogFollowerOptions } from './log-follower.js';
 export { Projection } from './projection.js';
-export type { ProjectionContext, ProjectionDefinition, ProjectionFilter, ProjectionHandler, ProjectionInfo, ProjectionOptions, ProjectionStatus } from './types.js';
+export type {
+  ProjectionContext,
+  ProjectionDefinition,
+  ProjectionFilter,
+  ProjectionHandler,
+  ProjectionInfo,
+  ProjectionOptions,
+  ProjectionStatus,
+} from './types.js';

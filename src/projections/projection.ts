@@ -40,7 +40,8 @@ export class Projection {
   ) {
     if (typeof handler !== 'function') throw new ThaloError('INVALID_ARGUMENT', 'handler must be a function');
     const from = options.from ?? 1;
-    if (!Number.isSafeInteger(from) || from < 1) throw new ThaloError('INVALID_ARGUMENT', `options.from must be a position of at least 1, got ${JSON.stringify(from)}`);
+    if (!Number.isSafeInteger(from) || from < 1)
+      throw new ThaloError('INVALID_ARGUMENT', `options.from must be a position of at least 1, got ${JSON.stringify(from)}`);
     this.settings = {
       batchSize: positive(options.batchSize, 'batchSize', 1_000),
       pollIntervalMs: positive(options.pollIntervalMs, 'pollIntervalMs', 1_000),
@@ -51,8 +52,17 @@ export class Projection {
     this.position = log.getCheckpoint(name) ?? from - 1;
     this.follower = new LogFollower(
       log,
-      { page: (events) => this.handle(events), failed: (error) => this.failed(error), restarted: (position) => this.restarted(position - 1) },
-      { from: this.position + 1, pageSize: this.settings.batchSize, maxBytes: DEFAULT_READ_PAGE_BYTES, pollIntervalMs: this.settings.pollIntervalMs },
+      {
+        page: (events) => this.handle(events),
+        failed: (error) => this.failed(error),
+        restarted: (position) => this.restarted(position - 1),
+      },
+      {
+        from: this.position + 1,
+        pageSize: this.settings.batchSize,
+        maxBytes: DEFAULT_READ_PAGE_BYTES,
+        pollIntervalMs: this.settings.pollIntervalMs,
+      },
     );
     this.stopOnClose = log.onClose(() => this.stop());
     this.follower.start();
@@ -88,7 +98,8 @@ export class Projection {
    * so that it replays from there when it is started again.
    */
   async reset(position = 0): Promise<void> {
-    if (!Number.isSafeInteger(position) || position < 0) throw new ThaloError('INVALID_ARGUMENT', `position must be a non-negative integer, got ${JSON.stringify(position)}`);
+    if (!Number.isSafeInteger(position) || position < 0)
+      throw new ThaloError('INVALID_ARGUMENT', `position must be a non-negative integer, got ${JSON.stringify(position)}`);
     if (this.status === 'stopped') {
       await this.checkpointWrite;
       await this.log.setCheckpoint(this.name, position);
@@ -174,6 +185,7 @@ export class Projection {
 
 function positive(value: number | undefined, name: string, fallback: number): number {
   if (value === undefined) return fallback;
-  if (!Number.isSafeInteger(value) || value < 1) throw new ThaloError('INVALID_ARGUMENT', `options.${name} must be a positive integer, got ${JSON.stringify(value)}`);
+  if (!Number.isSafeInteger(value) || value < 1)
+    throw new ThaloError('INVALID_ARGUMENT', `options.${name} must be a positive integer, got ${JSON.stringify(value)}`);
   return value;
 }

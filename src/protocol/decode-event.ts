@@ -14,7 +14,10 @@ export function decodeEvent(event: StoredEvent): ExecutedEvent {
     data = unpackValue(event.data);
   } catch (error) {
     const decoded = executedEvent(event, null);
-    decoded.undecodable = { reason: error instanceof Error ? error.message : String(error), base64: Buffer.from(event.data).toString('base64') };
+    decoded.undecodable = {
+      reason: error instanceof Error ? error.message : String(error),
+      base64: Buffer.from(event.data).toString('base64'),
+    };
     return decoded;
   }
   return executedEvent(event, data);

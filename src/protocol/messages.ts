@@ -74,8 +74,7 @@ export interface CloseTask {
 export type WorkerTask = ExecuteBatchTask | LoadModulesTask | CloseTask;
 
 export type CommandReply =
-  | { ok: true; version: number; events: ExecutedEvent[]; duplicate: boolean }
-  | { ok: false; error: SerializedError };
+  { ok: true; version: number; events: ExecutedEvent[]; duplicate: boolean } | { ok: false; error: SerializedError };
 
 export interface ExecuteBatchReply {
   type: 'batch-result';

@@ -45,5 +45,7 @@ export function cloudEvent(event: ExecutedEvent, source: string): Record<string,
 }
 
 export function messageBody(event: ExecutedEvent, format: RelayFormat, source: string): string {
-  return toJson(format === 'cloudevents' ? cloudEvent(event, source) : { ...nativeFields(event), data: event.data, metadata: event.metadata });
+  return toJson(
+    format === 'cloudevents' ? cloudEvent(event, source) : { ...nativeFields(event), data: event.data, metadata: event.metadata },
+  );
 }

@@ -52,8 +52,19 @@ export class NatsTarget implements RelayTarget {
     if (this.connection) return this.connection;
     const url = new URL(this.options.url);
     // Connects once; afterwards the client reconnects by itself and buffers publishes meanwhile.
-    const connection = await connect({ servers: `${url.hostname}:${url.port || 4222}`, reconnect: true, maxReconnectAttempts: -1, reconnectTimeWait: 250, timeout: 2_000, noAsyncTraces: true }).catch((error: unknown) => {
-      throw new ThaloError('RELAY_UNREACHABLE', `cannot reach NATS at ${this.options.url}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    const connection = await connect({
+      servers: `${url.hostname}:${url.port || 4222}`,
+      reconnect: true,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 250,
+      timeout: 2_000,
+      noAsyncTraces: true,
+    }).catch((error: unknown) => {
+      throw new ThaloError(
+        'RELAY_UNREACHABLE',
+        `cannot reach NATS at ${this.options.url}: ${error instanceof Error ? error.message : String(error)}`,
+        { cause: error },
+      );
     });
     try {
       const manager = await connection.jetstreamManager();
@@ -62,9 +73,18 @@ export class NatsTarget implements RelayTarget {
         await manager.streams.info(streamName);
       } catch (error) {
         if (!this.options.createStream) {
-          throw new ThaloError('INVALID_ARGUMENT', `JetStream stream ${streamName} does not exist (create it, or let the relay create it)`, { cause: error });
+          throw new ThaloError(
+            'INVALID_ARGUMENT',
+            `JetStream stream ${streamName} does not exist (create it, or let the relay create it)`,
+            { cause: error },
+          );
         }
-        await manager.streams.add({ name: streamName, subjects: [subjectsOf(this.options.template)], storage: StorageType.File, retention: RetentionPolicy.Limits });
+        await manager.streams.add({
+          name: streamName,
+          subjects: [subjectsOf(this.options.template)],
+          storage: StorageType.File,
+          retention: RetentionPolicy.Limits,
+        });
       }
     } catch (error) {
       await connection.close().catch(() => undefined);
@@ -88,11 +108,14 @@ export class NatsTarget implements RelayTarget {
     this.pending.delete(token);
     // "No responders": no stream takes the subject (it was deleted, or its subjects changed).
     if (message.data.length === 0 && message.headers?.code === 503) {
-      ack.reject(new ThaloError('RELAY_REJECTED', `no JetStream stream takes the relay's subjects (was stream ${this.options.streamName} deleted?)`));
+      ack.reject(
+        new ThaloError('RELAY_REJECTED', `no JetStream stream takes the relay's subjects (was stream ${this.options.streamName} deleted?)`),
+      );
       return;
     }
     const reply = JSON.parse(decoder.decode(message.data)) as { stream?: string; error?: { code: number; description: string } };
-    if (reply.error) ack.reject(new ThaloError('RELAY_REJECTED', `JetStream refused a message: ${reply.error.description} (${reply.error.code})`));
+    if (reply.error)
+      ack.reject(new ThaloError('RELAY_REJECTED', `JetStream refused a message: ${reply.error.description} (${reply.error.code})`));
     else ack.resolve();
   }
 
@@ -113,12 +136,25 @@ export class NatsTarget implements RelayTarget {
           const h = headers();
           h.set('Nats-Msg-Id', event.id);
           if (cloudevents) h.set('content-type', 'application/cloudevents+json');
-          connection.publish(renderTemplate(this.options.template, event), encoder.encode(messageBody(event, this.options.format, this.options.source)), { reply: `${this.inbox}.${token}`, headers: h });
+          connection.publish(
+            renderTemplate(this.options.template, event),
+            encoder.encode(messageBody(event, this.options.format, this.options.source)),
+            { reply: `${this.inbox}.${token}`, headers: h },
+          );
         }),
     );
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new ThaloError('RELAY_UNREACHABLE', `JetStream did not acknowledge a batch of ${events.length} events within ${ACK_TIMEOUT_MS} ms`)), ACK_TIMEOUT_MS);
+      timer = setTimeout(
+        () =>
+          reject(
+            new ThaloError(
+              'RELAY_UNREACHABLE',
+              `JetStream did not acknowledge a batch of ${events.length} events within ${ACK_TIMEOUT_MS} ms`,
+            ),
+          ),
+        ACK_TIMEOUT_MS,
+      );
     });
     try {
       await Promise.race([Promise.all(acks), timeout]);

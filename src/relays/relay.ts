@@ -58,11 +58,18 @@ export async function createTarget(options: RelayOptions): Promise<RelayTarget> 
     throw new ThaloError('INVALID_ARGUMENT', `relay url ${JSON.stringify(options.url)} is not a URL`, { cause });
   }
   const format = options.format ?? 'native';
-  if (format !== 'native' && format !== 'cloudevents') throw new ThaloError('INVALID_ARGUMENT', `relay format must be "native" or "cloudevents", got ${JSON.stringify(format)}`);
+  if (format !== 'native' && format !== 'cloudevents')
+    throw new ThaloError('INVALID_ARGUMENT', `relay format must be "native" or "cloudevents", got ${JSON.stringify(format)}`);
   const source = options.source ?? 'thalo-runtime';
   if (url.protocol === 'redis:' || url.protocol === 'rediss:') {
     const { RedisTarget } = await import('./redis-target.js');
-    return new RedisTarget({ url: options.url, template: options.template ?? '{category}_events', maxLen: options.maxLen ?? 1_000_000, format, source });
+    return new RedisTarget({
+      url: options.url,
+      template: options.template ?? '{category}_events',
+      maxLen: options.maxLen ?? 1_000_000,
+      format,
+      source,
+    });
   }
   if (url.protocol === 'nats:') {
     const { NatsTarget } = await import('./nats-target.js');

@@ -123,7 +123,13 @@ export function errorResponse(error: unknown): { status: number; body: ErrorBody
     if (error.data !== undefined) body.data = error.data;
     return { status: statusOf(error.code), body };
   }
-  const fastifyError = error as { code?: string; statusCode?: number; message?: string; validation?: ErrorObject[]; validationContext?: string };
+  const fastifyError = error as {
+    code?: string;
+    statusCode?: number;
+    message?: string;
+    validation?: ErrorObject[];
+    validationContext?: string;
+  };
   // A request that failed its route's schema (FST_ERR_VALIDATION): the message names the field.
   if (Array.isArray(fastifyError.validation)) {
     const { code, message } = validationFailure(fastifyError.validation, fastifyError.validationContext ?? 'request');

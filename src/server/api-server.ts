@@ -20,7 +20,13 @@ import type { Engine } from '../engine/index.js';
 import { Consumers } from '../projections/index.js';
 import { toJson } from '../json-values.js';
 import { ApiError, errorResponse, sendError } from './api-errors.js';
-import { DEFAULT_REQUEST_TIMEOUT_MS, KEEP_ALIVE_TIMEOUT_MS, defaultMaxConnections, logRefusedConnections, requestTimeoutOptions } from './connection-limits.js';
+import {
+  DEFAULT_REQUEST_TIMEOUT_MS,
+  KEEP_ALIVE_TIMEOUT_MS,
+  defaultMaxConnections,
+  logRefusedConnections,
+  requestTimeoutOptions,
+} from './connection-limits.js';
 import type { LogSubscription } from './log-subscription.js';
 import { RuntimeMetrics } from './metrics.js';
 import { compileRequestSchema } from './request-validation.js';
@@ -151,7 +157,9 @@ export class ApiServer {
       }
       return reply.code(status).send(body);
     });
-    this.app.setNotFoundHandler((request, reply) => sendError(reply, new ApiError('ROUTE_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`)));
+    this.app.setNotFoundHandler((request, reply) =>
+      sendError(reply, new ApiError('ROUTE_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`)),
+    );
 
     registerCommandRoutes(this.app, context);
     registerReadRoutes(this.app, context);
@@ -215,7 +223,9 @@ function answerClientError(error: Error & { code?: string }, socket: Duplex, req
   const { status, body } = errorResponse(apiError);
   const text = JSON.stringify(body);
   if (socket.writable) {
-    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`);
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`,
+    );
   }
   socket.destroy();
 }

@@ -76,7 +76,8 @@ export interface BatchItem {
 export function parseBatch(items: BatchItem[]): BatchCommand[] {
   return items.map((item, i) => {
     const options: ExecuteOptions = {};
-    if (item.expectedVersion !== undefined) options.expectedVersion = parseExpectedVersion(item.expectedVersion, `commands[${i}].expectedVersion`);
+    if (item.expectedVersion !== undefined)
+      options.expectedVersion = parseExpectedVersion(item.expectedVersion, `commands[${i}].expectedVersion`);
     if (item.commandId !== undefined) options.commandId = item.commandId;
     if (item.correlationId !== undefined) options.correlationId = item.correlationId;
     if (item.causationId !== undefined) options.causationId = item.causationId;

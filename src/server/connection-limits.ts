@@ -69,7 +69,11 @@ function readProcLimits(): string {
  * refuses a longer one); it also closes connections that never send a request. Answers that are
  * streams (the live subscription) are not cut: the deadlines end once a request has arrived.
  */
-export function requestTimeoutOptions(requestTimeoutMs: number): { requestTimeout: number; headersTimeout: number; connectionsCheckingInterval: number } {
+export function requestTimeoutOptions(requestTimeoutMs: number): {
+  requestTimeout: number;
+  headersTimeout: number;
+  connectionsCheckingInterval: number;
+} {
   return {
     requestTimeout: requestTimeoutMs,
     headersTimeout: requestTimeoutMs,

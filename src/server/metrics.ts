@@ -40,7 +40,8 @@ export class RuntimeMetrics {
     // Three of prom-client's gauges end in `_total`, which Prometheus keeps for counters (a
     // `rate()` over them is meaningless); each is the sum of a gauge by type kept next to it
     // (`sum(thalo_nodejs_active_handles)`).
-    for (const name of ['active_handles_total', 'active_requests_total', 'active_resources_total']) this.registry.removeSingleMetric(`thalo_nodejs_${name}`);
+    for (const name of ['active_handles_total', 'active_requests_total', 'active_resources_total'])
+      this.registry.removeSingleMetric(`thalo_nodejs_${name}`);
     this.commands = new Counter({
       name: 'thalo_commands_total',
       help: 'Commands answered, by outcome: ok, duplicate (a retried command id), or the error code (COMMAND_REJECTED, WRONG_EXPECTED_VERSION, ...)',

@@ -80,7 +80,9 @@ export class ModuleDirectory {
     this.watcher = watch(this.directory, { persistent: false }, (_event, name) => {
       if (name === null || (typeof name === 'string' && extname(name) === '.wasm' && !name.startsWith('.'))) this.schedule();
     });
-    this.watcher.on('error', (error) => this.logger.error({ err: error, directory: this.displayPath(this.directory) }, 'watching the modules directory failed'));
+    this.watcher.on('error', (error) =>
+      this.logger.error({ err: error, directory: this.displayPath(this.directory) }, 'watching the modules directory failed'),
+    );
   }
 
   /** The module files refused and not replaced since. */
@@ -136,7 +138,10 @@ export class ModuleDirectory {
   private schedule(): void {
     if (this.stopped) return;
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.rescan().catch((error) => this.logger.error({ err: error }, 'rescanning the modules directory failed')), this.debounceMs);
+    this.timer = setTimeout(
+      () => void this.rescan().catch((error) => this.logger.error({ err: error }, 'rescanning the modules directory failed')),
+      this.debounceMs,
+    );
   }
 
   private enqueue<T>(work: () => Promise<T>): Promise<T> {
@@ -171,7 +176,8 @@ export class ModuleDirectory {
       if (present.has(name)) continue;
       this.seen.delete(name);
       this.refused.delete(name);
-      if (await this.engine.unloadModule(name)) this.logger.info({ file: this.displayPath(this.fileOf(name)), module: name }, 'unloaded module: its file was removed');
+      if (await this.engine.unloadModule(name))
+        this.logger.info({ file: this.displayPath(this.fileOf(name)), module: name }, 'unloaded module: its file was removed');
     }
   }
 
@@ -180,7 +186,10 @@ export class ModuleDirectory {
     if (hash) this.seen.set(module.name, hash);
     this.refused.delete(module.name);
     const { version, commands } = module.description;
-    this.logger.info({ file: this.displayPath(this.fileOf(module.name)), module: module.name, version, commands }, `loaded module from ${source}`);
+    this.logger.info(
+      { file: this.displayPath(this.fileOf(module.name)), module: module.name, version, commands },
+      `loaded module from ${source}`,
+    );
   }
 
   private refuse(file: string, error: unknown, hash: string | undefined): void {

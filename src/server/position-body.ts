@@ -37,8 +37,19 @@ const POSITION = {
  * `"positon"` fails instead of resetting to 0.
  */
 export const POSITION_BODY = {
-  required: { type: 'object', required: ['position'], additionalProperties: false, properties: { position: POSITION }, description: 'a JSON object {"position": <integer>}' },
-  optional: { type: ['object', 'null'], additionalProperties: false, properties: { position: POSITION }, description: 'a JSON object {"position": <integer>}' },
+  required: {
+    type: 'object',
+    required: ['position'],
+    additionalProperties: false,
+    properties: { position: POSITION },
+    description: 'a JSON object {"position": <integer>}',
+  },
+  optional: {
+    type: ['object', 'null'],
+    additionalProperties: false,
+    properties: { position: POSITION },
+    description: 'a JSON object {"position": <integer>}',
+  },
 } as const;
 
 /** A position body as the schemas above hand it over (`null` for no body). */
@@ -47,6 +58,9 @@ export type PositionBody = { position?: number } | null;
 /** Refuse a position past the log's last one: nothing there has been delivered or can be acked. */
 export function checkNotPastHead(position: number, lastPosition: number): void {
   if (position > lastPosition) {
-    throw new ApiError('INVALID_ARGUMENT', `body field position ${position} is past the log's last position ${lastPosition}`, { position, lastPosition });
+    throw new ApiError('INVALID_ARGUMENT', `body field position ${position} is past the log's last position ${lastPosition}`, {
+      position,
+      lastPosition,
+    });
   }
 }

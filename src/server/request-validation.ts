@@ -45,7 +45,12 @@ ajv.addKeyword({
   type: 'string',
   schemaType: 'object',
   modifying: true,
-  validate(range: DecimalRange, data: string, _schema?: AnySchema, context?: { parentData: Record<string, unknown>; parentDataProperty: string | number }) {
+  validate(
+    range: DecimalRange,
+    data: string,
+    _schema?: AnySchema,
+    context?: { parentData: Record<string, unknown>; parentDataProperty: string | number },
+  ) {
     if (context === undefined) return false;
     if (data === '' && range.emptyIsAbsent) {
       delete context.parentData[context.parentDataProperty];
@@ -124,10 +129,16 @@ export function validationFailure(errors: ErrorObject[], part: string): { code: 
     const unknown = (error.params as { additionalProperty: string }).additionalProperty;
     const known = Object.keys(schema.properties ?? {}).map((name) => JSON.stringify(name));
     const place = path.length === 0 ? (part === 'body' ? 'the body' : `the ${part}`) : placeOf(part, path, undefined);
-    return { code: 'INVALID_ARGUMENT', message: `${place} has an unknown field ${JSON.stringify(unknown)} (it takes only ${known.join(', ')})` };
+    return {
+      code: 'INVALID_ARGUMENT',
+      message: `${place} has an unknown field ${JSON.stringify(unknown)} (it takes only ${known.join(', ')})`,
+    };
   }
   const wanted = schema.description ?? error.message ?? 'valid';
-  return { code: schema.errorCode ?? 'INVALID_ARGUMENT', message: `${placeOf(part, path, schema.title)} must be ${wanted}, got ${shown(error.data)}` };
+  return {
+    code: schema.errorCode ?? 'INVALID_ARGUMENT',
+    message: `${placeOf(part, path, schema.title)} must be ${wanted}, got ${shown(error.data)}`,
+  };
 }
 
 /**

@@ -80,9 +80,13 @@ export class SubscriberRegistry {
     }
     const consumer = this.consumers.get(name);
     if (consumer && (consumer.kind === 'relay' || consumer.info().status !== 'stopped')) {
-      throw new ApiError('SUBSCRIBER_NAME_IN_USE', `${JSON.stringify(name)} is the name of an in-process ${consumer.kind} of this runtime; pick another subscriber name`, {
-        name,
-      });
+      throw new ApiError(
+        'SUBSCRIBER_NAME_IN_USE',
+        `${JSON.stringify(name)} is the name of an in-process ${consumer.kind} of this runtime; pick another subscriber name`,
+        {
+          name,
+        },
+      );
     }
     return name;
   }
@@ -135,7 +139,8 @@ export class SubscriberRegistry {
   checkRoom(name: string): void {
     if (this.isKnown(name)) return;
     const known = new Set([...this.creating, ...this.streams.keys()]);
-    for (const entry of this.log.listCheckpoints(SUBSCRIBER_CHECKPOINT_PREFIX)) known.add(entry.name.slice(SUBSCRIBER_CHECKPOINT_PREFIX.length));
+    for (const entry of this.log.listCheckpoints(SUBSCRIBER_CHECKPOINT_PREFIX))
+      known.add(entry.name.slice(SUBSCRIBER_CHECKPOINT_PREFIX.length));
     if (known.size < this.maxSubscribers) return;
     throw new ApiError(
       'TOO_MANY_SUBSCRIBERS',
@@ -178,7 +183,8 @@ export class SubscriberRegistry {
   /** Every known subscriber (connected now, or with a stored checkpoint), by name. */
   list(): SubscriberInfo[] {
     const stored = new Map<string, number>();
-    for (const entry of this.log.listCheckpoints(SUBSCRIBER_CHECKPOINT_PREFIX)) stored.set(entry.name.slice(SUBSCRIBER_CHECKPOINT_PREFIX.length), entry.position);
+    for (const entry of this.log.listCheckpoints(SUBSCRIBER_CHECKPOINT_PREFIX))
+      stored.set(entry.name.slice(SUBSCRIBER_CHECKPOINT_PREFIX.length), entry.position);
     const names = [...new Set([...stored.keys(), ...this.streams.keys()])].sort();
     return names.map((name) => this.info(name, stored.get(name) ?? 0));
   }

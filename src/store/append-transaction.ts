@@ -66,9 +66,13 @@ function applyRequest(dbs: StoreDatabases, request: PreparedRequest, lastPositio
   const count = request.events.length;
   const version = head.seq + count;
   if (request.snapshot !== undefined && request.snapshot.seq > version) {
-    throw new ThaloError('INVALID_ARGUMENT', `snapshot.seq ${request.snapshot.seq} is past stream "${stream}", which will be at ${version}`, {
-      data: { stream, seq: request.snapshot.seq, version },
-    });
+    throw new ThaloError(
+      'INVALID_ARGUMENT',
+      `snapshot.seq ${request.snapshot.seq} is past stream "${stream}", which will be at ${version}`,
+      {
+        data: { stream, seq: request.snapshot.seq, version },
+      },
+    );
   }
 
   // From here on only writes: the request can no longer fail on its own.
@@ -129,7 +133,12 @@ export function duplicateResult(dbs: StoreDatabases, commandId: string, record: 
   const events: StoredEvent[] = [];
   if (count > 0) {
     readEvents(dbs, first, count, (event) => events.push(event) > 0);
-    if (events.length < count) throw damagedAt(dbs.path, first + events.length, `command id "${commandId}" recorded ${count} events from position ${first}, but the log ends before`);
+    if (events.length < count)
+      throw damagedAt(
+        dbs.path,
+        first + events.length,
+        `command id "${commandId}" recorded ${count} events from position ${first}, but the log ends before`,
+      );
   }
   return { stream, version, events, duplicate: true };
 }

@@ -124,7 +124,8 @@ function unframe(bytes: Uint8Array, end: number, decodeFrom: (start: number) => 
   if (end < HEADER_BYTES) return new DamagedRecord(`a checksummed value of ${end} bytes is shorter than its header`);
   const stored = (bytes[1]! | (bytes[2]! << 8) | (bytes[3]! << 16) | (bytes[4]! << 24)) >>> 0;
   const actual = crc32(bytes, HEADER_BYTES, end);
-  if (stored !== actual) return new DamagedRecord(`checksum mismatch (stored ${hex(stored)}, computed ${hex(actual)} over ${end - HEADER_BYTES} bytes)`);
+  if (stored !== actual)
+    return new DamagedRecord(`checksum mismatch (stored ${hex(stored)}, computed ${hex(actual)} over ${end - HEADER_BYTES} bytes)`);
   try {
     return decodeFrom(HEADER_BYTES);
   } catch (error) {

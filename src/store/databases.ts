@@ -176,7 +176,8 @@ function checkStructures(events: StoreDatabases['events'], path: string): void {
       problem = 'its msgpack record structures are missing, though it holds events';
     } else {
       const structures: unknown = (events as unknown as { decoder: { decode(bytes: Uint8Array): unknown } }).decoder.decode(raw);
-      if (Array.isArray(structures) && structures.every((keys) => Array.isArray(keys) && keys.every((key) => typeof key === 'string'))) return;
+      if (Array.isArray(structures) && structures.every((keys) => Array.isArray(keys) && keys.every((key) => typeof key === 'string')))
+        return;
       problem = 'its msgpack record structures do not decode to lists of keys';
     }
   } catch (error) {

@@ -79,7 +79,9 @@ export function readEvent(dbs: StoreDatabases, position: number): StoredEvent | 
 /** The last position in the log, 0 when it is empty. */
 export function readLastPosition(dbs: StoreDatabases): number {
   const keys = dbs.events.getKeys({ start: MAX_KEY_NUMBER, end: 0, reverse: true, limit: 1 });
-  for (const key of guardedRange(keys, (error) => (isReadFailure(error) ? damaged(dbs.path, `finding the last position failed: ${describeFailure(error)}`, {}, error) : error))) {
+  for (const key of guardedRange(keys, (error) =>
+    isReadFailure(error) ? damaged(dbs.path, `finding the last position failed: ${describeFailure(error)}`, {}, error) : error,
+  )) {
     return key;
   }
   return 0;

@@ -327,7 +327,9 @@ export class EventStore implements EventStoreContract {
     }
     const first = batch.requests.length;
     for (const request of requests) batch.requests.push(request);
-    return batch.outcomes.then((outcomes) => (first === 0 && outcomes.length === requests.length ? outcomes : outcomes.slice(first, first + requests.length)));
+    return batch.outcomes.then((outcomes) =>
+      first === 0 && outcomes.length === requests.length ? outcomes : outcomes.slice(first, first + requests.length),
+    );
   }
 
   /**
@@ -358,6 +360,7 @@ export class EventStore implements EventStoreContract {
   }
 
   private assertOpen(): void {
-    if (this.closed) throw new ThaloError('STORE_CLOSED', `the event store in ${this.settings.path} is closed`, { data: { path: this.settings.path } });
+    if (this.closed)
+      throw new ThaloError('STORE_CLOSED', `the event store in ${this.settings.path} is closed`, { data: { path: this.settings.path } });
   }
 }

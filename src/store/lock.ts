@@ -67,9 +67,13 @@ export class DirectoryLock {
         if (current.holder !== undefined && isAlive(current.holder)) {
           const { pid } = current.holder;
           const who = pid === process.pid ? `this process (pid ${pid})` : `process ${pid}`;
-          throw new ThaloError('STORE_LOCKED', `the data directory ${dir} is locked by ${who}: only one process may write it (lock file ${path})`, {
-            data: { pid, path: dir },
-          });
+          throw new ThaloError(
+            'STORE_LOCKED',
+            `the data directory ${dir} is locked by ${who}: only one process may write it (lock file ${path})`,
+            {
+              data: { pid, path: dir },
+            },
+          );
         }
         takeOver(path, current.inode, `${path}.stale.${holder.token}`);
       }

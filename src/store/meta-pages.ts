@@ -73,7 +73,8 @@ export function inspectMetaPages(path: string): MetaPagesReport | undefined {
     const metas = [first, read(pageSize, 256)];
     metas.forEach((meta, index) => {
       const say = (problem: string): void => void problems.push(`meta page ${index}: ${problem}`);
-      if (!(meta.readUInt16LE(HEADER.flags) & P_META)) say(`its page flags are 0x${meta.readUInt16LE(HEADER.flags).toString(16)}, not a meta page's`);
+      if (!(meta.readUInt16LE(HEADER.flags) & P_META))
+        say(`its page flags are 0x${meta.readUInt16LE(HEADER.flags).toString(16)}, not a meta page's`);
       const magic = meta.readUInt32LE(META.magic);
       if (magic !== MAGIC) return say(`magic is 0x${magic.toString(16)}, not 0x${MAGIC.toString(16)}`);
       const version = meta.readUInt32LE(META.version) & 0xffff;
@@ -83,7 +84,10 @@ export function inspectMetaPages(path: string): MetaPagesReport | undefined {
       const lastPage = meta.readBigUInt64LE(META.lastPage);
       const limit = BigInt(Math.max(fileSize, Number(meta.readBigUInt64LE(META.mapsize))));
       if ((lastPage + 1n) * BigInt(pageSize) > limit) say(`last page ${lastPage} is past the map (${limit} bytes)`);
-      for (const [tree, offset] of [['free-page', META.freeRoot], ['main', META.mainRoot]] as const) {
+      for (const [tree, offset] of [
+        ['free-page', META.freeRoot],
+        ['main', META.mainRoot],
+      ] as const) {
         const root = meta.readBigUInt64LE(offset);
         if (root === P_INVALID) continue;
         const problem = checkRoot(root, lastPage, pageSize, fileSize, read);
@@ -96,7 +100,13 @@ export function inspectMetaPages(path: string): MetaPagesReport | undefined {
   }
 }
 
-function checkRoot(root: bigint, lastPage: bigint, pageSize: number, fileSize: number, read: (offset: number, length: number) => Buffer): string | undefined {
+function checkRoot(
+  root: bigint,
+  lastPage: bigint,
+  pageSize: number,
+  fileSize: number,
+  read: (offset: number, length: number) => Buffer,
+): string | undefined {
   if (root < 2n || root > lastPage) return `page ${root} is not between 2 and the last page ${lastPage}`;
   const offset = Number(root) * pageSize;
   if (offset + pageSize > fileSize) return `page ${root} is past the end of the file`;
@@ -119,5 +129,7 @@ function isPageSize(n: number): boolean {
 export function checkMetaPages(path: string): void {
   const report = inspectMetaPages(path);
   if (report === undefined || report.problems.length === 0) return;
-  throw damaged(path, `its LMDB meta pages are damaged, so LMDB cannot open it: ${report.problems.join('; ')}`, { file: join(path, 'data.mdb') });
+  throw damaged(path, `its LMDB meta pages are damaged, so LMDB cannot open it: ${report.problems.join('; ')}`, {
+    file: join(path, 'data.mdb'),
+  });
 }

@@ -87,7 +87,13 @@ export function readForward(dbs: StoreDatabases, stream: string, from: number, l
 }
 
 /** Events of `stream` from seq `from` (default: its last) down, at most `limit`, holding at most `maxBytes` of data (but at least one). */
-export function readBackward(dbs: StoreDatabases, stream: string, from: number | undefined, limit: number, maxBytes = Infinity): StoredEvent[] {
+export function readBackward(
+  dbs: StoreDatabases,
+  stream: string,
+  from: number | undefined,
+  limit: number,
+  maxBytes = Infinity,
+): StoredEvent[] {
   const out: StoredEvent[] = [];
   const head = readHead(dbs, stream);
   const start = Math.min(from ?? head.seq, head.seq);

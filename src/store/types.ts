@@ -72,9 +72,7 @@ export interface AppendResult {
 }
 
 /** One request's outcome in a group commit: each request succeeds or fails on its own. */
-export type BatchAppendOutcome =
-  | { ok: true; result: AppendResult }
-  | { ok: false; error: import('../errors.js').ThaloError };
+export type BatchAppendOutcome = { ok: true; result: AppendResult } | { ok: false; error: import('../errors.js').ThaloError };
 
 export interface ReadStreamOptions {
   /** First seq to read (inclusive). Default 1, or the last seq when backwards. */

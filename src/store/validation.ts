@@ -62,7 +62,8 @@ export function checkStoreOptions(options: EventStoreOptions): StoreSettings {
   if (typeof options !== 'object' || options === null) invalid('options must be an object');
   const { path, durability = 'durable', lock = true, idempotencyWindowMs = DEFAULT_IDEMPOTENCY_WINDOW_MS } = options;
   if (typeof path !== 'string' || path.length === 0) invalid('options.path must be a non-empty string');
-  if (durability !== 'durable' && durability !== 'relaxed') invalid(`options.durability must be 'durable' or 'relaxed', got ${String(durability)}`);
+  if (durability !== 'durable' && durability !== 'relaxed')
+    invalid(`options.durability must be 'durable' or 'relaxed', got ${String(durability)}`);
   if (typeof lock !== 'boolean') invalid('options.lock must be a boolean');
   if (typeof idempotencyWindowMs !== 'number' || !(idempotencyWindowMs >= 0) || !Number.isFinite(idempotencyWindowMs)) {
     invalid(`options.idempotencyWindowMs must be a non-negative finite number of ms, got ${String(idempotencyWindowMs)}`);
@@ -77,7 +78,8 @@ export function checkStoreOptions(options: EventStoreOptions): StoreSettings {
 
 function limitOption(value: unknown, name: string, fallback: number): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) invalid(`options.${name} must be an integer >= 1, got ${String(value)}`);
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1)
+    invalid(`options.${name} must be an integer >= 1, got ${String(value)}`);
   return value;
 }
 
@@ -88,9 +90,13 @@ export function prepareRequest(request: AppendRequest, limits: AppendLimits): Pr
   const events = request.events;
   if (!Array.isArray(events)) invalid(`events for stream "${request.stream}" must be an array`);
   if (events.length > limits.maxEventsPerAppend) {
-    throw new ThaloError('TOO_MANY_EVENTS', `an append to stream "${request.stream}" holds ${events.length} events; the limit is ${limits.maxEventsPerAppend}`, {
-      data: { stream: request.stream, count: events.length, limit: limits.maxEventsPerAppend },
-    });
+    throw new ThaloError(
+      'TOO_MANY_EVENTS',
+      `an append to stream "${request.stream}" holds ${events.length} events; the limit is ${limits.maxEventsPerAppend}`,
+      {
+        data: { stream: request.stream, count: events.length, limit: limits.maxEventsPerAppend },
+      },
+    );
   }
   const prepared = new Array<PreparedEvent>(events.length);
   for (let i = 0; i < events.length; i++) prepared[i] = prepareEvent(events[i]!, i, request.stream, limits);
@@ -110,9 +116,13 @@ function prepareEvent(event: NewEvent, index: number, stream: string, limits: Ap
   if (typeProblem !== undefined) invalidEvent(typeProblem);
   if (!(event.data instanceof Uint8Array)) invalidEvent(`${where} (${event.type}): data must be a Uint8Array of msgpack bytes`);
   if (event.data.length > limits.maxEventBytes) {
-    throw new ThaloError('EVENT_TOO_LARGE', `${where} (${event.type}) has ${event.data.length} bytes of data; the limit is ${limits.maxEventBytes}`, {
-      data: { stream, type: event.type, size: event.data.length, limit: limits.maxEventBytes },
-    });
+    throw new ThaloError(
+      'EVENT_TOO_LARGE',
+      `${where} (${event.type}) has ${event.data.length} bytes of data; the limit is ${limits.maxEventBytes}`,
+      {
+        data: { stream, type: event.type, size: event.data.length, limit: limits.maxEventBytes },
+      },
+    );
   }
   let id = event.id;
   if (id === undefined) {
@@ -124,9 +134,13 @@ function prepareEvent(event: NewEvent, index: number, stream: string, limits: Ap
   const metadata = checkMetadata(event.metadata, where);
   const size = metadataBytes(metadata);
   if (size > limits.maxMetadataBytes) {
-    throw new ThaloError('METADATA_TOO_LARGE', `${where}: its metadata (ids and headers) takes ${size} bytes; the limit is ${limits.maxMetadataBytes}`, {
-      data: { stream, size, limit: limits.maxMetadataBytes },
-    });
+    throw new ThaloError(
+      'METADATA_TOO_LARGE',
+      `${where}: its metadata (ids and headers) takes ${size} bytes; the limit is ${limits.maxMetadataBytes}`,
+      {
+        data: { stream, size, limit: limits.maxMetadataBytes },
+      },
+    );
   }
   return { id, type: event.type, data: event.data, metadata };
 }
@@ -143,7 +157,8 @@ function checkMetadata(metadata: EventMetadata | undefined, where: string): Even
       if (typeof value !== 'string') invalidEvent(`${where}: metadata.${key} must be a string`);
       out[key] = value;
     } else if (key === 'headers') {
-      if (typeof value !== 'object' || value === null || Array.isArray(value)) invalidEvent(`${where}: metadata.headers must be an object of strings`);
+      if (typeof value !== 'object' || value === null || Array.isArray(value))
+        invalidEvent(`${where}: metadata.headers must be an object of strings`);
       const headers: Record<string, string> = {};
       for (const name in value) {
         const header = (value as Record<string, unknown>)[name];
@@ -177,7 +192,9 @@ export function checkCheckpointName(name: string): void {
   if (problem !== undefined) invalid(problem);
 }
 
-export function checkReadStreamOptions(options: ReadStreamOptions): Required<Omit<ReadStreamOptions, 'from'>> & { from: number | undefined } {
+export function checkReadStreamOptions(
+  options: ReadStreamOptions,
+): Required<Omit<ReadStreamOptions, 'from'>> & { from: number | undefined } {
   if (typeof options !== 'object' || options === null) invalid('read options must be an object');
   const { from, limit, backwards = false, maxBytes } = options;
   if (from !== undefined) checkPosition(from, 'options.from');
@@ -198,12 +215,14 @@ export function checkReadAllOptions(options: ReadAllOptions): { from: number; li
 
 /** An integer >= 1. */
 export function checkPosition(value: unknown, field: string): asserts value is number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) invalid(`${field} must be an integer >= 1, got ${String(value)}`);
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1)
+    invalid(`${field} must be an integer >= 1, got ${String(value)}`);
 }
 
 /** An integer >= 0. */
 export function checkCount(value: unknown, field: string): asserts value is number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) invalid(`${field} must be an integer >= 0, got ${String(value)}`);
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0)
+    invalid(`${field} must be an integer >= 0, got ${String(value)}`);
 }
 
 function invalid(message: string): never {

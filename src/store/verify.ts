@@ -131,7 +131,10 @@ class Scan {
     if (event.previous !== undefined && event.previous !== before.position) {
       // Chained through a damaged event: that one is reported already.
       if (this.damagedPositions.has(event.previous)) return;
-      this.damagedPositions.set(event.position, `${name} chains to position ${event.previous}, but the stream's event before it is at ${before.position || 'none'}`);
+      this.damagedPositions.set(
+        event.position,
+        `${name} chains to position ${event.previous}, but the stream's event before it is at ${before.position || 'none'}`,
+      );
     } else if (event.seq !== before.seq + 1 && (event.previous !== undefined || this.damagedPositions.size === 0)) {
       this.damagedPositions.set(event.position, `${name} follows seq ${before.seq} (at position ${before.position})`);
     }
@@ -146,16 +149,23 @@ class Scan {
       const problem = (text: string): void => void this.report.problems.push(`stream "${stream}": ${text}`);
       const head = this.get(`the head of stream "${stream}"`, () => this.dbs.heads.get(stream));
       if (head.failed) continue;
-      const [seq, position] = typeof head.value === 'number' ? [head.value, undefined] : Array.isArray(head.value) ? head.value : [undefined, undefined];
+      const [seq, position] =
+        typeof head.value === 'number' ? [head.value, undefined] : Array.isArray(head.value) ? head.value : [undefined, undefined];
       const headMatches = seen.seq === seq && (position === undefined || seen.position === position);
       // Its last event may be damaged (and listed): the head then points past the last one read.
       if (!headMatches && !(position !== undefined && this.damagedPositions.has(position))) {
-        const says = head.value === undefined ? 'it has no head' : `its head says ${position === undefined ? `seq ${seq}` : `seq ${seq} at position ${position}`}`;
+        const says =
+          head.value === undefined
+            ? 'it has no head'
+            : `its head says ${position === undefined ? `seq ${seq}` : `seq ${seq} at position ${position}`}`;
         problem(`${says}, but its last event is seq ${seen.seq} at position ${seen.position}`);
       }
       for (const [indexedSeq, at] of this.indexed.get(stream) ?? []) {
-        const entry = this.get(`the index entry of stream "${stream}" for seq ${indexedSeq}`, () => this.dbs.streams.get([stream, indexedSeq]));
-        if (!entry.failed && entry.value !== at) problem(`its index entry for seq ${indexedSeq} says position ${String(entry.value)}, but that seq is at ${at}`);
+        const entry = this.get(`the index entry of stream "${stream}" for seq ${indexedSeq}`, () =>
+          this.dbs.streams.get([stream, indexedSeq]),
+        );
+        if (!entry.failed && entry.value !== at)
+          problem(`its index entry for seq ${indexedSeq} says position ${String(entry.value)}, but that seq is at ${at}`);
       }
       const snapshot = this.get(`the snapshot of stream "${stream}"`, () => this.dbs.snapshots.get(stream) as unknown);
       if (snapshot.value instanceof DamagedRecord) {

@@ -46,10 +46,14 @@ export async function writeFailure(error: unknown, path: string): Promise<ThaloE
   const code = (cause as { code?: unknown } | undefined)?.code;
   const reason = describe(cause);
   if (isNoSpace(code, path)) {
-    return new ThaloError('STORE_FULL', `the event store in ${path} is full (${reason}): nothing of this write was stored; reads go on, writes succeed again once there is room`, {
-      data: { path },
-      cause,
-    });
+    return new ThaloError(
+      'STORE_FULL',
+      `the event store in ${path} is full (${reason}): nothing of this write was stored; reads go on, writes succeed again once there is room`,
+      {
+        data: { path },
+        cause,
+      },
+    );
   }
   const restart = code === MDB_PANIC ? '; LMDB refuses every transaction from now on: restart the process' : '';
   return new ThaloError('STORE_WRITE_FAILED', `event store write in ${path} failed: ${reason}${restart}`, { data: { path }, cause });

@@ -87,7 +87,10 @@ export class AggregateInstance {
   ) {
     this.guestLog = new GuestLog(log, module.file);
     // The imports reach the instance lazily: they run only once it exists.
-    const instance: WebAssembly.Instance = new WebAssembly.Instance(module.compiled, guestImports(() => instance, this.guestLog));
+    const instance: WebAssembly.Instance = new WebAssembly.Instance(
+      module.compiled,
+      guestImports(() => instance, this.guestLog),
+    );
     this.exports = instance.exports as unknown as Exports;
     this.growFailed = module.facts.growProbed ? (instance.exports[GROW_FAILED_EXPORT] as WebAssembly.Global) : undefined;
     this.commands = new NameTable(module.description.commands);
@@ -176,20 +179,32 @@ export class AggregateInstance {
   handle(handle: AggregateHandle, command: string, payload: unknown): HandleOutcome {
     const name = this.commands.encode(command);
     if (name === undefined) {
-      throw new ThaloError('UNKNOWN_COMMAND', `${this.module.name} has no command ${JSON.stringify(command)} (it has: ${this.module.description.commands.join(', ')})`, {
-        data: { aggregate: this.module.name, command },
-      });
+      throw new ThaloError(
+        'UNKNOWN_COMMAND',
+        `${this.module.name} has no command ${JSON.stringify(command)} (it has: ${this.module.description.commands.join(', ')})`,
+        {
+          data: { aggregate: this.module.name, command },
+        },
+      );
     }
     let body: Uint8Array;
     try {
       body = packr.pack(payload);
     } catch (error) {
-      throw new ThaloError('INVALID_PAYLOAD', `${this.module.name} ${command}: the payload cannot be encoded (${(error as Error).message})`, { cause: error });
+      throw new ThaloError(
+        'INVALID_PAYLOAD',
+        `${this.module.name} ${command}: the payload cannot be encoded (${(error as Error).message})`,
+        { cause: error },
+      );
     }
     if (body.length > this.maxPayloadBytes) {
-      throw new ThaloError('PAYLOAD_TOO_LARGE', `${this.module.name} ${command}: the payload takes ${body.length} bytes; the limit is ${this.maxPayloadBytes}`, {
-        data: { size: body.length, limit: this.maxPayloadBytes },
-      });
+      throw new ThaloError(
+        'PAYLOAD_TOO_LARGE',
+        `${this.module.name} ${command}: the payload takes ${body.length} bytes; the limit is ${this.maxPayloadBytes}`,
+        {
+          data: { size: body.length, limit: this.maxPayloadBytes },
+        },
+      );
     }
     // The command [name, payload]: an array header, the name (encoded once), the packed payload.
     const length = 1 + name.length + body.length;
@@ -265,7 +280,8 @@ export class AggregateInstance {
       this.region = 0;
       this.regionSize = 0;
       const ptr = this.exports.thalo_alloc(size);
-      if (!(ptr > 0) || ptr + size > this.memory().length) throw this.fault('thalo_alloc', `returned ${ptr} for ${size} bytes, outside memory`);
+      if (!(ptr > 0) || ptr + size > this.memory().length)
+        throw this.fault('thalo_alloc', `returned ${ptr} for ${size} bytes, outside memory`);
       this.region = ptr;
       this.regionSize = size;
       return ptr;
@@ -315,7 +331,19 @@ export class AggregateInstance {
       return new ThaloError(
         'GUEST_MEMORY_EXCEEDED',
         `${this.module.name} ran out of memory in ${what}: it asked for ${formatBytes(requested * PAGE_BYTES)} more with ${formatBytes(used)} in use, past ${whose}, ${formatBytes(limit)} (${(error as Error).message})`,
-        { data: { module: this.module.name, file: this.module.file, function: fn, command, limit, used, requested: requested * PAGE_BYTES, poisoned: true }, cause: error },
+        {
+          data: {
+            module: this.module.name,
+            file: this.module.file,
+            function: fn,
+            command,
+            limit,
+            used,
+            requested: requested * PAGE_BYTES,
+            poisoned: true,
+          },
+          cause: error,
+        },
       );
     }
     return new ThaloError('GUEST_TRAP', `${this.module.name} trapped in ${what}: ${(error as Error).message}`, {
@@ -328,11 +356,16 @@ export class AggregateInstance {
     const what = command === undefined ? fn : `${fn} (command ${command})`;
     const lastError = this.guestLog.lastError;
     const said = lastError === undefined ? '' : ` (the module logged: ${lastError})`;
-    return new ThaloError('GUEST_FAULT', `${this.module.name}: ${what} ${problem}${said}`, { data: { module: this.module.name, file: this.module.file, function: fn, command } });
+    return new ThaloError('GUEST_FAULT', `${this.module.name}: ${what} ${problem}${said}`, {
+      data: { module: this.module.name, file: this.module.file, function: fn, command },
+    });
   }
 
   private unsupported(): ThaloError {
-    return new ThaloError('INVALID_ARGUMENT', `${this.module.name} does not support snapshots (it exports no thalo_snapshot/thalo_restore)`);
+    return new ThaloError(
+      'INVALID_ARGUMENT',
+      `${this.module.name} does not support snapshots (it exports no thalo_snapshot/thalo_restore)`,
+    );
   }
 }
 

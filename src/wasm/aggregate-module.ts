@@ -89,7 +89,8 @@ export class AggregateModule {
       if (outcome.step === 'thalo_abi_version') throw refuse(`thalo_abi_version trapped (${outcome.message})`);
       throw refuse(`thalo_describe failed: ${outcome.message}`);
     }
-    if (outcome.version !== ABI_VERSION) throw refuse(`speaks ABI version ${String(outcome.version)}; this runtime supports version ${ABI_VERSION}`);
+    if (outcome.version !== ABI_VERSION)
+      throw refuse(`speaks ABI version ${String(outcome.version)}; this runtime supports version ${ABI_VERSION}`);
     const description = readDescription(outcome.description ?? new Uint8Array(0), refuse);
     return new AggregateModule(name, file, compiled, { description, supportsSnapshots, memoryLimit: limit, growProbed: probed });
   }
@@ -105,7 +106,10 @@ export class AggregateModule {
 
   /** A fresh instance, with its own memory. Synchronous: the module is already compiled. */
   instantiate(options: InstanceOptions = {}): AggregateInstance {
-    const limits = { maxEvents: options.maxEventsPerCommand ?? DEFAULT_MAX_EVENTS_PER_COMMAND, maxEventBytes: options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES };
+    const limits = {
+      maxEvents: options.maxEventsPerCommand ?? DEFAULT_MAX_EVENTS_PER_COMMAND,
+      maxEventBytes: options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES,
+    };
     return new AggregateInstance(this, options.maxPayloadBytes ?? 1024 * 1024, options.log, limits);
   }
 }
@@ -115,7 +119,11 @@ function refusal(file: string, problem: string, cause?: unknown): ThaloError {
 }
 
 /** `bytes` with its memory capped, compiled; without the grow probe should the probed binary not compile. */
-async function compileLimited(bytes: Uint8Array, maxMemoryBytes: number, refuse: Refuse): Promise<{ compiled: WebAssembly.Module; limit: MemoryLimit; probed: boolean }> {
+async function compileLimited(
+  bytes: Uint8Array,
+  maxMemoryBytes: number,
+  refuse: Refuse,
+): Promise<{ compiled: WebAssembly.Module; limit: MemoryLimit; probed: boolean }> {
   let limited: LimitedModule;
   try {
     limited = limitMemory(bytes, maxMemoryBytes);

@@ -52,7 +52,8 @@ function instrument(input: readonly Section[]): Section[] | undefined {
   const globalAt = find(SECTION.global);
   const globals = globalAt === -1 ? 0 : new ByteReader(sections[globalAt]!.content).uleb();
   const globalIndex = imported.globals + globals;
-  if (hasExport(sections[exportAt]!.content, GROW_FAILED_EXPORT)) throw new WasmFormatError(`the module already exports ${GROW_FAILED_EXPORT}`);
+  if (hasExport(sections[exportAt]!.content, GROW_FAILED_EXPORT))
+    throw new WasmFormatError(`the module already exports ${GROW_FAILED_EXPORT}`);
 
   // The code first: a module without any memory.grow is left untouched.
   const code = new ByteReader(sections[codeAt]!.content);
@@ -69,7 +70,30 @@ function instrument(input: readonly Section[]): Section[] | undefined {
   if (grows === 0) return undefined;
 
   // (param i32) (result i32): local 1 = memory.grow(local 0); if it is -1, global = local 0; local 1
-  const probe = [0x01, 0x01, 0x7f, 0x20, 0x00, 0x40, 0x00, 0x22, 0x01, 0x41, 0x7f, 0x46, 0x04, 0x40, 0x20, 0x00, 0x24, ...uleb(globalIndex), 0x0b, 0x20, 0x01, 0x0b];
+  const probe = [
+    0x01,
+    0x01,
+    0x7f,
+    0x20,
+    0x00,
+    0x40,
+    0x00,
+    0x22,
+    0x01,
+    0x41,
+    0x7f,
+    0x46,
+    0x04,
+    0x40,
+    0x20,
+    0x00,
+    0x24,
+    ...uleb(globalIndex),
+    0x0b,
+    0x20,
+    0x01,
+    0x0b,
+  ];
   bodies.push(concat([uleb(probe.length), probe]));
   sections[codeAt] = { id: SECTION.code, content: vectorContent(bodies.length, bodies) };
   sections[typeAt] = appendEntry(sections[typeAt]!, [0x60, 0x01, 0x7f, 0x01, 0x7f]);
@@ -154,7 +178,8 @@ function skipValueType(r: ByteReader): void {
 function skipBlockType(r: ByteReader): void {
   const b = r.peek();
   if (b === 0x63 || b === 0x64) skipValueType(r);
-  else if ((b & 0xc0) === 0x40) r.pos++; // the empty type or a one-byte value type
+  else if ((b & 0xc0) === 0x40)
+    r.pos++; // the empty type or a one-byte value type
   else r.skipSleb(); // a type index
 }
 
@@ -193,9 +218,33 @@ function rewriteBody(r: ByteReader, probeIndex: number): { bytes: Uint8Array; gr
 }
 
 function skipImmediates(r: ByteReader, op: number): void {
-  if ((op >= 0x45 && op <= 0xc4) || op <= 0x01 || op === 0x05 || op === 0x0b || op === 0x0f || op === 0x1a || op === 0x1b || op === 0xd1 || op === 0xd3 || op === 0xd4) return;
+  if (
+    (op >= 0x45 && op <= 0xc4) ||
+    op <= 0x01 ||
+    op === 0x05 ||
+    op === 0x0b ||
+    op === 0x0f ||
+    op === 0x1a ||
+    op === 0x1b ||
+    op === 0xd1 ||
+    op === 0xd3 ||
+    op === 0xd4
+  )
+    return;
   if (op >= 0x02 && op <= 0x04) return skipBlockType(r);
-  if (op === 0x0c || op === 0x0d || op === 0x10 || op === 0x12 || op === 0x14 || op === 0x15 || (op >= 0x20 && op <= 0x26) || op === 0x3f || op === 0xd2 || op === 0xd5 || op === 0xd6) {
+  if (
+    op === 0x0c ||
+    op === 0x0d ||
+    op === 0x10 ||
+    op === 0x12 ||
+    op === 0x14 ||
+    op === 0x15 ||
+    (op >= 0x20 && op <= 0x26) ||
+    op === 0x3f ||
+    op === 0xd2 ||
+    op === 0xd5 ||
+    op === 0xd6
+  ) {
     r.uleb();
     return;
   }

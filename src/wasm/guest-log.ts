@@ -61,6 +61,10 @@ export class GuestLog {
     if (this.dropped === 0) return;
     const dropped = this.dropped;
     this.dropped = 0;
-    this.sink?.(2, `${dropped} more log lines of this call were dropped: a module may log ${this.limits.linesPerCall} lines per call`, this.file);
+    this.sink?.(
+      2,
+      `${dropped} more log lines of this call were dropped: a module may log ${this.limits.linesPerCall} lines per call`,
+      this.file,
+    );
   }
 }

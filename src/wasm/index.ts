@@ -15,4 +15,14 @@ export { MAX_MODULE_BYTES, isMissingFile, readModuleFile } from './module-file.j
 export { AggregateInstance } from './aggregate-instance.js';
 export type { GuestLogger } from './guest-imports.js';
 export type { ResultLimits } from './result-reader.js';
-export type { AggregateHandle, EmittedEvent, EventsOutcome, GuestEvent, HandleOutcome, MemoryLimit, ModuleDescription, ModuleFacts, RejectionOutcome } from './types.js';
+export type {
+  AggregateHandle,
+  EmittedEvent,
+  EventsOutcome,
+  GuestEvent,
+  HandleOutcome,
+  MemoryLimit,
+  ModuleDescription,
+  ModuleFacts,
+  RejectionOutcome,
+} from './types.js';

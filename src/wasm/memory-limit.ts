@@ -65,12 +65,19 @@ function capMemories(section: Section, capPages: number): { section: Section; li
     // Bit 0 says a maximum follows; the others (shared, 64-bit) are kept as they were.
     entries.push([flags | 1, ...uleb(min), ...uleb(limited)]);
   }
-  return { section: { id: SECTION.memory, content: vectorContent(count, entries) }, limit: first ?? { bytes: capPages * PAGE_BYTES, setBy: 'runtime' } };
+  return {
+    section: { id: SECTION.memory, content: vectorContent(count, entries) },
+    limit: first ?? { bytes: capPages * PAGE_BYTES, setBy: 'runtime' },
+  };
 }
 
 /** `16 MiB`, `1.5 GiB`, `300 KiB`, `12 bytes`: how limits read in messages. */
 export function formatBytes(bytes: number): string {
-  for (const [unit, size] of [['GiB', 2 ** 30], ['MiB', 2 ** 20], ['KiB', 2 ** 10]] as const) {
+  for (const [unit, size] of [
+    ['GiB', 2 ** 30],
+    ['MiB', 2 ** 20],
+    ['KiB', 2 ** 10],
+  ] as const) {
     if (bytes >= size) return `${Number((bytes / size).toFixed(1))} ${unit}`;
   }
   return `${bytes} bytes`;

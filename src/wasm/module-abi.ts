@@ -45,8 +45,16 @@ const ALLOWED_IMPORTS: Record<string, Signature> = {
 export function checkImportsAndExports(bytes: Uint8Array, compiled: WebAssembly.Module, refuse: Refuse): { supportsSnapshots: boolean } {
   const signatures = readSignatures(bytes);
   const expected: [string, Signature | undefined, Signature][] = [
-    ...Object.entries(ALLOWED_IMPORTS).map(([name, want]): [string, Signature | undefined, Signature] => [`the import ${name}`, signatures.imports.get(name), want]),
-    ...Object.entries({ ...REQUIRED, ...SNAPSHOT }).map(([name, want]): [string, Signature | undefined, Signature] => [name, signatures.exports.get(name), want]),
+    ...Object.entries(ALLOWED_IMPORTS).map(([name, want]): [string, Signature | undefined, Signature] => [
+      `the import ${name}`,
+      signatures.imports.get(name),
+      want,
+    ]),
+    ...Object.entries({ ...REQUIRED, ...SNAPSHOT }).map(([name, want]): [string, Signature | undefined, Signature] => [
+      name,
+      signatures.exports.get(name),
+      want,
+    ]),
   ];
   for (const [what, actual, want] of expected) {
     if (actual && !sameSignature(actual, want)) {
@@ -65,7 +73,8 @@ export function checkImportsAndExports(bytes: Uint8Array, compiled: WebAssembly.
     if (exports.get(name) !== 'function') throw refuse(`does not export the function ${name}`);
   }
   const snapshots = Object.keys(SNAPSHOT).filter((name) => exports.get(name) === 'function');
-  if (snapshots.length === 1) throw refuse(`exports ${snapshots[0]} without its pair (export both thalo_snapshot and thalo_restore, or neither)`);
+  if (snapshots.length === 1)
+    throw refuse(`exports ${snapshots[0]} without its pair (export both thalo_snapshot and thalo_restore, or neither)`);
   return { supportsSnapshots: snapshots.length === 2 };
 }
 
@@ -79,7 +88,14 @@ export function readDescription(bytes: Uint8Array, refuse: Refuse): ModuleDescri
   }
   const d = value as Partial<ModuleDescription> | null;
   const strings = (v: unknown) => Array.isArray(v) && v.every((s) => typeof s === 'string');
-  if (typeof d !== 'object' || d === null || typeof d.name !== 'string' || typeof d.version !== 'string' || !strings(d.commands) || !strings(d.events)) {
+  if (
+    typeof d !== 'object' ||
+    d === null ||
+    typeof d.name !== 'string' ||
+    typeof d.version !== 'string' ||
+    !strings(d.commands) ||
+    !strings(d.events)
+  ) {
     throw refuse('thalo_describe must return a msgpack map {name: str, version: str, commands: [str], events: [str]}');
   }
   return { name: d.name, version: d.version, commands: [...d.commands!], events: [...d.events!] };

@@ -49,7 +49,8 @@ export async function readModuleFile(file: string, maxBytes = MAX_MODULE_BYTES):
   try {
     const stats = await handle.stat();
     if (!stats.isFile()) throw refuse(`is ${kindOf(stats)}, not a regular file: only regular files are loaded`);
-    if (stats.size > maxBytes) throw refuse(`is ${stats.size} bytes; the largest module is ${maxBytes} bytes`, undefined, { size: stats.size, limit: maxBytes });
+    if (stats.size > maxBytes)
+      throw refuse(`is ${stats.size} bytes; the largest module is ${maxBytes} bytes`, undefined, { size: stats.size, limit: maxBytes });
     // Room for one byte more than `fstat` said: a file still being written is caught, not cut.
     const buffer = Buffer.allocUnsafe(stats.size + 1);
     let length = 0;

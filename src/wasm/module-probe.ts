@@ -112,14 +112,23 @@ export function probeModule(compiled: WebAssembly.Module, timeoutMs: number, abi
     };
     worker.on('message', (message: ProbeMessage) => {
       if (message.type === 'begin') {
-        timer = setTimeout(() => settle({ ok: false, step: stepNow(), message: `did not return within ${timeoutMs} ms`, timedOut: true }), timeoutMs);
+        timer = setTimeout(
+          () => settle({ ok: false, step: stepNow(), message: `did not return within ${timeoutMs} ms`, timedOut: true }),
+          timeoutMs,
+        );
       } else if (message.type === 'done') {
-        settle(message.description === undefined ? { ok: true, version: message.version } : { ok: true, version: message.version, description: message.description });
+        settle(
+          message.description === undefined
+            ? { ok: true, version: message.version }
+            : { ok: true, version: message.version, description: message.description },
+        );
       } else {
         settle({ ok: false, step: stepNow(), message: message.message, timedOut: false });
       }
     });
     worker.on('error', (error) => settle({ ok: false, step: stepNow(), message: error.message, timedOut: false }));
-    worker.on('exit', (code) => settle({ ok: false, step: stepNow(), message: `its thread exited (code ${code}) before it returned`, timedOut: false }));
+    worker.on('exit', (code) =>
+      settle({ ok: false, step: stepNow(), message: `its thread exited (code ${code}) before it returned`, timedOut: false }),
+    );
   });
 }

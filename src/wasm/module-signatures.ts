@@ -21,11 +21,20 @@ export interface ModuleSignatures {
   imports: Map<string, Signature>;
 }
 
-const VALUE_TYPES: Record<number, string> = { 0x7f: 'i32', 0x7e: 'i64', 0x7d: 'f32', 0x7c: 'f64', 0x7b: 'v128', 0x70: 'funcref', 0x6f: 'externref' };
+const VALUE_TYPES: Record<number, string> = {
+  0x7f: 'i32',
+  0x7e: 'i64',
+  0x7d: 'f32',
+  0x7c: 'f64',
+  0x7b: 'v128',
+  0x70: 'funcref',
+  0x6f: 'externref',
+};
 
 /** `(i32, i32) -> i64`, the way docs/abi.md writes signatures. */
 export function formatSignature(signature: Signature): string {
-  const results = signature.results.length === 0 ? '()' : signature.results.length === 1 ? signature.results[0] : `(${signature.results.join(', ')})`;
+  const results =
+    signature.results.length === 0 ? '()' : signature.results.length === 1 ? signature.results[0] : `(${signature.results.join(', ')})`;
   return `(${signature.params.join(', ')}) -> ${results}`;
 }
 
@@ -84,7 +93,8 @@ export function readSignatures(bytes: Uint8Array): ModuleSignatures {
           byte();
           limits();
         } else if (kind === 0x02) limits();
-        else if (kind === 0x03) offset += 2; // value type, mutability
+        else if (kind === 0x03)
+          offset += 2; // value type, mutability
         else if (kind === 0x04) {
           byte();
           uleb(); // a tag: attribute, type index

@@ -62,19 +62,27 @@ class Walker {
     if ((t & 0xf0) === 0x90) return this.array(t & 0x0f, depth);
     if ((t & 0xf0) === 0x80) return this.map(t & 0x0f, depth);
     switch (t) {
-      case 0xcc: case 0xd0: return this.skip(1);
-      case 0xcd: case 0xd1: return this.skip(2);
-      case 0xce: case 0xd2: return this.skip(4);
+      case 0xcc:
+      case 0xd0:
+        return this.skip(1);
+      case 0xcd:
+      case 0xd1:
+        return this.skip(2);
+      case 0xce:
+      case 0xd2:
+        return this.skip(4);
       case 0xcf: {
         this.need(8);
         const value = this.view.getBigUint64(this.offset);
-        if (value > MAX_EXACT) this.fail(`holds the integer ${value}, beyond ±${Number.MAX_SAFE_INTEGER} (2^53 - 1); write larger integers as strings`);
+        if (value > MAX_EXACT)
+          this.fail(`holds the integer ${value}, beyond ±${Number.MAX_SAFE_INTEGER} (2^53 - 1); write larger integers as strings`);
         return this.skip(8);
       }
       case 0xd3: {
         this.need(8);
         const value = this.view.getBigInt64(this.offset);
-        if (value > MAX_EXACT || value < -MAX_EXACT) this.fail(`holds the integer ${value}, beyond ±${Number.MAX_SAFE_INTEGER} (2^53 - 1); write larger integers as strings`);
+        if (value > MAX_EXACT || value < -MAX_EXACT)
+          this.fail(`holds the integer ${value}, beyond ±${Number.MAX_SAFE_INTEGER} (2^53 - 1); write larger integers as strings`);
         return this.skip(8);
       }
       case 0xca: {
@@ -89,16 +97,32 @@ class Walker {
         if (!Number.isFinite(value)) this.fail(`holds the float ${value}, which JSON cannot carry`);
         return this.skip(8);
       }
-      case 0xd9: return this.string(this.header(1));
-      case 0xda: return this.string(this.header(2));
-      case 0xdb: return this.string(this.header(4));
-      case 0xdc: return this.array(this.header(2), depth);
-      case 0xdd: return this.array(this.header(4), depth);
-      case 0xde: return this.map(this.header(2), depth);
-      case 0xdf: return this.map(this.header(4), depth);
-      case 0xc4: case 0xc5: case 0xc6:
+      case 0xd9:
+        return this.string(this.header(1));
+      case 0xda:
+        return this.string(this.header(2));
+      case 0xdb:
+        return this.string(this.header(4));
+      case 0xdc:
+        return this.array(this.header(2), depth);
+      case 0xdd:
+        return this.array(this.header(4), depth);
+      case 0xde:
+        return this.map(this.header(2), depth);
+      case 0xdf:
+        return this.map(this.header(4), depth);
+      case 0xc4:
+      case 0xc5:
+      case 0xc6:
         return this.fail('holds binary data (msgpack bin), which has no JSON form; write a string (e.g. base64) or an array of numbers');
-      case 0xc7: case 0xc8: case 0xc9: case 0xd4: case 0xd5: case 0xd6: case 0xd7: case 0xd8:
+      case 0xc7:
+      case 0xc8:
+      case 0xc9:
+      case 0xd4:
+      case 0xd5:
+      case 0xd6:
+      case 0xd7:
+      case 0xd8:
         return this.fail(`holds a msgpack extension value (type byte 0x${t.toString(16)}), which has no JSON form`);
       default:
         return this.fail(`holds the byte 0x${t.toString(16)}, which is not msgpack`);

@@ -26,7 +26,7 @@ export class FrameReader {
   }
 
   private need(n: number): void {
-    if (this.offset + n > this.end) throw new FrameError("truncated msgpack output");
+    if (this.offset + n > this.end) throw new FrameError('truncated msgpack output');
   }
 
   private u8(): number {
@@ -99,26 +99,74 @@ export class FrameReader {
       else if ((t & 0xe0) === 0xa0) this.advance(t & 0x1f);
       else {
         switch (t) {
-          case 0xcc: case 0xd0: this.advance(1); break;
-          case 0xcd: case 0xd1: this.advance(2); break;
-          case 0xce: case 0xd2: case 0xca: this.advance(4); break;
-          case 0xcf: case 0xd3: case 0xcb: this.advance(8); break;
-          case 0xd9: case 0xc4: this.advance(this.uint(1)); break;
-          case 0xda: case 0xc5: this.advance(this.uint(2)); break;
-          case 0xdb: case 0xc6: this.advance(this.uint(4)); break;
-          case 0xdc: pending += this.uint(2); break;
-          case 0xdd: pending += this.uint(4); break;
-          case 0xde: pending += 2 * this.uint(2); break;
-          case 0xdf: pending += 2 * this.uint(4); break;
-          case 0xd4: this.advance(2); break;
-          case 0xd5: this.advance(3); break;
-          case 0xd6: this.advance(5); break;
-          case 0xd7: this.advance(9); break;
-          case 0xd8: this.advance(17); break;
-          case 0xc7: this.advance(this.uint(1) + 1); break;
-          case 0xc8: this.advance(this.uint(2) + 1); break;
-          case 0xc9: this.advance(this.uint(4) + 1); break;
-          default: throw new FrameError(`invalid msgpack type byte 0x${t.toString(16)}`);
+          case 0xcc:
+          case 0xd0:
+            this.advance(1);
+            break;
+          case 0xcd:
+          case 0xd1:
+            this.advance(2);
+            break;
+          case 0xce:
+          case 0xd2:
+          case 0xca:
+            this.advance(4);
+            break;
+          case 0xcf:
+          case 0xd3:
+          case 0xcb:
+            this.advance(8);
+            break;
+          case 0xd9:
+          case 0xc4:
+            this.advance(this.uint(1));
+            break;
+          case 0xda:
+          case 0xc5:
+            this.advance(this.uint(2));
+            break;
+          case 0xdb:
+          case 0xc6:
+            this.advance(this.uint(4));
+            break;
+          case 0xdc:
+            pending += this.uint(2);
+            break;
+          case 0xdd:
+            pending += this.uint(4);
+            break;
+          case 0xde:
+            pending += 2 * this.uint(2);
+            break;
+          case 0xdf:
+            pending += 2 * this.uint(4);
+            break;
+          case 0xd4:
+            this.advance(2);
+            break;
+          case 0xd5:
+            this.advance(3);
+            break;
+          case 0xd6:
+            this.advance(5);
+            break;
+          case 0xd7:
+            this.advance(9);
+            break;
+          case 0xd8:
+            this.advance(17);
+            break;
+          case 0xc7:
+            this.advance(this.uint(1) + 1);
+            break;
+          case 0xc8:
+            this.advance(this.uint(2) + 1);
+            break;
+          case 0xc9:
+            this.advance(this.uint(4) + 1);
+            break;
+          default:
+            throw new FrameError(`invalid msgpack type byte 0x${t.toString(16)}`);
         }
       }
     }
@@ -135,7 +183,14 @@ export class FrameReader {
 export function encodeString(value: string): Uint8Array {
   const body = Buffer.from(value, 'utf8');
   const len = body.length;
-  const header = len < 32 ? [0xa0 | len] : len < 256 ? [0xd9, len] : len < 65536 ? [0xda, len >> 8, len & 0xff] : [0xdb, len >>> 24, (len >> 16) & 0xff, (len >> 8) & 0xff, len & 0xff];
+  const header =
+    len < 32
+      ? [0xa0 | len]
+      : len < 256
+        ? [0xd9, len]
+        : len < 65536
+          ? [0xda, len >> 8, len & 0xff]
+          : [0xdb, len >>> 24, (len >> 16) & 0xff, (len >> 8) & 0xff, len & 0xff];
   const out = new Uint8Array(header.length + len);
   out.set(header);
   out.set(body, header.length);

@@ -33,9 +33,13 @@ export function readResult(reader: FrameReader, declared: NameTable, limits: Res
   if (tag === 0 && length === 2) {
     const count = reader.arrayHeader();
     if (count > limits.maxEvents) {
-      throw new ThaloError('TOO_MANY_EVENTS', `${command} returned ${count} events; one command may append at most ${limits.maxEvents} (--max-events-per-command)`, {
-        data: { command, count, limit: limits.maxEvents },
-      });
+      throw new ThaloError(
+        'TOO_MANY_EVENTS',
+        `${command} returned ${count} events; one command may append at most ${limits.maxEvents} (--max-events-per-command)`,
+        {
+          data: { command, count, limit: limits.maxEvents },
+        },
+      );
     }
     const events = new Array<EmittedEvent>(count);
     for (let i = 0; i < count; i++) {
@@ -49,9 +53,13 @@ export function readResult(reader: FrameReader, declared: NameTable, limits: Res
       const start = reader.offset;
       const end = checkValue(reader.bytes, start, reader.end, `event ${i} (${type}): data`);
       if (end - start > limits.maxEventBytes) {
-        throw new ThaloError('EVENT_TOO_LARGE', `${command} returned event ${i} (${type}) of ${end - start} bytes; an event may take at most ${limits.maxEventBytes} (--max-event-bytes)`, {
-          data: { command, type, size: end - start, limit: limits.maxEventBytes },
-        });
+        throw new ThaloError(
+          'EVENT_TOO_LARGE',
+          `${command} returned event ${i} (${type}) of ${end - start} bytes; an event may take at most ${limits.maxEventBytes} (--max-event-bytes)`,
+          {
+            data: { command, type, size: end - start, limit: limits.maxEventBytes },
+          },
+        );
       }
       reader.offset = end;
       const data = reader.bytes.slice(start, end);

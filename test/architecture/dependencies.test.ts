@@ -88,7 +88,10 @@ describe('dependencies between folders', () => {
     expect([...(edges.get('workers') ?? [])].filter((unit) => unit === 'src/engine')).toEqual([]);
     for (const low of ['src/store', 'src/wasm']) {
       const above = ['src/engine', 'src/server', 'src/cli', 'src/client', 'src/projections', 'src/relays'];
-      expect([...(edges.get(low) ?? [])].filter((unit) => above.includes(unit)), `${low} imports`).toEqual([]);
+      expect(
+        [...(edges.get(low) ?? [])].filter((unit) => above.includes(unit)),
+        `${low} imports`,
+      ).toEqual([]);
     }
   });
 });

@@ -51,7 +51,8 @@ describe('thalo projections', () => {
     expect(events.map((e) => e.position)).toEqual([1, 2, 3, 4, 5]);
     expect(await client.ack('reporting', 3)).toEqual({ name: 'reporting', position: 3 });
     // The runtime notices the dropped stream on its own time; the table should show it gone.
-    while ((await client.projections()).projections.find((p) => p.name === 'reporting')?.status !== 'disconnected') await new Promise((r) => setTimeout(r, 20));
+    while ((await client.projections()).projections.find((p) => p.name === 'reporting')?.status !== 'disconnected')
+      await new Promise((r) => setTimeout(r, 20));
 
     const text = await cli(['projections']);
     expect(text.code).toBe(0);
@@ -61,7 +62,9 @@ describe('thalo projections', () => {
     expect(row?.split(/\s+/)).toEqual(['reporting', 'subscriber', 'disconnected', '3', String(head - 3)]);
 
     const json = JSON.parse((await cli(['projections', '--json'])).stdout);
-    expect(json.projections).toContainEqual(expect.objectContaining({ name: 'reporting', kind: 'subscriber', status: 'disconnected', position: 3, lag: head - 3 }));
+    expect(json.projections).toContainEqual(
+      expect.objectContaining({ name: 'reporting', kind: 'subscriber', status: 'disconnected', position: 3, lag: head - 3 }),
+    );
     expect((await client.projections()).projections).toEqual(json.projections);
   });
 });
@@ -97,7 +100,10 @@ describe('thalo projection reset', () => {
     const head = await increments(3, 'rewind');
     await client.ack('rewound', head);
     const text = await cli(['projection', 'reset', 'rewound', '--to', String(head - 2)]);
-    expect(text).toMatchObject({ code: 0, stdout: `Reset subscriber rewound to position ${head - 2}: it replays from ${head - 1} (lag 2)\n` });
+    expect(text).toMatchObject({
+      code: 0,
+      stdout: `Reset subscriber rewound to position ${head - 2}: it replays from ${head - 1} (lag 2)\n`,
+    });
     expect((await readAs('rewound', 2)).map((e) => e.position)).toEqual([head - 1, head]);
 
     const json = await cli(['projection', 'reset', 'rewound', '--json']);

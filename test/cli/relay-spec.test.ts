@@ -8,7 +8,8 @@ describe('parseRelaySpec', () => {
   });
 
   it('takes the options off the URL before it reaches the broker client', () => {
-    const spec = 'nats://127.0.0.1:4222?stream=ORDERS&template=orders.{category}.{event}&format=cloudevents&createStream=false&batchSize=500';
+    const spec =
+      'nats://127.0.0.1:4222?stream=ORDERS&template=orders.{category}.{event}&format=cloudevents&createStream=false&batchSize=500';
     expect(parseRelaySpec(spec)).toEqual({
       url: 'nats://127.0.0.1:4222',
       name: `relay:${spec}`,
@@ -18,13 +19,24 @@ describe('parseRelaySpec', () => {
       createStream: false,
       batchSize: 500,
     });
-    expect(parseRelaySpec('redis://127.0.0.1:6379/2?maxLen=1000&name=audit')).toEqual({ url: 'redis://127.0.0.1:6379/2', name: 'audit', maxLen: 1000 });
+    expect(parseRelaySpec('redis://127.0.0.1:6379/2?maxLen=1000&name=audit')).toEqual({
+      url: 'redis://127.0.0.1:6379/2',
+      name: 'audit',
+      maxLen: 1000,
+    });
   });
 
-  it('applies the --relay-* defaults, and the URL\'s own parameters win', () => {
+  it("applies the --relay-* defaults, and the URL's own parameters win", () => {
     const defaults = { template: 'all_{category}', format: 'cloudevents' as const, streamName: 'EVERYTHING', maxLen: 10 };
-    expect(parseRelaySpec('redis://127.0.0.1:6379?template=mine', defaults)).toMatchObject({ template: 'mine', format: 'cloudevents', maxLen: 10 });
-    expect(parseRelaySpec('nats://127.0.0.1:4222', { template: undefined })).toEqual({ url: 'nats://127.0.0.1:4222', name: 'relay:nats://127.0.0.1:4222' });
+    expect(parseRelaySpec('redis://127.0.0.1:6379?template=mine', defaults)).toMatchObject({
+      template: 'mine',
+      format: 'cloudevents',
+      maxLen: 10,
+    });
+    expect(parseRelaySpec('nats://127.0.0.1:4222', { template: undefined })).toEqual({
+      url: 'nats://127.0.0.1:4222',
+      name: 'relay:nats://127.0.0.1:4222',
+    });
   });
 
   it('refuses what it cannot use, naming the parameter', () => {

@@ -26,7 +26,8 @@ describe('the token', () => {
     expect(none.headers.get('www-authenticate')).toContain('Bearer');
     const wrong = await execute(runtime.url, 'counter', 't1', 'Increment', { amount: 1 }, { authorization: 'Bearer nope' });
     expect(wrong.status).toBe(401);
-    for (const path of ['/v1/events', '/v1/modules', '/v1/subscribe', '/metrics']) expect((await request(`${runtime.url}${path}`)).status).toBe(401);
+    for (const path of ['/v1/events', '/v1/modules', '/v1/subscribe', '/metrics'])
+      expect((await request(`${runtime.url}${path}`)).status).toBe(401);
     const right = await execute(runtime.url, 'counter', 't1', 'Increment', { amount: 1 }, { authorization: `Bearer ${TOKEN}` });
     expect(right.status).toBe(200);
     expect((await request(`${runtime.url}/healthz`)).status).toBe(200);
@@ -52,16 +53,24 @@ describe('thalo execute', () => {
   it('prints the whole result with --json', async () => {
     const { code, stdout } = await cli(['execute', 'bank_account', 'acc1', 'OpenAccount', '{"initial_balance":100}', '--json']);
     expect(code).toBe(0);
-    expect(JSON.parse(stdout)).toMatchObject({ stream: 'bank_account-acc1', version: 1, events: [{ type: 'AccountOpened', data: { initial_balance: 100 } }] });
+    expect(JSON.parse(stdout)).toMatchObject({
+      stream: 'bank_account-acc1',
+      version: 1,
+      events: [{ type: 'AccountOpened', data: { initial_balance: 100 } }],
+    });
   });
 
-  it('exits 1 on a rejection, with the aggregate\'s code', async () => {
+  it("exits 1 on a rejection, with the aggregate's code", async () => {
     const text = await cli(['execute', 'bank_account', 'acc1', 'Withdraw', '{"amount":1000}']);
     expect(text.code).toBe(1);
     expect(text.stderr).toContain('Rejected: INSUFFICIENT_FUNDS');
     const json = await cli(['execute', 'bank_account', 'acc1', 'Withdraw', '{"amount":1000}', '--json']);
     expect(json.code).toBe(1);
-    expect(JSON.parse(json.stdout).error).toMatchObject({ status: 422, code: 'COMMAND_REJECTED', data: { code: 'INSUFFICIENT_FUNDS', data: { balance: 100, requested: 1000 } } });
+    expect(JSON.parse(json.stdout).error).toMatchObject({
+      status: 422,
+      code: 'COMMAND_REJECTED',
+      data: { code: 'INSUFFICIENT_FUNDS', data: { balance: 100, requested: 1000 } },
+    });
   });
 
   it('exits 1 on a conflict and when the runtime cannot be reached', async () => {
@@ -82,29 +91,53 @@ describe('thalo execute', () => {
 });
 
 describe('reading through the CLI', () => {
-  it('thalo stream prints one aggregate\'s events in order', async () => {
+  it("thalo stream prints one aggregate's events in order", async () => {
     for (const amount of [1, 2, 3]) await cli(['execute', 'counter', 'seq', 'Increment', JSON.stringify({ amount })]);
     const text = await cli(['stream', 'counter', 'seq']);
     expect(text.code).toBe(0);
-    expect(text.stdout.trim().split('\n').map((l) => l.replace(/^\d+ {2}/, ''))).toEqual([
+    expect(
+      text.stdout
+        .trim()
+        .split('\n')
+        .map((l) => l.replace(/^\d+ {2}/, '')),
+    ).toEqual([
       'counter-seq#1  Incremented {"amount":1}',
       'counter-seq#2  Incremented {"amount":2}',
       'counter-seq#3  Incremented {"amount":3}',
     ]);
     const json = await cli(['stream', 'counter', 'seq', '--json']);
-    expect(json.stdout.trim().split('\n').map((l) => JSON.parse(l).seq)).toEqual([1, 2, 3]);
+    expect(
+      json.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).seq),
+    ).toEqual([1, 2, 3]);
   });
 
   it('thalo events prints the log from a position; --follow keeps going with new events', async () => {
     const head = (await request(`${runtime.url}/v1/events`, { headers: { authorization: `Bearer ${TOKEN}` } })).body.lastPosition as number;
     const all = await cli(['events', '--from', '1', '--json']);
-    const positions = all.stdout.trim().split('\n').map((l) => JSON.parse(l).position);
+    const positions = all.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l).position);
     expect(positions).toEqual(Array.from({ length: head }, (_, i) => i + 1));
     const tail = await cli(['events', '--from', String(head), '--limit', '1']);
     expect(tail.stdout.trim().split('\n')).toHaveLength(1);
 
     // --follow: start at the head, then execute; the new event must show up.
-    const follower = spawn(process.execPath, [join('dist/src/cli/thalo.js'), 'events', '--follow', '--json', '--from', String(head + 1), '--url', runtime.url, '--token', TOKEN]);
+    const follower = spawn(process.execPath, [
+      join('dist/src/cli/thalo.js'),
+      'events',
+      '--follow',
+      '--json',
+      '--from',
+      String(head + 1),
+      '--url',
+      runtime.url,
+      '--token',
+      TOKEN,
+    ]);
     let out = '';
     const seen = new Promise<void>((resolveSeen) =>
       follower.stdout.on('data', (chunk) => {

@@ -43,7 +43,11 @@ describe('thalo-runtime --verify', () => {
 
     const json = await verify(data, '--json');
     expect(json.code).toBe(1);
-    const report = JSON.parse(json.stdout) as { damaged: { from: number; to: number; problem: string }[]; problems: string[]; lastPosition: number };
+    const report = JSON.parse(json.stdout) as {
+      damaged: { from: number; to: number; problem: string }[];
+      problems: string[];
+      lastPosition: number;
+    };
     expect(positionsOf(report)).toEqual([100, ...lost]);
     expect(report.damaged[0]).toMatchObject({ from: 100, to: 100, problem: expect.stringMatching(/^checksum mismatch/) });
     expect(report.lastPosition).toBe(COUNT);

@@ -15,7 +15,7 @@ describe('Engine: ordering and completeness', () => {
     type Op = { command: 'Deposit' | 'Withdraw'; amount: number; outcome: ReturnType<typeof settle<ExecuteResult>> };
     const submitted = new Map<string, Op[]>(accounts.map((id) => [id, []]));
     let seed = 42;
-    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     const caller = async () => {
       for (let i = 0; i < 150; i++) {
         const id = accounts[Math.floor(random() * accounts.length)]!;
@@ -69,7 +69,13 @@ describe('Engine: ordering and completeness', () => {
 
   it('returns stored events with positions, ids, timestamps, metadata and decoded data', async () => {
     const engine = await startEngine();
-    const result = await engine.execute('counter', 'abc123', 'Increment', { amount: 10 }, { correlationId: 'corr-1', causationId: 'cause-1', headers: { user: 'ann' } });
+    const result = await engine.execute(
+      'counter',
+      'abc123',
+      'Increment',
+      { amount: 10 },
+      { correlationId: 'corr-1', causationId: 'cause-1', headers: { user: 'ann' } },
+    );
     expect(result).toMatchObject({ aggregate: 'counter', id: 'abc123', stream: 'counter-abc123', version: 1, duplicate: false });
     expect(result.events).toHaveLength(1);
     const [event] = result.events;
@@ -84,7 +90,8 @@ describe('Engine: ordering and completeness', () => {
 describe('Engine: concurrency control and idempotency', () => {
   it('checks expected versions: no_stream, exists and exact seqs', async () => {
     const engine = await startEngine();
-    const inc = (expectedVersion: 'no_stream' | 'exists' | 'any' | number) => settle(engine.execute('counter', 'v', 'Increment', { amount: 1 }, { expectedVersion }));
+    const inc = (expectedVersion: 'no_stream' | 'exists' | 'any' | number) =>
+      settle(engine.execute('counter', 'v', 'Increment', { amount: 1 }, { expectedVersion }));
     expect((await inc('exists')).ok).toBe(false);
     expect((await inc('no_stream')).ok).toBe(true);
     const conflict = await inc('no_stream');
@@ -117,7 +124,9 @@ describe('Engine: concurrency control and idempotency', () => {
 
   it('appends a command once when copies with the same id arrive in one batch', async () => {
     const engine = await startEngine();
-    const copies = await Promise.all(Array.from({ length: 5 }, () => engine.execute('counter', 'same', 'Increment', { amount: 5 }, { commandId: 'once' })));
+    const copies = await Promise.all(
+      Array.from({ length: 5 }, () => engine.execute('counter', 'same', 'Increment', { amount: 5 }, { commandId: 'once' })),
+    );
     expect(copies.filter((c) => !c.duplicate)).toHaveLength(1);
     expect(new Set(copies.map((c) => c.events[0]!.id)).size).toBe(1);
     expect(engine.readStream('counter', 'same')).toHaveLength(1);
@@ -152,7 +161,9 @@ describe('Engine: outcomes at the edge', () => {
     expect(await code(engine.execute('counter', 'x'.repeat(10_000), 'Increment', { amount: 1 }))).toBe('INVALID_AGGREGATE_ID');
     expect(await code(engine.execute('counter', 'x', 'Increment', { amount: 1 }, { expectedVersion: -1 }))).toBe('INVALID_ARGUMENT');
     expect(await code(engine.execute('counter', 'x', 'Increment', { amount: 'ten' }))).not.toBe('ok');
-    expect(await code(engine.execute('counter', 'x', 'Increment', { amount: 1, pad: 'x'.repeat(2 * 1024 * 1024) }))).toBe('PAYLOAD_TOO_LARGE');
+    expect(await code(engine.execute('counter', 'x', 'Increment', { amount: 1, pad: 'x'.repeat(2 * 1024 * 1024) }))).toBe(
+      'PAYLOAD_TOO_LARGE',
+    );
     expect(engine.readAll()).toEqual([]);
   });
 });

@@ -66,7 +66,9 @@ describe('Engine: faults stay local', () => {
     const withIds: string[] = [];
     for (let attempt = 0; attempt < 10 && failedBatches.length === 0; attempt++) {
       const ids = Array.from({ length: 2_000 }, (_, i) => `k${attempt}-${i}`);
-      const outcomes = ids.map((id, i) => settle(engine.execute('counter', id, 'Increment', { amount: 1 }, i % 2 === 0 ? { commandId: `cmd-${id}` } : {})));
+      const outcomes = ids.map((id, i) =>
+        settle(engine.execute('counter', id, 'Increment', { amount: 1 }, i % 2 === 0 ? { commandId: `cmd-${id}` } : {})),
+      );
       // The batch leaves on the next turn; then spin without yielding, so the commit cannot
       // begin and end unseen, and kill the worker as soon as it began.
       await new Promise((resolve) => setImmediate(resolve));
@@ -103,7 +105,9 @@ describe('Engine: faults stay local', () => {
   it('keeps serving other shards while one is stuck', async () => {
     const engine = await startEngine({ modules, workers: 2, commandTimeoutMs: 2_000 });
     const stuck = shardOf('runaway', 'stuck', 2);
-    const ids = Array.from({ length: 100 }, (_, i) => `free-${i}`).filter((id) => shardOf('counter', id, 2) !== stuck).slice(0, 10);
+    const ids = Array.from({ length: 100 }, (_, i) => `free-${i}`)
+      .filter((id) => shardOf('counter', id, 2) !== stuck)
+      .slice(0, 10);
     let loopSettled = false;
     const loop = settle(engine.execute('runaway', 'stuck', 'Loop')).then((outcome) => {
       loopSettled = true;
@@ -120,7 +124,11 @@ describe('Engine: guest logs', () => {
     const dir = tempDir('thalo-log-');
     await buildFixture('pinger', dir);
     const lines: string[] = [];
-    const engine = await startEngine({ modules: dir, workers: 1, onGuestLog: (level, message, module) => lines.push(`${level} ${module.split('/').pop()} ${message}`) });
+    const engine = await startEngine({
+      modules: dir,
+      workers: 1,
+      onGuestLog: (level, message, module) => lines.push(`${level} ${module.split('/').pop()} ${message}`),
+    });
     await engine.execute('pinger', 'p', 'Ping', {});
     await expect.poll(() => lines).toEqual(['1 pinger.wasm new state']);
   });

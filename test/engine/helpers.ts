@@ -29,7 +29,9 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
 }
 
 /** Settle a promise into `{ ok, value | error }` so tests can look at rejections by code. */
-export async function settle<T>(promise: Promise<T>): Promise<{ ok: true; value: T } | { ok: false; error: { code: string; message: string; data?: unknown } }> {
+export async function settle<T>(
+  promise: Promise<T>,
+): Promise<{ ok: true; value: T } | { ok: false; error: { code: string; message: string; data?: unknown } }> {
   try {
     return { ok: true, value: await promise };
   } catch (error) {

@@ -43,7 +43,10 @@ describe('a module whose thalo_snapshot traps', () => {
     await log.waitFor((m) => m.startsWith('thalo_snapshot failed'));
     const failures = log.lines.filter((l) => l.message.startsWith('thalo_snapshot failed'));
     expect(failures).toHaveLength(1);
-    expect(failures[0]).toMatchObject({ level: 3, message: expect.stringContaining('for stream hostile-h: hostile trapped in thalo_snapshot') });
+    expect(failures[0]).toMatchObject({
+      level: 3,
+      message: expect.stringContaining('for stream hostile-h: hostile trapped in thalo_snapshot'),
+    });
   });
 });
 
@@ -53,7 +56,10 @@ describe('guest memory', () => {
     // 2 pages, then 4 more per Grow: 6, 10, 14 pages; a fourth Grow would take 18, over 1 MiB.
     for (let i = 0; i < 3; i++) await engine.execute('hostile', 'm', 'Grow', {});
     const over = await settle(engine.execute('hostile', 'm', 'Grow', {}));
-    expect(over).toMatchObject({ ok: false, error: { code: 'GUEST_MEMORY_EXCEEDED', message: expect.stringContaining("past the runtime's cap on guest memory, 1 MiB") } });
+    expect(over).toMatchObject({
+      ok: false,
+      error: { code: 'GUEST_MEMORY_EXCEEDED', message: expect.stringContaining("past the runtime's cap on guest memory, 1 MiB") },
+    });
     // The fresh instance has its initial memory again, so three more Grows fit.
     for (let i = 0; i < 3; i++) await engine.execute('hostile', 'm', 'Grow', {});
     expect(engine.readStream('hostile', 'm')).toHaveLength(6);
@@ -62,7 +68,10 @@ describe('guest memory', () => {
   it('refuses a 1 GiB growth under the default cap, and the aggregate serves the next command', async () => {
     const engine = await startEngine({ modules: await hostileModules(), workers: 1 });
     const huge = await settle(engine.execute('hostile', 'g', 'Huge', {}));
-    expect(huge).toMatchObject({ ok: false, error: { code: 'GUEST_MEMORY_EXCEEDED', message: expect.stringContaining('it asked for 1 GiB more') } });
+    expect(huge).toMatchObject({
+      ok: false,
+      error: { code: 'GUEST_MEMORY_EXCEEDED', message: expect.stringContaining('it asked for 1 GiB more') },
+    });
     expect((await engine.execute('hostile', 'g', 'Ok', {})).version).toBe(1);
   });
 });
@@ -99,7 +108,10 @@ describe('names a module describes', () => {
     expect(refused.map((r) => r.file)).toEqual(['command', 'control', 'empty', 'long'].map((n) => join(modules, `${n}.wasm`)));
     for (const [name, , problem] of bad) {
       const file = join(modules, `${name}.wasm`);
-      expect(refused.find((r) => r.file === file)?.error).toMatchObject({ code: 'MODULE_INVALID', message: `${file}: thalo_describe lists a name the store refuses: ${problem}` });
+      expect(refused.find((r) => r.file === file)?.error).toMatchObject({
+        code: 'MODULE_INVALID',
+        message: `${file}: thalo_describe lists a name the store refuses: ${problem}`,
+      });
       const loaded = await settle(engine.loadModule(file));
       expect(loaded).toMatchObject({ ok: false, error: { code: 'MODULE_INVALID', message: expect.stringContaining(problem) } });
     }

@@ -67,7 +67,15 @@ describe('Engine: payloads break only their own command (item 14)', () => {
     ['NaN', { amount: Number.NaN }, 'payload.amount NaN is not a finite number'],
     ['an own __proto__ field', JSON.parse('{"__proto__":{"amount":5},"amount":1}'), 'payload.__proto__ is not allowed'],
     ['a lone surrogate', { amount: 1, note: 'half \ud83d' }, 'payload.note is not well-formed text'],
-    ['a cycle', (() => { const o: Record<string, unknown> = {}; o.self = o; return o; })(), 'nests deeper than 64 levels'],
+    [
+      'a cycle',
+      (() => {
+        const o: Record<string, unknown> = {};
+        o.self = o;
+        return o;
+      })(),
+      'nests deeper than 64 levels',
+    ],
   ];
   for (const [what, payload, message] of cases) {
     it(`refuses ${what} with INVALID_PAYLOAD naming the field; ten commands beside it succeed`, async () => {
@@ -101,7 +109,9 @@ describe('Engine: guest output is checked before anything is written (items 1 an
       expect(others.filter((o) => o.ok)).toHaveLength(10);
       // The log gained exactly the ten, and every page of it reads.
       const log = engine.readAll({ from });
-      expect(log.map((e) => e.stream).sort()).toEqual([...Array.from({ length: 5 }, (_, i) => `counter-a${i}`), ...Array.from({ length: 5 }, (_, i) => `counter-b${i}`)].sort());
+      expect(log.map((e) => e.stream).sort()).toEqual(
+        [...Array.from({ length: 5 }, (_, i) => `counter-a${i}`), ...Array.from({ length: 5 }, (_, i) => `counter-b${i}`)].sort(),
+      );
       expect(engine.readStream('rogue', command)).toEqual([]);
       // The aggregate serves its next command.
       await expect(engine.execute('rogue', command, 'Ok')).resolves.toMatchObject({ version: 1 });
@@ -149,7 +159,11 @@ describe('Engine: a command id belongs to one stream (item 2)', () => {
   it('gives every one of 50 concurrent reuses the same answer', async () => {
     const engine = await startEngine({ modules });
     await engine.execute('counter', 'r1', 'Increment', { amount: 1 }, { commandId: 'cmd-50' });
-    const sends = await Promise.all(Array.from({ length: 50 }, (_, i) => settle(engine.execute('counter', `r${i + 2}`, 'Increment', { amount: 1 }, { commandId: 'cmd-50' }))));
+    const sends = await Promise.all(
+      Array.from({ length: 50 }, (_, i) =>
+        settle(engine.execute('counter', `r${i + 2}`, 'Increment', { amount: 1 }, { commandId: 'cmd-50' })),
+      ),
+    );
     expect(sends.map((s) => !s.ok && s.error.code)).toEqual(Array(50).fill('COMMAND_ID_REUSED'));
     expect(engine.readAll()).toHaveLength(1);
   });

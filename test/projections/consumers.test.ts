@@ -11,10 +11,32 @@ import { flipAmount, writeMarkedLog } from '../store/damage-helpers.js';
 describe('Consumers over engine.log', () => {
   it('the engine has no consumer methods and no checkpoint pass-throughs: its log is the one way in', async () => {
     const engine = await startEngine();
-    for (const method of ['project', 'relay', 'projections', 'relays', 'projection', 'relayNamed', 'checkpoint', 'checkpoints', 'setCheckpoint', 'advanceCheckpoint', 'deleteCheckpoint']) {
+    for (const method of [
+      'project',
+      'relay',
+      'projections',
+      'relays',
+      'projection',
+      'relayNamed',
+      'checkpoint',
+      'checkpoints',
+      'setCheckpoint',
+      'advanceCheckpoint',
+      'deleteCheckpoint',
+    ]) {
       expect(method in engine, method).toBe(false);
     }
-    expect(Object.keys(engine.log).sort()).toEqual(['advanceCheckpoint', 'deleteCheckpoint', 'getCheckpoint', 'lastPosition', 'listCheckpoints', 'onClose', 'onCommit', 'readAll', 'setCheckpoint']);
+    expect(Object.keys(engine.log).sort()).toEqual([
+      'advanceCheckpoint',
+      'deleteCheckpoint',
+      'getCheckpoint',
+      'lastPosition',
+      'listCheckpoints',
+      'onClose',
+      'onCommit',
+      'readAll',
+      'setCheckpoint',
+    ]);
   });
 
   it('keeps one running consumer per name, and frees the name of a stopped one', async () => {
@@ -22,7 +44,10 @@ describe('Consumers over engine.log', () => {
     const consumers = new Consumers(engine.log);
     const first = consumers.project('audit', () => undefined);
     const taken = await settle(Promise.resolve().then(() => consumers.project('audit', () => undefined)));
-    expect(taken).toMatchObject({ ok: false, error: { code: 'INVALID_ARGUMENT', message: 'a projection named "audit" is already running' } });
+    expect(taken).toMatchObject({
+      ok: false,
+      error: { code: 'INVALID_ARGUMENT', message: 'a projection named "audit" is already running' },
+    });
     await first.stop();
     const second = consumers.project('audit', () => undefined);
     expect(consumers.get('audit')).toBe(second);

@@ -13,9 +13,13 @@ const dir = mkdtempSync(join(tmpdir(), 'thalo-projection-crash-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function start(mode: 'load' | 'settle') {
-  return spawn(process.execPath, ['--import', 'tsx', CHILD, join(dir, 'data'), resolve('modules'), join(dir, 'balances.json'), join(dir, 'delivered.log'), mode], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  return spawn(
+    process.execPath,
+    ['--import', 'tsx', CHILD, join(dir, 'data'), resolve('modules'), join(dir, 'balances.json'), join(dir, 'delivered.log'), mode],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
 }
 
 describe('projection across SIGKILL', () => {
@@ -27,7 +31,10 @@ describe('projection across SIGKILL', () => {
     expect(await exitCode(settle)).toBe(0);
 
     const store = EventStore.open({ path: join(dir, 'data') });
-    const log = store.readAll().map(decodeEvent).filter((e) => e.stream.startsWith('bank_account-'));
+    const log = store
+      .readAll()
+      .map(decodeEvent)
+      .filter((e) => e.stream.startsWith('bank_account-'));
     await store.close();
     expect(log.length).toBeGreaterThan(100);
     const expected = applyBalances({ position: 0, balances: {} }, log);

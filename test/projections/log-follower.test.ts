@@ -35,7 +35,16 @@ function memoryLog() {
   const append = (n: number) => {
     for (let i = 0; i < n; i++) {
       const position = events.length + 1;
-      events.push({ position, stream: 's-1', seq: position, id: `e${position}`, type: 'T', data: new Uint8Array(), timestamp: 0, metadata: {} });
+      events.push({
+        position,
+        stream: 's-1',
+        seq: position,
+        id: `e${position}`,
+        type: 'T',
+        data: new Uint8Array(),
+        timestamp: 0,
+        metadata: {},
+      });
     }
     for (const listener of listeners) listener(events.length);
   };
@@ -50,9 +59,12 @@ function gate(): { promise: Promise<void>; open: () => void } {
 }
 
 function until(check: () => boolean): Promise<void> {
-  return vi.waitFor(() => {
-    if (!check()) throw new Error('not yet');
-  }, { timeout: 5_000, interval: 1 });
+  return vi.waitFor(
+    () => {
+      if (!check()) throw new Error('not yet');
+    },
+    { timeout: 5_000, interval: 1 },
+  );
 }
 
 describe('LogFollower', () => {
@@ -61,13 +73,17 @@ describe('LogFollower', () => {
     append(10);
     const pages: number[][] = [];
     const held = gate();
-    const follower = new LogFollower(log, {
-      page: async (events) => {
-        pages.push(events.map((e) => e.position));
-        if (pages.length === 1) await held.promise;
+    const follower = new LogFollower(
+      log,
+      {
+        page: async (events) => {
+          pages.push(events.map((e) => e.position));
+          if (pages.length === 1) await held.promise;
+        },
+        failed: () => undefined,
       },
-      failed: () => undefined,
-    }, { from: 1, pageSize: 4, maxBytes: 1 << 20 });
+      { from: 1, pageSize: 4, maxBytes: 1 << 20 },
+    );
     follower.start();
     await until(() => pages.length === 1);
     append(5);
@@ -76,7 +92,12 @@ describe('LogFollower', () => {
     expect(state.reads).toEqual([1]);
     held.open();
     await until(() => follower.next === 16);
-    expect(pages).toEqual([[1, 2, 3, 4], [5, 6, 7, 8], [9, 10, 11, 12], [13, 14, 15]]);
+    expect(pages).toEqual([
+      [1, 2, 3, 4],
+      [5, 6, 7, 8],
+      [9, 10, 11, 12],
+      [13, 14, 15],
+    ]);
     await follower.stop();
   });
 
@@ -85,17 +106,21 @@ describe('LogFollower', () => {
     append(3);
     const seen: number[] = [];
     let first = true;
-    const follower = new LogFollower(log, {
-      page: (events) => {
-        seen.push(...events.map((e) => e.position));
-        // A commit lands while this page is handled: its notice must not be lost.
-        if (first) {
-          first = false;
-          append(2);
-        }
+    const follower = new LogFollower(
+      log,
+      {
+        page: (events) => {
+          seen.push(...events.map((e) => e.position));
+          // A commit lands while this page is handled: its notice must not be lost.
+          if (first) {
+            first = false;
+            append(2);
+          }
+        },
+        failed: () => undefined,
       },
-      failed: () => undefined,
-    }, { from: 1, pageSize: 100, maxBytes: 1 << 20 });
+      { from: 1, pageSize: 100, maxBytes: 1 << 20 },
+    );
     follower.start();
     await until(() => seen.length === 5);
     append(1);
@@ -111,16 +136,20 @@ describe('LogFollower', () => {
     append(8);
     const calls: string[] = [];
     const held = gate();
-    const follower = new LogFollower(log, {
-      page: async (events) => {
-        calls.push(`page ${events[0]!.position}-${events[events.length - 1]!.position}`);
-        if (calls.length === 1) await held.promise;
+    const follower = new LogFollower(
+      log,
+      {
+        page: async (events) => {
+          calls.push(`page ${events[0]!.position}-${events[events.length - 1]!.position}`);
+          if (calls.length === 1) await held.promise;
+        },
+        failed: () => undefined,
+        restarted: (from) => {
+          calls.push(`restarted ${from}`);
+        },
       },
-      failed: () => undefined,
-      restarted: (from) => {
-        calls.push(`restarted ${from}`);
-      },
-    }, { from: 1, pageSize: 4, maxBytes: 1 << 20 });
+      { from: 1, pageSize: 4, maxBytes: 1 << 20 },
+    );
     follower.start();
     await until(() => calls.length === 1);
     follower.restart(2);
@@ -137,16 +166,20 @@ describe('LogFollower', () => {
     state.failAt = 5;
     const failures: string[] = [];
     const seen: number[] = [];
-    const follower = new LogFollower(log, {
-      page: (events) => {
-        seen.push(...events.map((e) => e.position));
+    const follower = new LogFollower(
+      log,
+      {
+        page: (events) => {
+          seen.push(...events.map((e) => e.position));
+        },
+        failed: (error) => {
+          failures.push((error as Error).message);
+          if (failures.length === 2) state.failAt = undefined;
+          return 1;
+        },
       },
-      failed: (error) => {
-        failures.push((error as Error).message);
-        if (failures.length === 2) state.failAt = undefined;
-        return 1;
-      },
-    }, { from: 1, pageSize: 3, maxBytes: 1 << 20 });
+      { from: 1, pageSize: 3, maxBytes: 1 << 20 },
+    );
     follower.start();
     await until(() => seen.length === 6);
     expect(failures).toEqual(['damaged at 5', 'damaged at 5']);
@@ -163,7 +196,11 @@ describe('LogFollower', () => {
   it('reads nothing while paused, and takes a restart meanwhile', async () => {
     const { log, append, state } = memoryLog();
     const seen: number[] = [];
-    const follower = new LogFollower(log, { page: (events) => void seen.push(...events.map((e) => e.position)), failed: () => undefined }, { from: 1, pageSize: 10, maxBytes: 1 << 20 });
+    const follower = new LogFollower(
+      log,
+      { page: (events) => void seen.push(...events.map((e) => e.position)), failed: () => undefined },
+      { from: 1, pageSize: 10, maxBytes: 1 << 20 },
+    );
     follower.start();
     append(2);
     await until(() => seen.length === 2);
@@ -193,7 +230,13 @@ describe('the live subscription and the projections', () => {
     const projected: number[] = [];
     const projection = new Projection('p', (events) => void projected.push(...events.map((e) => e.position)), log);
     const written: string[] = [];
-    const response = { writeHead: () => response, write: (chunk: string) => written.push(chunk) > 0, on: () => response, end: () => undefined, writableEnded: false };
+    const response = {
+      writeHead: () => response,
+      write: (chunk: string) => written.push(chunk) > 0,
+      on: () => response,
+      end: () => undefined,
+      writableEnded: false,
+    };
     const subscription = new LogSubscription(log, response as unknown as ServerResponse, 1, () => undefined);
     expect(started.mock.contexts.length).toBe(2);
     await projection.waitForPosition(3);

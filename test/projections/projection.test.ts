@@ -8,9 +8,13 @@ describe('projections', () => {
     const engine = await startEngine({ workers: 2 });
     await Promise.all(Array.from({ length: 500 }, (_, i) => engine.execute('counter', `p${i % 37}`, 'Increment', { amount: 1 })));
     const seen: number[] = [];
-    const projection = new Consumers(engine.log).project('all', (events) => {
-      for (const e of events) seen.push(e.position);
-    }, { batchSize: 64 });
+    const projection = new Consumers(engine.log).project(
+      'all',
+      (events) => {
+        for (const e of events) seen.push(e.position);
+      },
+      { batchSize: 64 },
+    );
     // Appends race with the catch-up, which starts at once.
     for (let round = 0; round < 10; round++) {
       await Promise.all(Array.from({ length: 150 }, (_, i) => engine.execute('counter', `q${i % 41}`, 'Increment', { amount: 1 })));
@@ -29,9 +33,13 @@ describe('projections', () => {
     await engine.execute('bank_account', 'y', 'OpenAccount', { initial_balance: 1 });
     const collect = (filter: object) => {
       const got: string[] = [];
-      const p = new Consumers(engine.log).project(`f-${JSON.stringify(filter)}`, (events) => {
-        for (const e of events) got.push(`${e.stream}:${e.type}`);
-      }, { filter });
+      const p = new Consumers(engine.log).project(
+        `f-${JSON.stringify(filter)}`,
+        (events) => {
+          for (const e of events) got.push(`${e.stream}:${e.type}`);
+        },
+        { filter },
+      );
       return { got, p };
     };
     const byAggregate = collect({ aggregates: ['bank_account'] });
@@ -51,11 +59,15 @@ describe('projections', () => {
     let attempts = 0;
     const delivered: number[] = [];
     const errors: number[] = [];
-    const flaky = new Consumers(engine.log).project('flaky', (events) => {
-      attempts++;
-      if (attempts <= 3) throw new Error(`read model unavailable (attempt ${attempts})`);
-      for (const e of events) delivered.push(e.position);
-    }, { retryInitialMs: 5, onError: (_error, failures) => errors.push(failures) });
+    const flaky = new Consumers(engine.log).project(
+      'flaky',
+      (events) => {
+        attempts++;
+        if (attempts <= 3) throw new Error(`read model unavailable (attempt ${attempts})`);
+        for (const e of events) delivered.push(e.position);
+      },
+      { retryInitialMs: 5, onError: (_error, failures) => errors.push(failures) },
+    );
     const healthy: number[] = [];
     const other = new Consumers(engine.log).project('healthy', (events) => {
       for (const e of events) healthy.push(e.position);
@@ -93,9 +105,13 @@ describe('projections', () => {
   it('pauses and resumes', async () => {
     const engine = await startEngine();
     const seen: ExecutedEvent[] = [];
-    const p = new Consumers(engine.log).project('pausable', (events) => {
-      seen.push(...events);
-    }, { pollIntervalMs: 20 });
+    const p = new Consumers(engine.log).project(
+      'pausable',
+      (events) => {
+        seen.push(...events);
+      },
+      { pollIntervalMs: 20 },
+    );
     await engine.execute('counter', 'z', 'Increment', { amount: 1 });
     await p.waitForPosition(1);
     p.pause();

@@ -25,9 +25,13 @@ afterAll(async () => {
 });
 
 function start(mode: 'load' | 'settle') {
-  return spawn(process.execPath, ['--import', 'tsx', CHILD, join(dir, 'data'), resolve('modules'), redisKey, streamName, `thalo_test_crash_${tag}`, mode], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  return spawn(
+    process.execPath,
+    ['--import', 'tsx', CHILD, join(dir, 'data'), resolve('modules'), redisKey, streamName, `thalo_test_crash_${tag}`, mode],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
 }
 
 describe.skipIf(skipped(REDIS) || skipped(NATS))('relays across SIGKILL of the process', () => {

@@ -31,13 +31,20 @@ async function load(engine: Engine, n: number, prefix = 'n'): Promise<void> {
 }
 
 /** Every message of a JetStream stream, in stream order. */
-async function messages(connection: NatsConnection, stream: string): Promise<{ subject: string; msgId: string | undefined; body: Record<string, unknown> }[]> {
+async function messages(
+  connection: NatsConnection,
+  stream: string,
+): Promise<{ subject: string; msgId: string | undefined; body: Record<string, unknown> }[]> {
   const manager = await connection.jetstreamManager();
   const info = await manager.streams.info(stream);
   const out = [];
   for (let seq = info.state.first_seq; seq <= info.state.last_seq && info.state.messages > 0; seq++) {
     const m = await manager.streams.getMessage(stream, { seq });
-    out.push({ subject: m.subject, msgId: m.header?.get('Nats-Msg-Id'), body: JSON.parse(decoder.decode(m.data)) as Record<string, unknown> });
+    out.push({
+      subject: m.subject,
+      msgId: m.header?.get('Nats-Msg-Id'),
+      body: JSON.parse(decoder.decode(m.data)) as Record<string, unknown>,
+    });
   }
   return out;
 }
@@ -47,7 +54,11 @@ describe.skipIf(skipped(NATS))('relay to NATS JetStream', () => {
     const engine = await startEngine();
     const streamName = `THALO_TEST_${suffix}`;
     streams.push(streamName);
-    const relay = await startRelay(new Consumers(engine.log), { url: 'nats://127.0.0.1:4222', streamName, template: `thalo_test_${suffix}.{category}.{event}` });
+    const relay = await startRelay(new Consumers(engine.log), {
+      url: 'nats://127.0.0.1:4222',
+      streamName,
+      template: `thalo_test_${suffix}.{category}.{event}`,
+    });
     await load(engine, 200);
     await relay.projection.waitForPosition(200);
     const stored = await messages(nc, streamName);
@@ -61,14 +72,32 @@ describe.skipIf(skipped(NATS))('relay to NATS JetStream', () => {
     const engine = await startEngine();
     const streamName = `THALO_TEST_CE_${suffix}`;
     streams.push(streamName);
-    const relay = await startRelay(new Consumers(engine.log), { url: 'nats://127.0.0.1:4222', streamName, template: `thalo_test_ce_${suffix}.{event}`, format: 'cloudevents' });
+    const relay = await startRelay(new Consumers(engine.log), {
+      url: 'nats://127.0.0.1:4222',
+      streamName,
+      template: `thalo_test_ce_${suffix}.{event}`,
+      format: 'cloudevents',
+    });
     await load(engine, 3, 'ce');
     await relay.projection.waitForPosition(3);
     const [first] = await messages(nc, streamName);
-    expect(first!.body).toMatchObject({ specversion: '1.0', id: engine.readAll()[0]!.id, type: 'Incremented', subject: engine.readAll()[0]!.stream });
+    expect(first!.body).toMatchObject({
+      specversion: '1.0',
+      id: engine.readAll()[0]!.id,
+      type: 'Incremented',
+      subject: engine.readAll()[0]!.stream,
+    });
 
     const errors: unknown[] = [];
-    const strict = await startRelay(new Consumers(engine.log), { name: 'strict', url: 'nats://127.0.0.1:4222', streamName: `THALO_MISSING_${suffix}`, createStream: false, template: `thalo_missing_${suffix}.{event}`, retryInitialMs: 10, onStateChange: (_s, e) => errors.push(e) });
+    const strict = await startRelay(new Consumers(engine.log), {
+      name: 'strict',
+      url: 'nats://127.0.0.1:4222',
+      streamName: `THALO_MISSING_${suffix}`,
+      createStream: false,
+      template: `thalo_missing_${suffix}.{event}`,
+      retryInitialMs: 10,
+      onStateChange: (_s, e) => errors.push(e),
+    });
     await expect.poll(() => errors.length).toBe(1);
     expect(String((errors[0] as Error).message)).toContain(`THALO_MISSING_${suffix} does not exist`);
     expect(strict.info()).toMatchObject({ state: 'failing', position: 0 });
@@ -85,7 +114,12 @@ describe.skipIf(skipped(NATS))('relay to NATS through an outage', () => {
     let server = await startBroker('nats-server', args, port);
     const states: string[] = [];
     const engine = await startEngine();
-    const relay = await startRelay(new Consumers(engine.log), { url: `nats://127.0.0.1:${port}`, retryInitialMs: 20, retryMaxMs: 300, onStateChange: (s) => states.push(s) });
+    const relay = await startRelay(new Consumers(engine.log), {
+      url: `nats://127.0.0.1:${port}`,
+      retryInitialMs: 20,
+      retryMaxMs: 300,
+      onStateChange: (s) => states.push(s),
+    });
     try {
       await load(engine, 100, 'a');
       await relay.projection.waitForPosition(100);

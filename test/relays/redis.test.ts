@@ -30,13 +30,18 @@ async function load(engine: Engine, n: number, prefix = 'r'): Promise<void> {
 
 async function entries(client: Redis, key: string): Promise<Record<string, string>[]> {
   const rows = await client.xrange(key, '-', '+');
-  return rows.map(([, fields]) => Object.fromEntries(Array.from({ length: fields.length / 2 }, (_, i) => [fields[2 * i]!, fields[2 * i + 1]!])));
+  return rows.map(([, fields]) =>
+    Object.fromEntries(Array.from({ length: fields.length / 2 }, (_, i) => [fields[2 * i]!, fields[2 * i + 1]!])),
+  );
 }
 
 describe.skipIf(skipped(REDIS))('relay to Redis Streams', () => {
   it('appends every event, in order, with the native fields, under the key template', async () => {
     const engine = await startEngine();
-    const relay = await startRelay(new Consumers(engine.log), { url: 'redis://127.0.0.1:6379', template: `thalo_test_${suffix}_{category}` });
+    const relay = await startRelay(new Consumers(engine.log), {
+      url: 'redis://127.0.0.1:6379',
+      template: `thalo_test_${suffix}_{category}`,
+    });
     await load(engine, 300);
     await engine.execute('bank_account', 'b1', 'OpenAccount', { initial_balance: 5 });
     await relay.projection.waitForPosition(engine.lastPosition());
@@ -61,7 +66,13 @@ describe.skipIf(skipped(REDIS))('relay to Redis Streams', () => {
   it('writes CloudEvents and trims with MAXLEN ~', async () => {
     const engine = await startEngine();
     const key = `thalo_test_${suffix}_ce_{event}`;
-    const relay = await startRelay(new Consumers(engine.log), { url: 'redis://127.0.0.1:6379', template: key, format: 'cloudevents', maxLen: 10, batchSize: 50 });
+    const relay = await startRelay(new Consumers(engine.log), {
+      url: 'redis://127.0.0.1:6379',
+      template: key,
+      format: 'cloudevents',
+      maxLen: 10,
+      batchSize: 50,
+    });
     await load(engine, 1_000, 'ce');
     await relay.projection.waitForPosition(1_000);
     const stored = await entries(redis, `thalo_test_${suffix}_ce_Incremented`);
@@ -88,13 +99,32 @@ describe.skipIf(skipped(REDIS))('relay to Redis: events stored before the value 
 describe.skipIf(skipped(REDIS))('relay to Redis through outages', () => {
   const dir = mkdtempSync(join(tmpdir(), 'thalo-redis-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  const serverArgs = (port: number) => ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', ''];
+  const serverArgs = (port: number) => [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--dir',
+    dir,
+    '--appendonly',
+    'yes',
+    '--appendfsync',
+    'always',
+    '--save',
+    '',
+  ];
 
   it('starts without its broker, says so once, and catches up when the broker comes; survives a restart mid-stream', async () => {
     const port = await freePort();
     const states: string[] = [];
     const engine = await startEngine();
-    const relay = await startRelay(new Consumers(engine.log), { url: `redis://127.0.0.1:${port}`, template: 'outage', retryInitialMs: 20, retryMaxMs: 200, onStateChange: (state) => states.push(state) });
+    const relay = await startRelay(new Consumers(engine.log), {
+      url: `redis://127.0.0.1:${port}`,
+      template: 'outage',
+      retryInitialMs: 20,
+      retryMaxMs: 200,
+      onStateChange: (state) => states.push(state),
+    });
     await load(engine, 100, 'o');
     // Commands are accepted while the broker is down; the relay reports "failing" once.
     await expect.poll(() => states).toEqual(['failing']);

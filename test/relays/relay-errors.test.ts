@@ -13,7 +13,16 @@ import { RedisTarget } from '../../src/relays/redis-target.js';
 import { NATS, REDIS, freePort, requireService, skipped } from '../services.js';
 
 const suffix = `${process.pid}_${Date.now()}`;
-const event: ExecutedEvent = { position: 1, stream: 'counter-e', seq: 1, id: `evt-${suffix}`, type: 'Incremented', data: { amount: 1 }, timestamp: Date.now(), metadata: {} };
+const event: ExecutedEvent = {
+  position: 1,
+  stream: 'counter-e',
+  seq: 1,
+  id: `evt-${suffix}`,
+  type: 'Incremented',
+  data: { amount: 1 },
+  timestamp: Date.now(),
+  metadata: {},
+};
 
 async function failure(run: () => Promise<unknown>): Promise<unknown> {
   try {
@@ -33,7 +42,13 @@ describe.skipIf(skipped(REDIS))('Redis target failures', () => {
   });
 
   it('is RELAY_UNREACHABLE when nothing listens', async () => {
-    const target = new RedisTarget({ url: `redis://127.0.0.1:${await freePort()}`, template: key, maxLen: 100, format: 'native', source: 'test' });
+    const target = new RedisTarget({
+      url: `redis://127.0.0.1:${await freePort()}`,
+      template: key,
+      maxLen: 100,
+      format: 'native',
+      source: 'test',
+    });
     const error = await failure(() => target.publish([event]));
     await target.close();
     expect(isThaloError(error, 'RELAY_UNREACHABLE'), String(error)).toBe(true);
@@ -45,7 +60,13 @@ describe.skipIf(skipped(REDIS))('Redis target failures', () => {
     const client = new Redis(REDIS.port, '127.0.0.1');
     await client.set(key, 'not a stream');
     client.disconnect();
-    const target = new RedisTarget({ url: `redis://127.0.0.1:${REDIS.port}`, template: key, maxLen: 100, format: 'native', source: 'test' });
+    const target = new RedisTarget({
+      url: `redis://127.0.0.1:${REDIS.port}`,
+      template: key,
+      maxLen: 100,
+      format: 'native',
+      source: 'test',
+    });
     const error = await failure(() => target.publish([event]));
     await target.close();
     expect(isThaloError(error, 'RELAY_REJECTED'), String(error)).toBe(true);
@@ -55,7 +76,14 @@ describe.skipIf(skipped(REDIS))('Redis target failures', () => {
 
 describe.skipIf(skipped(NATS))('NATS target failures', () => {
   it('is RELAY_UNREACHABLE when nothing listens', async () => {
-    const target = new NatsTarget({ url: `nats://127.0.0.1:${await freePort()}`, template: 'relay_errors.{event}', streamName: `RELAY_ERRORS_${suffix}`, createStream: true, format: 'native', source: 'test' });
+    const target = new NatsTarget({
+      url: `nats://127.0.0.1:${await freePort()}`,
+      template: 'relay_errors.{event}',
+      streamName: `RELAY_ERRORS_${suffix}`,
+      createStream: true,
+      format: 'native',
+      source: 'test',
+    });
     const error = await failure(() => target.publish([event]));
     await target.close();
     expect(isThaloError(error, 'RELAY_UNREACHABLE'), String(error)).toBe(true);
@@ -65,7 +93,14 @@ describe.skipIf(skipped(NATS))('NATS target failures', () => {
   it('is RELAY_REJECTED when no JetStream stream takes the subjects any more', async () => {
     await requireService(NATS);
     const streamName = `RELAY_ERRORS_${suffix}`;
-    const target = new NatsTarget({ url: `nats://127.0.0.1:${NATS.port}`, template: `relay_errors_${suffix}.{event}`, streamName, createStream: true, format: 'native', source: 'test' });
+    const target = new NatsTarget({
+      url: `nats://127.0.0.1:${NATS.port}`,
+      template: `relay_errors_${suffix}.{event}`,
+      streamName,
+      createStream: true,
+      format: 'native',
+      source: 'test',
+    });
     await target.publish([event]);
     const nc = await connect({ servers: `127.0.0.1:${NATS.port}` });
     await (await nc.jetstreamManager()).streams.delete(streamName);

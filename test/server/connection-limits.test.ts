@@ -6,7 +6,12 @@ import { EventEmitter } from 'node:events';
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { FALLBACK_MAX_CONNECTIONS, defaultMaxConnections, logRefusedConnections, requestTimeoutOptions } from '../../src/server/connection-limits.js';
+import {
+  FALLBACK_MAX_CONNECTIONS,
+  defaultMaxConnections,
+  logRefusedConnections,
+  requestTimeoutOptions,
+} from '../../src/server/connection-limits.js';
 
 const LIMITS = (soft: string, hard = soft) => `Limit                     Soft Limit           Hard Limit           Units
 Max cpu time              unlimited            unlimited            seconds
@@ -28,7 +33,7 @@ describe('defaultMaxConnections', () => {
     expect(defaultMaxConnections(2, 'no such line')).toBe(FALLBACK_MAX_CONNECTIONS);
   });
 
-  it('reads this process\'s limit on Linux', () => {
+  it("reads this process's limit on Linux", () => {
     if (process.platform !== 'linux') return;
     expect(defaultMaxConnections(2)).toBeGreaterThan(0);
     expect(defaultMaxConnections(2)).not.toBe(FALLBACK_MAX_CONNECTIONS);
@@ -57,7 +62,12 @@ describe('logRefusedConnections', () => {
     const stop = logRefusedConnections(server, logger, 50);
 
     server.emit('drop', { remoteAddress: '10.0.0.1' });
-    expect(lines).toEqual([{ fields: { refused: 1, maxConnections: 5, remoteAddress: '10.0.0.1' }, message: 'refused 1 connection(s): 5 connections are open, the limit (--max-connections)' }]);
+    expect(lines).toEqual([
+      {
+        fields: { refused: 1, maxConnections: 5, remoteAddress: '10.0.0.1' },
+        message: 'refused 1 connection(s): 5 connections are open, the limit (--max-connections)',
+      },
+    ]);
     const second = new Promise<void>((resolve) => (lineLogged = resolve));
     for (let i = 0; i < 99; i++) server.emit('drop', { remoteAddress: '10.0.0.2' });
     expect(lines).toHaveLength(1);

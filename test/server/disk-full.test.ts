@@ -34,7 +34,10 @@ function mountTmpfs(dir: string): void {
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=20m', 'tmpfs', dir], { stdio: 'pipe' });
   } catch (error) {
     const reason = (error as { stderr?: Buffer }).stderr?.toString().trim() || (error as Error).message;
-    throw new Error(`cannot mount a 20 MB tmpfs at ${dir} (${reason}): this test needs root (or CAP_SYS_ADMIN) to mount tmpfs; set THALO_SKIP_TMPFS=1 to skip it`, { cause: error });
+    throw new Error(
+      `cannot mount a 20 MB tmpfs at ${dir} (${reason}): this test needs root (or CAP_SYS_ADMIN) to mount tmpfs; set THALO_SKIP_TMPFS=1 to skip it`,
+      { cause: error },
+    );
   }
 }
 
@@ -61,7 +64,7 @@ function fill(dir: string, leave: number): string {
 /** Every event of the log, read page by page. */
 async function readLog(url: string): Promise<StoredEvent[]> {
   const events: StoredEvent[] = [];
-  for (let from = 1; ; ) {
+  for (let from = 1; ;) {
     const page = await request(`${url}/v1/events?from=${from}&limit=1000`);
     expect(page.status).toBe(200);
     if (page.body.events.length === 0) return events;

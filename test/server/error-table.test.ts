@@ -11,8 +11,10 @@ import { DOCUMENTED_CODES } from '../torture/bad-inputs.js';
 const NOT_OVER_HTTP: Record<string, string> = {
   STORE_LOCKED: 'raised when a second runtime opens the data directory: the runtime exits before it listens',
   BUILD_FAILED: 'raised by `thalo build`, which runs no server',
-  RELAY_UNREACHABLE: "a relay's failure: its lastError and the runtime's log show it (docs/http-api.md, Projections), no request answers with it",
-  RELAY_REJECTED: "a relay's failure: its lastError and the runtime's log show it (docs/http-api.md, Projections), no request answers with it",
+  RELAY_UNREACHABLE:
+    "a relay's failure: its lastError and the runtime's log show it (docs/http-api.md, Projections), no request answers with it",
+  RELAY_REJECTED:
+    "a relay's failure: its lastError and the runtime's log show it (docs/http-api.md, Projections), no request answers with it",
 };
 
 /** The string members of the union type `name` in a TypeScript source file. */
@@ -42,12 +44,25 @@ describe('docs/http-api.md: the error table', () => {
   it('has a row for every code the API can answer, with the status the server gives it', () => {
     const answerable = codes.filter((code) => !(code in NOT_OVER_HTTP));
     expect(answerable.length).toBeGreaterThan(30);
-    expect(answerable.filter((code) => !table.has(code)), 'codes without a row').toEqual([]);
-    expect(answerable.filter((code) => table.has(code) && table.get(code) !== statusOf(code)).map((code) => `${code}: docs ${table.get(code)}, server ${statusOf(code)}`)).toEqual([]);
+    expect(
+      answerable.filter((code) => !table.has(code)),
+      'codes without a row',
+    ).toEqual([]);
+    expect(
+      answerable
+        .filter((code) => table.has(code) && table.get(code) !== statusOf(code))
+        .map((code) => `${code}: docs ${table.get(code)}, server ${statusOf(code)}`),
+    ).toEqual([]);
   });
 
   it('documents no code that does not exist, and holds every code the torture test expects', () => {
-    expect([...table.keys()].filter((code) => !codes.includes(code)), 'rows for unknown codes').toEqual([]);
-    expect([...DOCUMENTED_CODES].filter((code) => !table.has(code)), 'torture codes without a row').toEqual([]);
+    expect(
+      [...table.keys()].filter((code) => !codes.includes(code)),
+      'rows for unknown codes',
+    ).toEqual([]);
+    expect(
+      [...DOCUMENTED_CODES].filter((code) => !table.has(code)),
+      'torture codes without a row',
+    ).toEqual([]);
   });
 });

@@ -61,14 +61,22 @@ describe('at start', () => {
 describe('while running', () => {
   it('refuses an upload whose thalo_describe never returns, answering /healthz and commands meanwhile', async () => {
     let settled = false;
-    const upload = request(`${runtime.url}/v1/modules/spin`, { method: 'PUT', headers: { 'content-type': 'application/wasm' }, body: await loadTimeModule({ loopIn: 'thalo_describe' }) }).finally(() => {
+    const upload = request(`${runtime.url}/v1/modules/spin`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/wasm' },
+      body: await loadTimeModule({ loopIn: 'thalo_describe' }),
+    }).finally(() => {
       settled = true;
     });
     const health = await request(`${runtime.url}/healthz`);
     const command = await execute(runtime.url, 'counter', 'during-upload', 'Increment', { amount: 1 });
     expect([health.status, command.status, settled]).toEqual([200, 200, false]);
     const { status, body } = await upload;
-    expect([status, body.code, body.message]).toEqual([400, 'MODULE_INVALID', `modules/spin.wasm: thalo_describe did not return within ${TIMEOUT_MS} ms`]);
+    expect([status, body.code, body.message]).toEqual([
+      400,
+      'MODULE_INVALID',
+      `modules/spin.wasm: thalo_describe did not return within ${TIMEOUT_MS} ms`,
+    ]);
   });
 
   it('refuses uploads whose start function or thalo_abi_version never return', async () => {
@@ -76,8 +84,16 @@ describe('while running', () => {
       ['start', 'the start function'],
       ['thalo_abi_version', 'thalo_abi_version'],
     ] as const) {
-      const { status, body } = await request(`${runtime.url}/v1/modules/spin`, { method: 'PUT', headers: { 'content-type': 'application/wasm' }, body: await loadTimeModule({ loopIn }) });
-      expect([status, body.code, body.message]).toEqual([400, 'MODULE_INVALID', `modules/spin.wasm: ${what} did not return within ${TIMEOUT_MS} ms`]);
+      const { status, body } = await request(`${runtime.url}/v1/modules/spin`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/wasm' },
+        body: await loadTimeModule({ loopIn }),
+      });
+      expect([status, body.code, body.message]).toEqual([
+        400,
+        'MODULE_INVALID',
+        `modules/spin.wasm: ${what} did not return within ${TIMEOUT_MS} ms`,
+      ]);
     }
   });
 
@@ -88,19 +104,29 @@ describe('while running', () => {
     renameSync(join(runtime.modules, '.spin_abi.tmp'), join(runtime.modules, 'spin_abi.wasm'));
     const odd = oddFiles(runtime.modules, 'late_');
     for (const name of ['spin_abi', ...odd]) await after(refusalOf(name));
-    expect(runtime.logs.find(refusalOf('spin_abi'))?.error).toBe(`modules/spin_abi.wasm: thalo_abi_version did not return within ${TIMEOUT_MS} ms`);
+    expect(runtime.logs.find(refusalOf('spin_abi'))?.error).toBe(
+      `modules/spin_abi.wasm: thalo_abi_version did not return within ${TIMEOUT_MS} ms`,
+    );
     expect((await request(`${runtime.url}/healthz`)).status).toBe(200);
 
     // Neither a later file nor an upload is blocked by them.
     renameSync(join(runtime.modules, 'todos.wasm'), join(runtime.modules, 'tasks.wasm'));
     await after((l) => l.msg === 'loaded module from file' && l.module === 'tasks');
-    const upload = await request(`${runtime.url}/v1/modules/clicks`, { method: 'PUT', headers: { 'content-type': 'application/wasm' }, body: readFileSync(join(runtime.modules, 'counter.wasm')) });
+    const upload = await request(`${runtime.url}/v1/modules/clicks`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/wasm' },
+      body: readFileSync(join(runtime.modules, 'counter.wasm')),
+    });
     expect(upload.status).toBe(200);
     expect((await execute(runtime.url, 'clicks', 'k', 'Increment', { amount: 2 })).status).toBe(200);
   });
 
   it('refuses an upload describing an event type of 300 bytes', async () => {
-    const { status, body } = await request(`${runtime.url}/v1/modules/long_type`, { method: 'PUT', headers: { 'content-type': 'application/wasm' }, body: await loadTimeModule({ events: ['E'.repeat(300)] }) });
+    const { status, body } = await request(`${runtime.url}/v1/modules/long_type`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/wasm' },
+      body: await loadTimeModule({ events: ['E'.repeat(300)] }),
+    });
     expect([status, body.code]).toEqual([400, 'MODULE_INVALID']);
     expect(body.message).toContain('is 300 bytes in UTF-8, more than the 256 allowed');
   });
@@ -112,7 +138,9 @@ describe('while running', () => {
     await runtime.waitForLog((l) => runtime.logs.indexOf(l) >= mark && l.msg.includes('more log lines of this call were dropped'));
     const guest = runtime.logs.slice(mark).filter((l) => l.msg.startsWith('guest:'));
     expect(guest.filter((l) => l.msg === 'guest: spam')).toHaveLength(100);
-    expect(guest.filter((l) => l.msg !== 'guest: spam').map((l) => l.msg)).toEqual(['guest: 999900 more log lines of this call were dropped: a module may log 100 lines per call']);
+    expect(guest.filter((l) => l.msg !== 'guest: spam').map((l) => l.msg)).toEqual([
+      'guest: 999900 more log lines of this call were dropped: a module may log 100 lines per call',
+    ]);
   });
 });
 

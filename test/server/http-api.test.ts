@@ -25,7 +25,12 @@ describe('start-up', () => {
   it('logs each loaded module with its file, each refused one, then the address', () => {
     const lines = runtime.logs.map((l) => l.msg);
     const loaded = runtime.logs.filter((l) => l.msg === 'loaded module from file');
-    expect(loaded.map((l) => l.file)).toEqual(['modules/bank_account.wasm', 'modules/counter.wasm', 'modules/runaway.wasm', 'modules/todos.wasm']);
+    expect(loaded.map((l) => l.file)).toEqual([
+      'modules/bank_account.wasm',
+      'modules/counter.wasm',
+      'modules/runaway.wasm',
+      'modules/todos.wasm',
+    ]);
     expect(lines.slice(0, loaded.length).every((m) => m === 'loaded module from file')).toBe(true);
     const refused = runtime.logs.find((l) => l.msg.startsWith('refused module'));
     expect(refused).toMatchObject({ file: 'modules/broken.wasm', code: 'MODULE_INVALID' });
@@ -35,11 +40,24 @@ describe('start-up', () => {
 
 describe('executing a command', () => {
   it('answers 200 with the durable events, and the options travel as headers', async () => {
-    const { status, body } = await execute(url, 'counter', 'h1', 'Increment', { amount: 10 }, { 'thalo-correlation-id': 'corr-1', 'thalo-expected-version': 'no_stream' });
+    const { status, body } = await execute(
+      url,
+      'counter',
+      'h1',
+      'Increment',
+      { amount: 10 },
+      { 'thalo-correlation-id': 'corr-1', 'thalo-expected-version': 'no_stream' },
+    );
     expect(status).toBe(200);
     expect(body).toMatchObject({ aggregate: 'counter', id: 'h1', stream: 'counter-h1', version: 1, duplicate: false });
     expect(body.events).toHaveLength(1);
-    expect(body.events[0]).toMatchObject({ stream: 'counter-h1', seq: 1, type: 'Incremented', data: { amount: 10 }, metadata: { correlationId: 'corr-1' } });
+    expect(body.events[0]).toMatchObject({
+      stream: 'counter-h1',
+      seq: 1,
+      type: 'Incremented',
+      data: { amount: 10 },
+      metadata: { correlationId: 'corr-1' },
+    });
     expect(body.events[0].position).toBeGreaterThan(0);
   });
 
@@ -99,7 +117,8 @@ describe('reading', () => {
 });
 
 describe('status codes', () => {
-  const post = (path: string, body: string, contentType = 'application/json') => request(`${url}${path}`, { method: 'POST', headers: { 'content-type': contentType }, body });
+  const post = (path: string, body: string, contentType = 'application/json') =>
+    request(`${url}${path}`, { method: 'POST', headers: { 'content-type': contentType }, body });
 
   it('400 for malformed input', async () => {
     const badJson = await post('/v1/aggregates/counter/s1/commands/Increment', '{"amount":');
@@ -145,7 +164,8 @@ describe('status codes', () => {
         socket.on('close', () => resolveAnswer(answer));
         socket.on('error', reject);
       });
-    const head = (extra: string) => `POST /v1/aggregates/counter/h1/commands/Increment HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n${extra}\r\n`;
+    const head = (extra: string) =>
+      `POST /v1/aggregates/counter/h1/commands/Increment HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n${extra}\r\n`;
     for (const [text, halfClose] of [
       [head('Content-Length: abc\r\n') + '{}', false],
       [head('Content-Length: 40\r\n') + '{"amount":', true],
@@ -195,17 +215,23 @@ describe('status codes', () => {
     expect([batch.status, batch.body.code]).toEqual([415, 'UNSUPPORTED_MEDIA_TYPE']);
   });
 
-  it('422 for the aggregate\'s own rejection, with its code', async () => {
+  it("422 for the aggregate's own rejection, with its code", async () => {
     const { status, body } = await execute(url, 'counter', 'v1', 'Increment', { amount: -5 });
     expect(status).toBe(422);
-    expect(body).toMatchObject({ code: 'COMMAND_REJECTED', data: { aggregate: 'counter', id: 'v1', command: 'Increment', code: 'INVALID_AMOUNT' } });
+    expect(body).toMatchObject({
+      code: 'COMMAND_REJECTED',
+      data: { aggregate: 'counter', id: 'v1', command: 'Increment', code: 'INVALID_AMOUNT' },
+    });
     expect(typeof body.message).toBe('string');
   });
 
   it('500 for a guest that traps, 504 for one that runs past the deadline; others carry on', async () => {
     const trap = await execute(url, 'runaway', 'x1', 'Trap', {});
     expect([trap.status, trap.body.code]).toEqual([500, 'GUEST_TRAP']);
-    const [loop, fine] = await Promise.all([execute(url, 'runaway', 'x2', 'Loop', {}), execute(url, 'counter', 'x3', 'Increment', { amount: 1 })]);
+    const [loop, fine] = await Promise.all([
+      execute(url, 'runaway', 'x2', 'Loop', {}),
+      execute(url, 'counter', 'x3', 'Increment', { amount: 1 }),
+    ]);
     expect([loop.status, loop.body.code]).toEqual([504, 'COMMAND_TIMEOUT']);
     expect(fine.status).toBe(200);
     expect((await execute(url, 'runaway', 'x2', 'Ok', {})).status).toBe(200);
@@ -217,7 +243,11 @@ describe('modules', () => {
     const { status, body } = await request(`${url}/v1/modules`);
     expect(status).toBe(200);
     expect(body.modules.map((m: { name: string }) => m.name)).toEqual(['bank_account', 'counter', 'runaway', 'todos']);
-    expect(body.modules[1]).toMatchObject({ name: 'counter', file: 'modules/counter.wasm', description: { name: 'counter', commands: ['Increment'], events: ['Incremented'] } });
+    expect(body.modules[1]).toMatchObject({
+      name: 'counter',
+      file: 'modules/counter.wasm',
+      description: { name: 'counter', commands: ['Increment'], events: ['Incremented'] },
+    });
     expect(body.refused).toEqual([{ file: 'modules/broken.wasm', error: expect.objectContaining({ code: 'MODULE_INVALID' }) }]);
   });
 
@@ -225,19 +255,34 @@ describe('modules', () => {
     const bytes = readFileSync(join(runtime.modules, 'bank_account.wasm'));
     const put = await request(`${url}/v1/modules/ledger`, { method: 'PUT', headers: { 'content-type': 'application/wasm' }, body: bytes });
     expect(put.status).toBe(200);
-    expect(put.body.module).toMatchObject({ name: 'ledger', file: 'modules/ledger.wasm', description: { commands: ['OpenAccount', 'Deposit', 'Withdraw'] } });
-    expect((await execute(url, 'ledger', 'l1', 'OpenAccount', { initial_balance: 5 })).body.events[0]).toMatchObject({ stream: 'ledger-l1', type: 'AccountOpened' });
+    expect(put.body.module).toMatchObject({
+      name: 'ledger',
+      file: 'modules/ledger.wasm',
+      description: { commands: ['OpenAccount', 'Deposit', 'Withdraw'] },
+    });
+    expect((await execute(url, 'ledger', 'l1', 'OpenAccount', { initial_balance: 5 })).body.events[0]).toMatchObject({
+      stream: 'ledger-l1',
+      type: 'AccountOpened',
+    });
     expect(Buffer.compare(readFileSync(join(runtime.modules, 'ledger.wasm')), bytes)).toBe(0);
   });
 
   it('refuses a bad upload with 400, and the previous version keeps serving', async () => {
     const before = readFileSync(join(runtime.modules, 'counter.wasm'));
-    const put = await request(`${url}/v1/modules/counter`, { method: 'PUT', headers: { 'content-type': 'application/wasm' }, body: Buffer.from('garbage') });
+    const put = await request(`${url}/v1/modules/counter`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/wasm' },
+      body: Buffer.from('garbage'),
+    });
     expect([put.status, put.body.code]).toEqual([400, 'MODULE_INVALID']);
     expect(put.body.message).toContain('modules/counter.wasm');
     expect((await execute(url, 'counter', 'm1', 'Increment', { amount: 1 })).status).toBe(200);
     expect(Buffer.compare(readFileSync(join(runtime.modules, 'counter.wasm')), before)).toBe(0);
-    const badName = await request(`${url}/v1/modules/9lives`, { method: 'PUT', headers: { 'content-type': 'application/wasm' }, body: before });
+    const badName = await request(`${url}/v1/modules/9lives`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/wasm' },
+      body: before,
+    });
     expect([badName.status, badName.body.code]).toEqual([400, 'INVALID_ARGUMENT']);
   });
 });
@@ -275,7 +320,8 @@ describe('operations', () => {
       if (!/^thalo_[a-z0-9_]+$/.test(name)) found.push(`${name}: not thalo_ and snake case`);
       if (/(^|_)([a-z0-9]+)_\2(_|$)/.test(name)) found.push(`${name}: a word twice in a row`);
       if ((type === 'counter') !== name.endsWith('_total')) found.push(`${name}: _total is for counters, and every counter ends in it`);
-      if ((type === 'histogram' || type === 'summary') && !/_(seconds|bytes)$/.test(name)) found.push(`${name}: a distribution names its base unit`);
+      if ((type === 'histogram' || type === 'summary') && !/_(seconds|bytes)$/.test(name))
+        found.push(`${name}: a distribution names its base unit`);
       if (/_(milliseconds|ms|kilobytes|kb|mb|minutes)(_|$)/.test(name)) found.push(`${name}: not a base unit`);
       return found;
     });

@@ -37,7 +37,9 @@ function untilClosed(port: number, text: string): Promise<string> {
 function answeredConnection(port: number): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const socket = connect(port, '127.0.0.1', () => socket.write('GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n'));
-    socket.once('data', (chunk) => (String(chunk).startsWith('HTTP/1.1 200') ? resolve(socket) : reject(new Error(`unexpected answer ${String(chunk)}`))));
+    socket.once('data', (chunk) =>
+      String(chunk).startsWith('HTTP/1.1 200') ? resolve(socket) : reject(new Error(`unexpected answer ${String(chunk)}`)),
+    );
     socket.once('error', reject);
     socket.once('close', () => reject(new Error('closed before an answer')));
   });
@@ -51,7 +53,10 @@ describe('--request-timeout', () => {
     expect(live.status).toBe(200);
 
     // Ten bytes of a hundred promised, then nothing: only the timeout can end it.
-    const answer = await untilClosed(portOf(runtime.url), 'POST /v1/aggregates/counter/slow/commands/Increment HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"amount":');
+    const answer = await untilClosed(
+      portOf(runtime.url),
+      'POST /v1/aggregates/counter/slow/commands/Increment HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"amount":',
+    );
     expect(parseAnswer(answer)).toMatchObject({ status: 408, body: { code: 'REQUEST_TIMEOUT' } });
     expect(parseAnswer(answer).body.message).toContain('1000 ms');
 
@@ -97,7 +102,14 @@ describe('the expected version', () => {
     expect(big.body.message).toContain('"9007199254740993"');
     expect(big.body.message).not.toContain('options.expectedVersion');
     // The largest safe integer is a version like any other (this stream is not there yet).
-    const largest = await execute(runtime.url, 'counter', 'ev', 'Increment', { amount: 1 }, { 'thalo-expected-version': String(Number.MAX_SAFE_INTEGER) });
+    const largest = await execute(
+      runtime.url,
+      'counter',
+      'ev',
+      'Increment',
+      { amount: 1 },
+      { 'thalo-expected-version': String(Number.MAX_SAFE_INTEGER) },
+    );
     expect(largest).toMatchObject({ status: 409, body: { code: 'WRONG_EXPECTED_VERSION' } });
 
     // In a batch, JSON parsing rounds the number before anyone sees it: refused, and said so.
@@ -111,9 +123,21 @@ describe('the expected version', () => {
     expect(batch.body.message).toContain('cannot carry exactly');
 
     // The CLI refuses it before sending anything (it would round it too).
-    const cli = await thalo(['execute', 'counter', 'ev', 'Increment', '{"amount":1}', '--expected-version', '9007199254740993', '--url', runtime.url]);
+    const cli = await thalo([
+      'execute',
+      'counter',
+      'ev',
+      'Increment',
+      '{"amount":1}',
+      '--expected-version',
+      '9007199254740993',
+      '--url',
+      runtime.url,
+    ]);
     expect(cli.code).toBe(2);
-    expect(cli.stderr).toContain('--expected-version must be "any", "no_stream", "exists" or an integer from 0 to 9007199254740991, got "9007199254740993"');
+    expect(cli.stderr).toContain(
+      '--expected-version must be "any", "no_stream", "exists" or an integer from 0 to 9007199254740991, got "9007199254740993"',
+    );
     expect((await request(`${runtime.url}/v1/events`)).body.events).toEqual([]);
     expect(await runtime.stop()).toBe(0);
   }, 20_000);
@@ -123,13 +147,15 @@ describe('the token', () => {
   it('takes the bearer scheme in any case, and /readyz shows the log position and modules only with it', async () => {
     const token = 'edge-token';
     const runtime = await startRuntime({ env: { THALO_TOKEN: token } });
-    const events = (authorization?: string) => request(`${runtime.url}/v1/events`, authorization === undefined ? {} : { headers: { authorization } });
+    const events = (authorization?: string) =>
+      request(`${runtime.url}/v1/events`, authorization === undefined ? {} : { headers: { authorization } });
     for (const scheme of ['Bearer', 'bearer', 'BEARER', 'bEaReR']) expect((await events(`${scheme} ${token}`)).status).toBe(200);
     for (const wrong of [`Bearer ${token}x`, `Basic ${token}`, `Bearer${token}`, token, `Bearer  `]) {
       expect(await events(wrong)).toMatchObject({ status: 401, body: { code: 'UNAUTHORIZED' } });
     }
 
-    const ready = (authorization?: string) => request(`${runtime.url}/readyz`, authorization === undefined ? {} : { headers: { authorization } });
+    const ready = (authorization?: string) =>
+      request(`${runtime.url}/readyz`, authorization === undefined ? {} : { headers: { authorization } });
     expect(await ready()).toMatchObject({ status: 200, body: { status: 'ready' } });
     expect(Object.keys((await ready()).body)).toEqual(['status']);
     expect(Object.keys((await ready('Bearer nope')).body)).toEqual(['status']);

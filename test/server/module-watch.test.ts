@@ -21,7 +21,8 @@ function replaceAtomically(file: string, bytes: Uint8Array): void {
   renameSync(`${file}.tmp-upload`, file);
 }
 
-const logAfter = (count: number, match: (line: LogLine) => boolean) => runtime.waitForLog((line) => runtime.logs.indexOf(line) >= count && match(line));
+const logAfter = (count: number, match: (line: LogLine) => boolean) =>
+  runtime.waitForLog((line) => runtime.logs.indexOf(line) >= count && match(line));
 
 describe('the modules directory', () => {
   it('serves a new module dropped into it', async () => {

@@ -19,7 +19,13 @@ beforeEach(async () => {
   engine = await startEngine();
   consumers = new Consumers(engine.log);
   const logger = pino({ level: 'silent' });
-  api = new ApiServer({ engine, consumers, modules: new ModuleDirectory({ engine, directory: EXAMPLE_MODULES, logger }), logger, maxPayloadBytes: 1 << 20 });
+  api = new ApiServer({
+    engine,
+    consumers,
+    modules: new ModuleDirectory({ engine, directory: EXAMPLE_MODULES, logger }),
+    logger,
+    maxPayloadBytes: 1 << 20,
+  });
   await api.app.ready();
 });
 
@@ -59,7 +65,7 @@ describe('in-process projections through the API', () => {
     expect((await call('GET', '/v1/projections')).body.projections[0]).toMatchObject({ position: head, lag: 0 });
   });
 
-  it('refuses a subscriber that takes a running projection\'s name with 409 SUBSCRIBER_NAME_IN_USE', async () => {
+  it("refuses a subscriber that takes a running projection's name with 409 SUBSCRIBER_NAME_IN_USE", async () => {
     const projection = consumers.project('taken', () => undefined);
     await increment(1);
     await projection.waitForPosition(1);
@@ -73,7 +79,10 @@ describe('in-process projections through the API', () => {
     expect(engine.log.listCheckpoints('subscriber:')).toEqual([]);
     // Once it is stopped the name is free again for a subscriber (whose checkpoint is apart).
     await projection.stop();
-    expect(await call('POST', '/v1/subscribers/taken/ack', { position: 0 })).toMatchObject({ status: 200, body: { name: 'taken', position: 0 } });
+    expect(await call('POST', '/v1/subscribers/taken/ack', { position: 0 })).toMatchObject({
+      status: 200,
+      body: { name: 'taken', position: 0 },
+    });
     expect(engine.log.getCheckpoint('taken')).toBe(1);
     // Deleting the subscriber leaves the stopped projection's checkpoint alone.
     expect(await call('DELETE', '/v1/subscribers/taken')).toMatchObject({ status: 200, body: { name: 'taken', deleted: true } });
@@ -86,8 +95,16 @@ describe('in-process projections through the API', () => {
     await startRelay(consumers, { url: 'redis://127.0.0.1:1', name: 'to-redis', retryInitialMs: 10, retryMaxMs: 50 });
     await increment(2);
     const { body } = await call('GET', '/v1/projections');
-    expect(body.projections).toEqual([expect.objectContaining({ name: 'to-redis', kind: 'relay', position: 0, lag: 2, target: 'Redis Streams at redis://127.0.0.1:1' })]);
-    expect(await call('POST', '/v1/subscribers/to-redis/ack', { position: 1 })).toMatchObject({ status: 409, body: { code: 'SUBSCRIBER_NAME_IN_USE' } });
-    expect(await call('POST', '/v1/projections/to-redis/reset', { position: 1 })).toMatchObject({ status: 200, body: { name: 'to-redis', kind: 'relay', position: 1, lag: 1 } });
+    expect(body.projections).toEqual([
+      expect.objectContaining({ name: 'to-redis', kind: 'relay', position: 0, lag: 2, target: 'Redis Streams at redis://127.0.0.1:1' }),
+    ]);
+    expect(await call('POST', '/v1/subscribers/to-redis/ack', { position: 1 })).toMatchObject({
+      status: 409,
+      body: { code: 'SUBSCRIBER_NAME_IN_USE' },
+    });
+    expect(await call('POST', '/v1/projections/to-redis/reset', { position: 1 })).toMatchObject({
+      status: 200,
+      body: { name: 'to-redis', kind: 'relay', position: 1, lag: 1 },
+    });
   });
 });

@@ -35,7 +35,12 @@ async function redisPositions(port: number, key: string): Promise<number[]> {
 describe.skipIf(skipped(REDIS) || skipped(NATS))('thalo-runtime --relay', () => {
   it('relays to the brokers named on the command line, with the options in each URL', async () => {
     const runtime = await startRuntime({
-      args: ['--relay', `redis://127.0.0.1:${REDIS.port}?template=${redisKey}&maxLen=100000`, '--relay', `nats://127.0.0.1:${NATS.port}?stream=${streamName}&template=${redisKey}.{category}.{event}`],
+      args: [
+        '--relay',
+        `redis://127.0.0.1:${REDIS.port}?template=${redisKey}&maxLen=100000`,
+        '--relay',
+        `nats://127.0.0.1:${NATS.port}?stream=${streamName}&template=${redisKey}.{category}.{event}`,
+      ],
     });
     for (let i = 0; i < 20; i++) expect((await execute(runtime.url, 'counter', `r${i % 3}`, 'Increment', { amount: 1 })).status).toBe(200);
     await expect.poll(() => redisPositions(REDIS.port, redisKey), { timeout: 10_000 }).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
@@ -59,7 +64,11 @@ describe.skipIf(skipped(REDIS) || skipped(NATS))('thalo-runtime --relay', () => 
     for (let i = 0; i < 10; i++) expect((await execute(runtime.url, 'counter', 'down', 'Increment', { amount: 1 })).status).toBe(200);
     const failing = await runtime.waitForLog((l) => l.msg.startsWith('relay cannot deliver'));
     expect(failing).toMatchObject({ level: 40, relay: `relay:redis://127.0.0.1:${port}?template=late` });
-    const server = await startBroker('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], port);
+    const server = await startBroker(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      port,
+    );
     try {
       await runtime.waitForLog((l) => l.msg === 'relay delivering', 30_000);
       await expect.poll(() => redisPositions(port, 'late'), { timeout: 10_000 }).toEqual(Array.from({ length: 10 }, (_, i) => i + 1));

@@ -51,7 +51,8 @@ export function tempRoot(): { root: string; modules: string; data: string } {
   cleanups.push(() => rmSync(root, { recursive: true, force: true }));
   const modules = join(root, 'modules');
   mkdirSync(modules);
-  for (const file of readdirSync(EXAMPLE_MODULES).filter((f) => f.endsWith('.wasm'))) copyFileSync(join(EXAMPLE_MODULES, file), join(modules, file));
+  for (const file of readdirSync(EXAMPLE_MODULES).filter((f) => f.endsWith('.wasm')))
+    copyFileSync(join(EXAMPLE_MODULES, file), join(modules, file));
   return { root, modules, data: join(root, 'data') };
 }
 
@@ -72,11 +73,15 @@ export async function startRuntime(options: StartOptions = {}): Promise<RuntimeP
 /** Start the runtime without waiting for it to listen (to see it fail). */
 export function spawnRuntime(options: StartOptions = {}): Omit<RuntimeProcess, 'url'> {
   const dirs = options.root ?? tempRoot();
-  const child = spawn(process.execPath, [RUNTIME, '--port', '0', '--workers', '2', '--modules', 'modules', '--data', 'data', ...(options.args ?? [])], {
-    cwd: dirs.root,
-    env: { ...cleanEnv(), ...options.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [RUNTIME, '--port', '0', '--workers', '2', '--modules', 'modules', '--data', 'data', ...(options.args ?? [])],
+    {
+      cwd: dirs.root,
+      env: { ...cleanEnv(), ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   cleanups.push(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
@@ -116,7 +121,11 @@ export function spawnRuntime(options: StartOptions = {}): Omit<RuntimeProcess, '
       waiters.add(waiter);
       const timer = setTimeout(() => {
         waiters.delete(waiter);
-        reject(new Error(`no matching log line within ${timeoutMs} ms; logs:\n${logs.map((l) => JSON.stringify(l)).join('\n')}\nstderr: ${stderr}`));
+        reject(
+          new Error(
+            `no matching log line within ${timeoutMs} ms; logs:\n${logs.map((l) => JSON.stringify(l)).join('\n')}\nstderr: ${stderr}`,
+          ),
+        );
       }, timeoutMs);
       timer.unref();
       void exited.then(() => {
@@ -167,7 +176,14 @@ export async function request(url: string, init: RequestInit = {}): Promise<{ st
 }
 
 /** POST a command with a JSON payload. */
-export function execute(url: string, aggregate: string, id: string, command: string, payload: unknown, headers: Record<string, string> = {}) {
+export function execute(
+  url: string,
+  aggregate: string,
+  id: string,
+  command: string,
+  payload: unknown,
+  headers: Record<string, string> = {},
+) {
   return request(`${url}/v1/aggregates/${encodeURIComponent(aggregate)}/${encodeURIComponent(id)}/commands/${command}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...headers },

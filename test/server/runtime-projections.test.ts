@@ -36,7 +36,11 @@ describe('thalo-runtime --projection', () => {
     expect(readModel(model)!.position).toBeGreaterThanOrEqual(4);
 
     const { body } = await request(`${runtime.url}/v1/projections`);
-    expect(body.projections.find((p: { name: string }) => p.name === 'bank-balances')).toMatchObject({ kind: 'projection', status: 'running', lag: 0 });
+    expect(body.projections.find((p: { name: string }) => p.name === 'bank-balances')).toMatchObject({
+      kind: 'projection',
+      status: 'running',
+      lag: 0,
+    });
 
     rmSync(model);
     const reset = await thalo(['projection', 'reset', 'bank-balances', '--url', runtime.url]);
@@ -65,7 +69,9 @@ export default {
     );
     const runtime = await startRuntime({ root, args: ['--projection', file] });
     await execute(runtime.url, 'counter', 'c', 'Increment', { amount: 1 });
-    await expect.poll(() => existsSync(join(root.root, 'seen')) && readFileSync(join(root.root, 'seen'), 'utf8'), { timeout: 10_000 }).toBe('1\n');
+    await expect
+      .poll(() => existsSync(join(root.root, 'seen')) && readFileSync(join(root.root, 'seen'), 'utf8'), { timeout: 10_000 })
+      .toBe('1\n');
     const failures = runtime.logs.filter((l) => l.msg.startsWith('projection failed'));
     expect(failures.map((l) => [l.projection, l.failures, l.error])).toEqual([
       ['flaky', 1, 'read model unavailable (attempt 1)'],

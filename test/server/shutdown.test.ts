@@ -10,7 +10,7 @@ import { execute, request, spawnRuntime, startRuntime, tempRoot } from './runtim
 /** Every event of the log, read page by page. */
 async function readLog(url: string): Promise<{ position: number; id: string }[]> {
   const events: { position: number; id: string }[] = [];
-  for (let from = 1; ; ) {
+  for (let from = 1; ;) {
     const page = await request(`${url}/v1/events?from=${from}&limit=10000`);
     if (page.body.events.length === 0) return events;
     events.push(...page.body.events);
@@ -40,8 +40,17 @@ describe('SIGTERM', () => {
             if (status === 200) for (const e of body.events) acknowledged.add(e.id);
             else refusals.set(body.code, (refusals.get(body.code) ?? 0) + 1);
           } else {
-            const commands = Array.from({ length: 10 }, (_, j) => ({ aggregate: 'counter', id: `batch-${k}-${j}`, command: 'Increment', payload: { amount: 1 } }));
-            const { status, body } = await request(`${runtime.url}/v1/commands`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ commands }) });
+            const commands = Array.from({ length: 10 }, (_, j) => ({
+              aggregate: 'counter',
+              id: `batch-${k}-${j}`,
+              command: 'Increment',
+              payload: { amount: 1 },
+            }));
+            const { status, body } = await request(`${runtime.url}/v1/commands`, {
+              method: 'POST',
+              headers: { 'content-type': 'application/json' },
+              body: JSON.stringify({ commands }),
+            });
             if (status === 200) {
               for (const r of body.results) {
                 if (r.status === 200) for (const e of r.result.events) acknowledged.add(e.id);

@@ -65,7 +65,8 @@ export class SseReader {
       const timer = setTimeout(() => finish(new Error(`timed out; received ids ${JSON.stringify(this.ids)}`)), timeoutMs);
       const check = () => {
         if (done(this)) finish();
-        else if (this.ended) finish(new Error(`the stream ended (${String(this.failure ?? 'closed')}); received ids ${JSON.stringify(this.ids)}`));
+        else if (this.ended)
+          finish(new Error(`the stream ended (${String(this.failure ?? 'closed')}); received ids ${JSON.stringify(this.ids)}`));
       };
       const finish = (error?: Error) => {
         clearTimeout(timer);

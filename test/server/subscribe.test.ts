@@ -46,8 +46,17 @@ function writeContinuously(runtime: RuntimeProcess): { stop: () => Promise<void>
   let stopped = false;
   const loop = (async () => {
     for (let round = 0; !stopped; round++) {
-      const commands = Array.from({ length: 20 }, (_, i) => ({ aggregate: 'counter', id: `sse-${i}`, command: 'Increment', payload: { amount: round + 1 } }));
-      const { status } = await request(`${runtime.url}/v1/commands`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ commands }) });
+      const commands = Array.from({ length: 20 }, (_, i) => ({
+        aggregate: 'counter',
+        id: `sse-${i}`,
+        command: 'Increment',
+        payload: { amount: round + 1 },
+      }));
+      const { status } = await request(`${runtime.url}/v1/commands`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ commands }),
+      });
       expect(status).toBe(200);
     }
   })();
@@ -74,12 +83,20 @@ describe('GET /v1/subscribe', () => {
     while ((await head(runtime.url)) < lastId + 100) await new Promise((r) => setTimeout(r, 10));
     // Reconnect as EventSource does; `from` is ignored in favour of Last-Event-ID.
     let final = Infinity;
-    const resumed = readSse(`${runtime.url}/v1/subscribe?from=1`, { 'last-event-id': String(lastId) }, (r) => r.length > 0 && r.at(-1)!.id >= final);
+    const resumed = readSse(
+      `${runtime.url}/v1/subscribe?from=1`,
+      { 'last-event-id': String(lastId) },
+      (r) => r.length > 0 && r.at(-1)!.id >= final,
+    );
     await new Promise((r) => setTimeout(r, 100));
     await writer.stop();
     final = await head(runtime.url);
     // A commit notice after `final` is not coming; one more command wakes the reader if it waits.
-    await request(`${runtime.url}/v1/aggregates/counter/nudge/commands/Increment`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"amount":1}' });
+    await request(`${runtime.url}/v1/aggregates/counter/nudge/commands/Increment`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"amount":1}',
+    });
     const second = await resumed;
 
     const all = [...first, ...second].filter((r) => r.id <= final);

@@ -11,7 +11,11 @@ import { SseReader } from './sse-reader.js';
 const JSON_HEADERS = { 'content-type': 'application/json' };
 
 function ack(url: string, name: string, position: number) {
-  return request(`${url}/v1/subscribers/${encodeURIComponent(name)}/ack`, { method: 'POST', headers: JSON_HEADERS, body: JSON.stringify({ position }) });
+  return request(`${url}/v1/subscribers/${encodeURIComponent(name)}/ack`, {
+    method: 'POST',
+    headers: JSON_HEADERS,
+    body: JSON.stringify({ position }),
+  });
 }
 
 function remove(url: string, name: string) {
@@ -23,7 +27,11 @@ async function names(url: string): Promise<string[]> {
 }
 
 async function increment(url: string, id: string): Promise<number> {
-  const { body } = await request(`${url}/v1/aggregates/counter/${id}/commands/Increment`, { method: 'POST', headers: JSON_HEADERS, body: '{"amount":1}' });
+  const { body } = await request(`${url}/v1/aggregates/counter/${id}/commands/Increment`, {
+    method: 'POST',
+    headers: JSON_HEADERS,
+    body: '{"amount":1}',
+  });
   return body.events[0].position as number;
 }
 

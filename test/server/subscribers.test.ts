@@ -13,14 +13,27 @@ const JSON_HEADERS = { 'content-type': 'application/json' };
 
 /** Append `count` events (one Increment each) in one batch; resolves with the log's head. */
 async function appendEvents(url: string, count: number, tag = 'sub'): Promise<number> {
-  const commands = Array.from({ length: count }, (_, i) => ({ aggregate: 'counter', id: `${tag}-${i}`, command: 'Increment', payload: { amount: 1 } }));
-  const { status, body } = await request(`${url}/v1/commands`, { method: 'POST', headers: JSON_HEADERS, body: JSON.stringify({ commands }) });
+  const commands = Array.from({ length: count }, (_, i) => ({
+    aggregate: 'counter',
+    id: `${tag}-${i}`,
+    command: 'Increment',
+    payload: { amount: 1 },
+  }));
+  const { status, body } = await request(`${url}/v1/commands`, {
+    method: 'POST',
+    headers: JSON_HEADERS,
+    body: JSON.stringify({ commands }),
+  });
   expect(status).toBe(200);
   return Math.max(...body.results.map((r: { result: { events: { position: number }[] } }) => r.result.events.at(-1)!.position));
 }
 
 function ack(url: string, name: string, body: unknown, raw?: string) {
-  return request(`${url}/v1/subscribers/${encodeURIComponent(name)}/ack`, { method: 'POST', headers: JSON_HEADERS, body: raw ?? JSON.stringify(body) });
+  return request(`${url}/v1/subscribers/${encodeURIComponent(name)}/ack`, {
+    method: 'POST',
+    headers: JSON_HEADERS,
+    body: raw ?? JSON.stringify(body),
+  });
 }
 
 function reset(url: string, name: string, body?: unknown) {
@@ -74,7 +87,14 @@ describe('a named remote subscriber', () => {
     // An older ack (a retry, or one overtaken by a later one) does not move the checkpoint back.
     expect(await ack(url, 'billing', { position: acked - 2 })).toMatchObject({ status: 200, body: { name: 'billing', position: acked } });
 
-    expect(await listed(url, 'billing')).toMatchObject({ kind: 'subscriber', status: 'connected', position: acked, lag: head - acked, connections: 1, delivered: head });
+    expect(await listed(url, 'billing')).toMatchObject({
+      kind: 'subscriber',
+      status: 'connected',
+      position: acked,
+      lag: head - acked,
+      connections: 1,
+      delivered: head,
+    });
 
     await first.close();
     await eventually(async () => (await listed(url, 'billing'))?.status === 'disconnected');
@@ -138,7 +158,13 @@ describe('the checkpoint across a crash', () => {
     await reader.done;
 
     crashing = await startRuntime({ root });
-    expect(await listed(crashing.url, 'survivor')).toMatchObject({ kind: 'subscriber', status: 'disconnected', position: 9, lag: head - 9, connections: 0 });
+    expect(await listed(crashing.url, 'survivor')).toMatchObject({
+      kind: 'subscriber',
+      status: 'disconnected',
+      position: 9,
+      lag: head - 9,
+      connections: 0,
+    });
     const resumed = new SseReader(`${crashing.url}/v1/subscribe?subscriber=survivor`);
     await resumed.untilCount(head - 9);
     expect(resumed.ids).toEqual(range(10, head));
@@ -155,7 +181,10 @@ describe('POST /v1/projections/:name/reset for a subscriber', () => {
     await ack(url, 'replayer', { position: head });
 
     const answer = await reset(url, 'replayer', { position: head - 2 });
-    expect(answer).toMatchObject({ status: 200, body: { name: 'replayer', kind: 'subscriber', status: 'connected', position: head - 2, lag: 2 } });
+    expect(answer).toMatchObject({
+      status: 200,
+      body: { name: 'replayer', kind: 'subscriber', status: 'connected', position: head - 2, lag: 2 },
+    });
     await reader.untilCount(7);
     expect(reader.ids).toEqual([...range(head - 4, head), head - 1, head]);
     // The jump is announced by a comment line right before the replayed messages.
@@ -167,10 +196,15 @@ describe('POST /v1/projections/:name/reset for a subscriber', () => {
     await reader.close();
   });
 
-  it('moves a disconnected subscriber\'s checkpoint back; without a body, to 0', async () => {
+  it("moves a disconnected subscriber's checkpoint back; without a body, to 0", async () => {
     const head = await appendEvents(url, 3, 'reset-off');
     await ack(url, 'rewinder', { position: head });
-    expect((await reset(url, 'rewinder', { position: head - 3 })).body).toMatchObject({ kind: 'subscriber', status: 'disconnected', position: head - 3, lag: 3 });
+    expect((await reset(url, 'rewinder', { position: head - 3 })).body).toMatchObject({
+      kind: 'subscriber',
+      status: 'disconnected',
+      position: head - 3,
+      lag: 3,
+    });
     const reader = new SseReader(`${url}/v1/subscribe?subscriber=rewinder`);
     await reader.untilCount(3);
     expect(reader.ids).toEqual(range(head - 2, head));
@@ -219,7 +253,17 @@ describe('refusals', () => {
   });
 
   it('refuses a bad ack body with 400', async () => {
-    for (const body of [{}, { position: -1 }, { position: 1.5 }, { position: '3' }, { position: null }, { position: 1, extra: true }, [1], 7, null]) {
+    for (const body of [
+      {},
+      { position: -1 },
+      { position: 1.5 },
+      { position: '3' },
+      { position: null },
+      { position: 1, extra: true },
+      [1],
+      7,
+      null,
+    ]) {
       expect(await ack(url, 'picky', body), JSON.stringify(body)).toMatchObject({ status: 400, body: { code: 'INVALID_ARGUMENT' } });
     }
     expect(await ack(url, 'picky', undefined, '{"position":')).toMatchObject({ status: 400, body: { code: 'MALFORMED_REQUEST' } });
@@ -228,7 +272,7 @@ describe('refusals', () => {
     expect(await listed(url, 'picky')).toBeUndefined();
   });
 
-  it('refuses an ack past the log\'s last position with 400, and stores nothing', async () => {
+  it("refuses an ack past the log's last position with 400, and stores nothing", async () => {
     const head = (await request(`${url}/v1/events?limit=1`)).body.lastPosition as number;
     const answer = await ack(url, 'ahead', { position: head + 1 });
     expect(answer).toMatchObject({ status: 400, body: { code: 'INVALID_ARGUMENT', data: { position: head + 1, lastPosition: head } } });

@@ -12,14 +12,22 @@ import { execute, request, startRuntime, tempRoot, thalo } from './runtime-proce
 import { SseReader } from './sse-reader.js';
 
 function batch(url: string, commands: unknown[]) {
-  return request(`${url}/v1/commands`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ commands }) });
+  return request(`${url}/v1/commands`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ commands }),
+  });
 }
 
 describe('HTTP: integers past 2^53 (item 1)', () => {
   it('refuses them in a payload with 400 INVALID_PAYLOAD naming the field, and writes nothing', async () => {
     const runtime = await startRuntime();
     for (const body of ['{"amount":1e18}', '{"amount":9007199254740993}']) {
-      const response = await request(`${runtime.url}/v1/aggregates/counter/c/commands/Increment`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      const response = await request(`${runtime.url}/v1/aggregates/counter/c/commands/Increment`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+      });
       expect(response.status).toBe(400);
       expect(response.body).toMatchObject({ code: 'INVALID_PAYLOAD', data: { field: 'payload.amount' } });
       expect(response.body.message).toContain('beyond ±9007199254740991');
@@ -75,7 +83,10 @@ describe('HTTP: a command id belongs to one stream (item 2)', () => {
     expect(first.status).toBe(200);
     const reused = await execute(runtime.url, 'counter', 'r2', 'Increment', { amount: 1 }, { 'thalo-command-id': 'cmd-1' });
     expect(reused.status).toBe(409);
-    expect(reused.body).toMatchObject({ code: 'COMMAND_ID_REUSED', data: { commandId: 'cmd-1', stream: 'counter-r2', recordedStream: 'counter-r1' } });
+    expect(reused.body).toMatchObject({
+      code: 'COMMAND_ID_REUSED',
+      data: { commandId: 'cmd-1', stream: 'counter-r2', recordedStream: 'counter-r1' },
+    });
     const inBatch = await batch(runtime.url, [
       { aggregate: 'counter', id: 'r3', command: 'Increment', payload: { amount: 1 }, commandId: 'cmd-2' },
       { aggregate: 'counter', id: 'r4', command: 'Increment', payload: { amount: 1 }, commandId: 'cmd-2' },
@@ -127,7 +138,8 @@ describe('HTTP: limits (item 9)', () => {
     const root = tempRoot();
     const store = EventStore.open({ path: root.data });
     // Ten events of 1 MiB each (the largest an event may be): a page of 4 MiB holds four.
-    for (let i = 0; i < 10; i++) await store.append(`counter-p${i}`, [{ type: 'Incremented', data: pack({ pad: 'x'.repeat(1024 * 1024 - 16) }) }]);
+    for (let i = 0; i < 10; i++)
+      await store.append(`counter-p${i}`, [{ type: 'Incremented', data: pack({ pad: 'x'.repeat(1024 * 1024 - 16) }) }]);
     await store.close();
     const runtime = await startRuntime({ root });
     const page = await request(`${runtime.url}/v1/events?from=1&limit=1000`);

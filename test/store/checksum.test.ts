@@ -11,7 +11,8 @@ describe('crc32', () => {
   it('equals zlib for every length from 0 to 600, at any offset', () => {
     const bytes = randomBytes(700);
     for (let length = 0; length <= 600; length++) {
-      for (const start of [0, 3]) expect(crc32(bytes, start, start + length), `length ${length}`).toBe(zlibCrc32(bytes.subarray(start, start + length)));
+      for (const start of [0, 3])
+        expect(crc32(bytes, start, start + length), `length ${length}`).toBe(zlibCrc32(bytes.subarray(start, start + length)));
     }
   });
 

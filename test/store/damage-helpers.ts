@@ -31,7 +31,8 @@ export async function writeMarkedLog(path: string, count: number): Promise<void>
       events: [{ type: 'Incremented', data: pack({ marker: markerOf(i + 1), amount: 1 }) }],
     }));
     const outcomes = await store.appendBatch(requests);
-    if (!outcomes.every((o, i) => o.ok && o.result.events[0]!.position === i + 1)) throw new Error('the marked log was not written as planned');
+    if (!outcomes.every((o, i) => o.ok && o.result.events[0]!.position === i + 1))
+      throw new Error('the marked log was not written as planned');
   } finally {
     await store.close();
   }

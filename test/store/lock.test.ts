@@ -8,7 +8,10 @@ import { EventStore } from '../../src/store/index.js';
 import { nextMessage, startChild } from './fixtures/child-process.js';
 import { event, expectCode, onCleanup, openStore, tempDir } from './helpers.js';
 
-type Message = { type: 'locked'; pid: number } | { type: 'opened' } | { type: 'refused'; code: string; data: { pid: number; path: string }; message: string };
+type Message =
+  | { type: 'locked'; pid: number }
+  | { type: 'opened' }
+  | { type: 'refused'; code: string; data: { pid: number; path: string }; message: string };
 
 function lockHolder(path: string): { pid: number } {
   return JSON.parse(readFileSync(join(path, 'thalo.lock'), 'utf8')) as { pid: number };

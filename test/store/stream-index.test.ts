@@ -18,7 +18,10 @@ function expected(seqs: number[], options: { from?: number; limit?: number; back
   const limit = options.limit ?? Infinity;
   if (options.backwards) {
     const from = options.from ?? Infinity;
-    return seqs.filter((s) => s <= from).reverse().slice(0, limit);
+    return seqs
+      .filter((s) => s <= from)
+      .reverse()
+      .slice(0, limit);
   }
   return seqs.filter((s) => s >= (options.from ?? 1)).slice(0, limit);
 }
@@ -31,7 +34,10 @@ function seqsOf(events: StoredEvent[], stream: string): number[] {
 /** Every from (1 to past the end), with no limit, limits around an index interval, both ways. */
 function checkAllReads(store: EventStore, stream: string, length: number): void {
   const limits = [undefined, 1, 2, EVERY - 1, EVERY, EVERY + 1, 3 * EVERY];
-  const seqs = store.readAll().filter((e) => e.stream === stream).map((e) => e.seq);
+  const seqs = store
+    .readAll()
+    .filter((e) => e.stream === stream)
+    .map((e) => e.seq);
   for (let from = 1; from <= length + 2; from++) {
     for (const limit of limits) {
       for (const backwards of [false, true]) {
@@ -41,14 +47,19 @@ function checkAllReads(store: EventStore, stream: string, length: number): void 
     }
   }
   expect(seqsOf(store.readStream(stream), stream)).toEqual(Array.from({ length }, (_, i) => i + 1));
-  expect(seqsOf(store.readStream(stream, { backwards: true, limit: 3 }), stream)).toEqual([length, length - 1, length - 2].filter((s) => s > 0));
+  expect(seqsOf(store.readStream(stream, { backwards: true, limit: 3 }), stream)).toEqual(
+    [length, length - 1, length - 2].filter((s) => s > 0),
+  );
 }
 
 describe('stream reads through the chain and the sparse index', () => {
   it('read a stream of one long append like the log says, from every seq, with every limit, both ways', async () => {
     const store = openStore();
     const length = 3 * EVERY + 5;
-    await store.append('long', Array.from({ length }, (_, i) => event(`E${i + 1}`)));
+    await store.append(
+      'long',
+      Array.from({ length }, (_, i) => event(`E${i + 1}`)),
+    );
     checkAllReads(store, 'long', length);
     expect(store.streamVersion('long')).toBe(length);
   });
@@ -57,12 +68,14 @@ describe('stream reads through the chain and the sparse index', () => {
     const store = openStore();
     const streams = ['a', 'b', 'c'];
     for (let round = 0; round < 2 * EVERY + 3; round++) {
-      await store.appendBatch(streams.map((stream, i) => ({ stream, events: Array.from({ length: 1 + ((round + i) % 3) }, () => event('E')) })));
+      await store.appendBatch(
+        streams.map((stream, i) => ({ stream, events: Array.from({ length: 1 + ((round + i) % 3) }, () => event('E')) })),
+      );
     }
     for (const stream of streams) checkAllReads(store, stream, store.streamVersion(stream));
   });
 
-  it('chains each event to its stream\'s previous one', async () => {
+  it("chains each event to its stream's previous one", async () => {
     const store = openStore();
     await store.appendBatch([
       { stream: 'x', events: [event('1'), event('2')] },
@@ -85,8 +98,20 @@ describe('stream reads through the chain and the sparse index', () => {
     await dbs.root.transaction(() => {
       for (let seq = 1; seq <= oldLength; seq++) {
         const position = 2 * seq - 1;
-        for (const [stream, at] of [['old', position], ['other', position + 1]] as const) {
-          putEvent(dbs.events, { position: at, stream, seq, id: `${stream}-${seq}`, type: 'Old', data: event('Old').data, timestamp: 1, metadata: {} });
+        for (const [stream, at] of [
+          ['old', position],
+          ['other', position + 1],
+        ] as const) {
+          putEvent(dbs.events, {
+            position: at,
+            stream,
+            seq,
+            id: `${stream}-${seq}`,
+            type: 'Old',
+            data: event('Old').data,
+            timestamp: 1,
+            metadata: {},
+          });
           dbs.streams.put([stream, seq], at);
           dbs.heads.put(stream, seq);
         }
@@ -100,9 +125,15 @@ describe('stream reads through the chain and the sparse index', () => {
     checkAllReads(store, 'old', oldLength);
     // A snapshot is checked against the head that `heads` holds as a plain seq.
     await store.putSnapshot('old', { seq: oldLength, state: new Uint8Array([1]) });
-    await expect(store.putSnapshot('old', { seq: oldLength + 1, state: new Uint8Array([1]) })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(store.putSnapshot('old', { seq: oldLength + 1, state: new Uint8Array([1]) })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    });
     // New appends chain on to the old events, and reads cross from the new format to the old.
-    for (let i = 0; i < EVERY + 3; i++) await store.appendBatch([{ stream: 'old', events: [event('New')] }, { stream: 'other', events: [event('New')] }]);
+    for (let i = 0; i < EVERY + 3; i++)
+      await store.appendBatch([
+        { stream: 'old', events: [event('New')] },
+        { stream: 'other', events: [event('New')] },
+      ]);
     await store.append('old', [event('New'), event('New')], { expected: oldLength + EVERY + 3 });
     const length = oldLength + EVERY + 5;
     expect(store.streamVersion('old')).toBe(length);

@@ -15,7 +15,15 @@ function problemOf(name: unknown): string | undefined {
 
 describe('validateStreamName', () => {
   it('accepts ordinary names, any script, up to the byte limit', () => {
-    for (const ok of ['counter-1', 'order/2024/17', 'Ünïcödé', '計数器-1', 'emoji-😀', ' spaces are fine ', 'a'.repeat(MAX_STREAM_NAME_BYTES)]) {
+    for (const ok of [
+      'counter-1',
+      'order/2024/17',
+      'Ünïcödé',
+      '計数器-1',
+      'emoji-😀',
+      ' spaces are fine ',
+      'a'.repeat(MAX_STREAM_NAME_BYTES),
+    ]) {
       expect(problemOf(ok), ok).toBeUndefined();
     }
   });

@@ -109,8 +109,14 @@ function raw(url: string, bytes: string): Promise<Answer> {
 }
 
 const post = (body: string | Uint8Array, headers: Record<string, string> = JSON_TYPE): RequestInit => ({ method: 'POST', headers, body });
-const put = (body: Uint8Array | string, type = 'application/wasm'): RequestInit => ({ method: 'PUT', headers: { 'content-type': type }, body });
-const tooMany = JSON.stringify({ commands: Array.from({ length: 10_001 }, () => ({ aggregate: 'counter', id: 'never', command: 'Increment' })) });
+const put = (body: Uint8Array | string, type = 'application/wasm'): RequestInit => ({
+  method: 'PUT',
+  headers: { 'content-type': type },
+  body,
+});
+const tooMany = JSON.stringify({
+  commands: Array.from({ length: 10_001 }, () => ({ aggregate: 'counter', id: 'never', command: 'Increment' })),
+});
 const huge = JSON.stringify({ amount: 1, note: 'x'.repeat(3 << 20) });
 const head = (path: string, extra: string) => `POST ${path} HTTP/1.1\r\nHost: thalo\r\n${extra}\r\n`;
 
@@ -135,33 +141,67 @@ export const BAD_INPUTS: BadInput[] = [
   // Bodies that are not JSON, or not the JSON the route takes.
   input('bad JSON', '400 MALFORMED_REQUEST', (u) => http(u, command('bad-1', 'Deposit'), post('{"amount": '))),
   input('empty JSON body', '400 MALFORMED_REQUEST', (u) => http(u, command('bad-1', 'Deposit'), post(''))),
-  input('__proto__ in JSON', '400 MALFORMED_REQUEST', (u) => http(u, command('bad-1', 'Deposit'), post('{"__proto__":{"polluted":1},"amount":1}'))),
+  input('__proto__ in JSON', '400 MALFORMED_REQUEST', (u) =>
+    http(u, command('bad-1', 'Deposit'), post('{"__proto__":{"polluted":1},"amount":1}')),
+  ),
   input('array as payload', '400 INVALID_PAYLOAD', (u) => http(u, command('bad-1', 'Deposit'), post('[{"amount":1}]'))),
   input('string as payload', '400 INVALID_PAYLOAD', (u) => http(u, command('bad-1', 'Deposit'), post('"amount=1"'))),
-  input('deeply nested array', '400 INVALID_PAYLOAD', (u) => http(u, command('bad-1', 'Deposit'), post('['.repeat(50_000) + ']'.repeat(50_000)))),
-  input('payload nested 65 levels', '400 INVALID_PAYLOAD', (u) => http(u, command('bad-1', 'Deposit'), post('{"a":'.repeat(65) + '1' + '}'.repeat(65)))),
+  input('deeply nested array', '400 INVALID_PAYLOAD', (u) =>
+    http(u, command('bad-1', 'Deposit'), post('['.repeat(50_000) + ']'.repeat(50_000))),
+  ),
+  input('payload nested 65 levels', '400 INVALID_PAYLOAD', (u) =>
+    http(u, command('bad-1', 'Deposit'), post('{"a":'.repeat(65) + '1' + '}'.repeat(65))),
+  ),
   // Integers JSON cannot carry exactly (docs/http-api.md, "Values").
   input('amount 1e18', '400 INVALID_PAYLOAD', (u) => http(u, command('bad-1', 'Deposit'), post('{"amount":1e18}'))),
   input('amount 9007199254740993', '400 INVALID_PAYLOAD', (u) => http(u, command('bad-1', 'Deposit'), post('{"amount":9007199254740993}'))),
-  input('batch item with amount -1e18', '400 INVALID_PAYLOAD', (u) => batchItem(u, { aggregate: 'bank_account', id: 'bad-1', command: 'Deposit', payload: { amount: -1e18 } })),
-  input('batch item with 20 KiB of headers', '413 METADATA_TOO_LARGE', (u) => batchItem(u, { aggregate: 'bank_account', id: 'bad-1', command: 'Deposit', payload: { amount: 1 }, headers: { note: 'n'.repeat(20 * 1024) } })),
-  input('form-encoded body', '415 UNSUPPORTED_MEDIA_TYPE', (u) => http(u, command('bad-1', 'Deposit'), post('amount=1', { 'content-type': 'application/x-www-form-urlencoded' }))),
-  input('text/plain body', '415 UNSUPPORTED_MEDIA_TYPE', (u) => http(u, command('bad-1', 'Deposit'), post('{"amount":1}', { 'content-type': 'text/plain' }))),
+  input('batch item with amount -1e18', '400 INVALID_PAYLOAD', (u) =>
+    batchItem(u, { aggregate: 'bank_account', id: 'bad-1', command: 'Deposit', payload: { amount: -1e18 } }),
+  ),
+  input('batch item with 20 KiB of headers', '413 METADATA_TOO_LARGE', (u) =>
+    batchItem(u, {
+      aggregate: 'bank_account',
+      id: 'bad-1',
+      command: 'Deposit',
+      payload: { amount: 1 },
+      headers: { note: 'n'.repeat(20 * 1024) },
+    }),
+  ),
+  input('form-encoded body', '415 UNSUPPORTED_MEDIA_TYPE', (u) =>
+    http(u, command('bad-1', 'Deposit'), post('amount=1', { 'content-type': 'application/x-www-form-urlencoded' })),
+  ),
+  input('text/plain body', '415 UNSUPPORTED_MEDIA_TYPE', (u) =>
+    http(u, command('bad-1', 'Deposit'), post('{"amount":1}', { 'content-type': 'text/plain' })),
+  ),
   // Well-formed JSON with fields of the wrong type: the module refuses them by name.
-  input('amount as a string', '422 COMMAND_REJECTED/INVALID_PAYLOAD', (u) => http(u, command('bad-1', 'Deposit'), post('{"amount":"ten"}'))),
+  input('amount as a string', '422 COMMAND_REJECTED/INVALID_PAYLOAD', (u) =>
+    http(u, command('bad-1', 'Deposit'), post('{"amount":"ten"}')),
+  ),
   input('amount as a float', '422 COMMAND_REJECTED/INVALID_PAYLOAD', (u) => http(u, command('bad-1', 'Withdraw'), post('{"amount":1.5}'))),
   input('amount missing', '422 COMMAND_REJECTED/INVALID_PAYLOAD', (u) => http(u, command('bad-1', 'Deposit'), post('{}'))),
-  input('initial_balance as an object', '422 COMMAND_REJECTED/INVALID_PAYLOAD', (u) => http(u, command('bad-2', 'OpenAccount'), post('{"initial_balance":{"a":[1]}}'))),
+  input('initial_balance as an object', '422 COMMAND_REJECTED/INVALID_PAYLOAD', (u) =>
+    http(u, command('bad-2', 'OpenAccount'), post('{"initial_balance":{"a":[1]}}')),
+  ),
   // 1e300 is integral and past 2^53: the value rule refuses it before the module (docs/http-api.md, "Values").
   input('initial_balance 1e300', '400 INVALID_PAYLOAD', (u) => http(u, command('bad-2', 'OpenAccount'), post('{"initial_balance":1e300}'))),
-  input('initial_balance null', '422 COMMAND_REJECTED/INVALID_PAYLOAD', (u) => http(u, command('bad-2', 'OpenAccount'), post('{"initial_balance":null}'))),
+  input('initial_balance null', '422 COMMAND_REJECTED/INVALID_PAYLOAD', (u) =>
+    http(u, command('bad-2', 'OpenAccount'), post('{"initial_balance":null}')),
+  ),
   // Headers of the wrong form.
-  input('expected version "soon"', '400 INVALID_ARGUMENT', (u) => http(u, command('bad-1', 'Deposit'), post('{"amount":1}', { ...JSON_TYPE, 'thalo-expected-version': 'soon' }))),
-  input('expected version -1', '400 INVALID_ARGUMENT', (u) => http(u, command('bad-1', 'Deposit'), post('{"amount":1}', { ...JSON_TYPE, 'thalo-expected-version': '-1' }))),
-  input('command id of 5,000 characters', '400 INVALID_ARGUMENT', (u) => http(u, command('bad-1', 'Deposit'), post('{"amount":1}', { ...JSON_TYPE, 'thalo-command-id': 'x'.repeat(5_000) }))),
+  input('expected version "soon"', '400 INVALID_ARGUMENT', (u) =>
+    http(u, command('bad-1', 'Deposit'), post('{"amount":1}', { ...JSON_TYPE, 'thalo-expected-version': 'soon' })),
+  ),
+  input('expected version -1', '400 INVALID_ARGUMENT', (u) =>
+    http(u, command('bad-1', 'Deposit'), post('{"amount":1}', { ...JSON_TYPE, 'thalo-expected-version': '-1' })),
+  ),
+  input('command id of 5,000 characters', '400 INVALID_ARGUMENT', (u) =>
+    http(u, command('bad-1', 'Deposit'), post('{"amount":1}', { ...JSON_TYPE, 'thalo-command-id': 'x'.repeat(5_000) })),
+  ),
   // Unknown things.
   input('unknown aggregate', '404 AGGREGATE_NOT_FOUND', (u) => http(u, '/v1/aggregates/vault/v1/commands/Deposit', post('{"amount":1}'))),
-  input('unknown aggregate (unicode)', '404 AGGREGATE_NOT_FOUND', (u) => http(u, `/v1/aggregates/${encodeURIComponent('☃')}/v1/commands/Deposit`, post('{}'))),
+  input('unknown aggregate (unicode)', '404 AGGREGATE_NOT_FOUND', (u) =>
+    http(u, `/v1/aggregates/${encodeURIComponent('☃')}/v1/commands/Deposit`, post('{}')),
+  ),
   input('unknown command', '404 UNKNOWN_COMMAND', (u) => http(u, command('bad-1', 'Steal'), post('{"amount":1}'))),
   input('unknown aggregate read', '404 AGGREGATE_NOT_FOUND', (u) => http(u, '/v1/aggregates/vault/v1/events')),
   input('unknown route', '404 ROUTE_NOT_FOUND', (u) => http(u, '/v1/accounts')),
@@ -171,15 +211,23 @@ export const BAD_INPUTS: BadInput[] = [
   input('batch of 10,001 commands', '400 INVALID_ARGUMENT', (u) => http(u, '/v1/commands', post(tooMany))),
   // Invalid stream names.
   input('id with a control character', '400 INVALID_AGGREGATE_ID', (u) => http(u, command('bad\u0001id', 'Deposit'), post('{"amount":1}'))),
-  input('id with a newline, read', '400 INVALID_AGGREGATE_ID', (u) => http(u, `/v1/aggregates/bank_account/${encodeURIComponent('a\nb')}/events`)),
+  input('id with a newline, read', '400 INVALID_AGGREGATE_ID', (u) =>
+    http(u, `/v1/aggregates/bank_account/${encodeURIComponent('a\nb')}/events`),
+  ),
   input('empty id', '400 INVALID_AGGREGATE_ID', (u) => http(u, '/v1/aggregates/bank_account//commands/Deposit', post('{"amount":1}'))),
   input('id of 300 bytes', '400 INVALID_AGGREGATE_ID', (u) => http(u, command('i'.repeat(300), 'Deposit'), post('{"amount":1}'))),
   input('id of 300 bytes, read', '400 INVALID_AGGREGATE_ID', (u) => http(u, `/v1/aggregates/bank_account/${'r'.repeat(300)}/events`)),
-  input('id not UTF-8 (%FF%FE)', ['400 INVALID_AGGREGATE_ID', '400 MALFORMED_REQUEST'], (u) => http(u, '/v1/aggregates/bank_account/%FF%FE/commands/Deposit', post('{"amount":1}'))),
+  input('id not UTF-8 (%FF%FE)', ['400 INVALID_AGGREGATE_ID', '400 MALFORMED_REQUEST'], (u) =>
+    http(u, '/v1/aggregates/bank_account/%FF%FE/commands/Deposit', post('{"amount":1}')),
+  ),
   // Batches of the wrong shape.
   input('batch: commands not an array', '400 INVALID_ARGUMENT', (u) => http(u, '/v1/commands', post('{"commands":"all"}'))),
-  input('batch: id of the wrong type', '400 INVALID_ARGUMENT', (u) => http(u, '/v1/commands', post('{"commands":[{"aggregate":"bank_account","id":7,"command":"Deposit"}]}'))),
-  input('batch: unknown field', '400 INVALID_ARGUMENT', (u) => http(u, '/v1/commands', post('{"commands":[{"aggregate":"bank_account","id":"bad-1","command":"Deposit","amount":1}]}'))),
+  input('batch: id of the wrong type', '400 INVALID_ARGUMENT', (u) =>
+    http(u, '/v1/commands', post('{"commands":[{"aggregate":"bank_account","id":7,"command":"Deposit"}]}')),
+  ),
+  input('batch: unknown field', '400 INVALID_ARGUMENT', (u) =>
+    http(u, '/v1/commands', post('{"commands":[{"aggregate":"bank_account","id":"bad-1","command":"Deposit","amount":1}]}')),
+  ),
   // Query parameters and headers of reads.
   input('from=abc', '400 INVALID_ARGUMENT', (u) => http(u, '/v1/events?from=abc')),
   input('limit=999999', '400 INVALID_ARGUMENT', (u) => http(u, '/v1/events?limit=999999')),
@@ -192,9 +240,15 @@ export const BAD_INPUTS: BadInput[] = [
   input('ack: unknown field', '400 INVALID_ARGUMENT', (u) => http(u, '/v1/subscribers/bad-input/ack', post('{"position":0,"upto":1}'))),
   input('ack: past the log', '400 INVALID_ARGUMENT', (u) => http(u, '/v1/subscribers/bad-input/ack', post('{"position":1000000000000}'))),
   input('ack: bad JSON', '400 MALFORMED_REQUEST', (u) => http(u, '/v1/subscribers/bad-input/ack', post('{"position":'))),
-  input('ack: name with a slash', ['400 INVALID_ARGUMENT', '404 ROUTE_NOT_FOUND'], (u) => http(u, `/v1/subscribers/${encodeURIComponent('a/b')}/ack`, post('{"position":0}'))),
-  input('reset: unknown projection', '404 PROJECTION_NOT_FOUND', (u) => http(u, '/v1/projections/nothing-here/reset', post('{"position":0}'))),
-  input('reset: position "zero"', '400 INVALID_ARGUMENT', (u) => http(u, '/v1/projections/torture-balances/reset', post('{"position":"zero"}'))),
+  input('ack: name with a slash', ['400 INVALID_ARGUMENT', '404 ROUTE_NOT_FOUND'], (u) =>
+    http(u, `/v1/subscribers/${encodeURIComponent('a/b')}/ack`, post('{"position":0}')),
+  ),
+  input('reset: unknown projection', '404 PROJECTION_NOT_FOUND', (u) =>
+    http(u, '/v1/projections/nothing-here/reset', post('{"position":0}')),
+  ),
+  input('reset: position "zero"', '400 INVALID_ARGUMENT', (u) =>
+    http(u, '/v1/projections/torture-balances/reset', post('{"position":"zero"}')),
+  ),
   // A module's output the runtime must refuse (test/fixtures/rogue.wat): each fails its own command
   // with the documented code and writes nothing (the log checks see to that). The only 5xx here:
   // a module bug is a fault, not a malformed request.
@@ -205,9 +259,15 @@ export const BAD_INPUTS: BadInput[] = [
   input('guest result of 5,000 events', '422 TOO_MANY_EVENTS', (u) => http(u, rogue('Many'), post('{}'))),
   input('guest event of 2 MiB', '422 EVENT_TOO_LARGE', (u) => http(u, rogue('Big'), post('{}'))),
   // Modules.
-  input('broken module (garbage bytes)', '400 MODULE_INVALID', (u) => http(u, '/v1/modules/bank_account', put(Buffer.from('not a module at all')))),
-  input('broken module (wasm header only)', '400 MODULE_INVALID', (u) => http(u, '/v1/modules/bank_account', put(Buffer.from([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00])))),
-  input('broken module (truncated copy)', '400 MODULE_INVALID', (u) => http(u, '/v1/modules/counter', put(Buffer.from([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x7f, 0x60])))),
+  input('broken module (garbage bytes)', '400 MODULE_INVALID', (u) =>
+    http(u, '/v1/modules/bank_account', put(Buffer.from('not a module at all'))),
+  ),
+  input('broken module (wasm header only)', '400 MODULE_INVALID', (u) =>
+    http(u, '/v1/modules/bank_account', put(Buffer.from([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]))),
+  ),
+  input('broken module (truncated copy)', '400 MODULE_INVALID', (u) =>
+    http(u, '/v1/modules/counter', put(Buffer.from([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x7f, 0x60]))),
+  ),
   input('module name "../x"', '400 INVALID_ARGUMENT', (u) => http(u, `/v1/modules/${encodeURIComponent('../x')}`, put(Buffer.from('x')))),
   input('module as JSON', '415 UNSUPPORTED_MEDIA_TYPE', (u) => http(u, '/v1/modules/bank_account', put('{}', 'application/json'))),
   // Bodies cut short on the wire.
@@ -217,14 +277,21 @@ export const BAD_INPUTS: BadInput[] = [
   input('truncated chunked body', '400 MALFORMED_REQUEST', (u) =>
     raw(u, head(command('bad-1', 'Deposit'), 'Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n') + '20\r\n{"amount":'),
   ),
-  input('Content-Length "abc"', '400 MALFORMED_REQUEST', (u) => raw(u, head(command('bad-1', 'Deposit'), 'Content-Type: application/json\r\nContent-Length: abc\r\n') + '{}')),
+  input('Content-Length "abc"', '400 MALFORMED_REQUEST', (u) =>
+    raw(u, head(command('bad-1', 'Deposit'), 'Content-Type: application/json\r\nContent-Length: abc\r\n') + '{}'),
+  ),
 ];
 
 /**
  * Send the catalogue over and over, in a shuffled order with a pause between requests, until
  * `stopped()`. A request that lost its connection (a SIGKILL) goes again to the next generation.
  */
-export async function sendBadInputs(runtime: RuntimeUnderTest, stopped: () => boolean, random: () => number, pauseMs: number): Promise<BadInputResult[]> {
+export async function sendBadInputs(
+  runtime: RuntimeUnderTest,
+  stopped: () => boolean,
+  random: () => number,
+  pauseMs: number,
+): Promise<BadInputResult[]> {
   const results: BadInputResult[] = [];
   while (!stopped()) {
     const order = BAD_INPUTS.map((input) => ({ input, key: random() })).sort((a, b) => a.key - b.key);

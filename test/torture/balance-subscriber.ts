@@ -55,7 +55,11 @@ export class BalanceSubscriber {
       setTimeout(() => {
         if (!this.waiters.includes(waiter)) return;
         this.waiters.splice(this.waiters.indexOf(waiter), 1);
-        reject(new Error(`the subscriber ${this.name} reached position ${this.applied} of ${position} within ${timeoutMs} ms; problems: ${this.problems.join('; ')}`));
+        reject(
+          new Error(
+            `the subscriber ${this.name} reached position ${this.applied} of ${position} within ${timeoutMs} ms; problems: ${this.problems.join('; ')}`,
+          ),
+        );
       }, timeoutMs).unref();
     });
   }
@@ -86,7 +90,9 @@ export class BalanceSubscriber {
   private async follow(generation: Generation): Promise<void> {
     this.generation = generation;
     this.abort = new AbortController();
-    const response = await fetch(`${generation.url}/v1/subscribe?subscriber=${encodeURIComponent(this.name)}&from=1`, { signal: this.abort.signal });
+    const response = await fetch(`${generation.url}/v1/subscribe?subscriber=${encodeURIComponent(this.name)}&from=1`, {
+      signal: this.abort.signal,
+    });
     if (response.status !== 200) {
       this.problems.push(`GET /v1/subscribe?subscriber=${this.name} answered ${response.status}: ${(await response.text()).slice(0, 200)}`);
       await new Promise((r) => setTimeout(r, 500));
@@ -101,7 +107,9 @@ export class BalanceSubscriber {
       if (first) {
         first = false;
         if (event.position <= ackedBefore) {
-          this.problems.push(`connection ${this.connections} started at position ${event.position}, but the runtime had confirmed the ack of ${ackedBefore}: the checkpoint was not kept`);
+          this.problems.push(
+            `connection ${this.connections} started at position ${event.position}, but the runtime had confirmed the ack of ${ackedBefore}: the checkpoint was not kept`,
+          );
         }
       }
       this.apply(event);
@@ -115,7 +123,9 @@ export class BalanceSubscriber {
       return;
     }
     if (event.position !== this.applied + 1) {
-      this.problems.push(`after position ${this.applied} the subscription delivered ${event.position}: ${event.position - this.applied - 1} events skipped`);
+      this.problems.push(
+        `after position ${this.applied} the subscription delivered ${event.position}: ${event.position - this.applied - 1} events skipped`,
+      );
     }
     if (event.stream.startsWith(BANK)) applyBalances(this.model, [event]);
     this.applied = event.position;

@@ -53,7 +53,12 @@ export class BankClient {
   ) {
     // Ids with characters a URL must escape, so the stream names travel through every layer.
     const shapes = (k: number) => [`c${index}-${k}`, `c${index} ü/${k}`, `c${index}.${k}?#%`][k % 3]!;
-    this.accounts = Array.from({ length: accountCount }, (_, k) => ({ id: shapes(k), balance: 0, version: 0, lowest: Number.POSITIVE_INFINITY }));
+    this.accounts = Array.from({ length: accountCount }, (_, k) => ({
+      id: shapes(k),
+      balance: 0,
+      version: 0,
+      lowest: Number.POSITIVE_INFINITY,
+    }));
   }
 
   /** Open the accounts, then run steps until `stopped()` says so. */
@@ -132,14 +137,21 @@ export class BankClient {
       const where = `client ${this.index}, account ${JSON.stringify(account.id)}, ${sent.command} ${JSON.stringify(sent.payload)} (${sent.intent}, command id ${sent.commandId})`;
       const actual = sent.data?.actual;
       if (replayed) {
-        if (sent.outcome === 'rejected' && sent.code !== 'INSUFFICIENT_FUNDS') this.ledger.surprises.push(`${where}: rejected with ${sent.code}, not INSUFFICIENT_FUNDS`);
+        if (sent.outcome === 'rejected' && sent.code !== 'INSUFFICIENT_FUNDS')
+          this.ledger.surprises.push(`${where}: rejected with ${sent.code}, not INSUFFICIENT_FUNDS`);
         if (sent.outcome === 'conflict' && !(typeof actual === 'number' && actual >= versionsBefore.get(account)!)) {
-          this.ledger.surprises.push(`${where}: the conflict of a replayed batch says version ${JSON.stringify(actual)}, below the ${versionsBefore.get(account)} the client knew before it`);
+          this.ledger.surprises.push(
+            `${where}: the conflict of a replayed batch says version ${JSON.stringify(actual)}, below the ${versionsBefore.get(account)} the client knew before it`,
+          );
         }
       } else if (sent.outcome !== outcome) {
-        this.ledger.surprises.push(`${where}: expected ${outcome}, got ${sent.outcome} ${sent.code ?? ''} ${JSON.stringify(sent.data ?? {})} at balance ${account.balance}, version ${account.version}`);
+        this.ledger.surprises.push(
+          `${where}: expected ${outcome}, got ${sent.outcome} ${sent.code ?? ''} ${JSON.stringify(sent.data ?? {})} at balance ${account.balance}, version ${account.version}`,
+        );
       } else if (outcome === 'rejected' && (sent.code !== 'INSUFFICIENT_FUNDS' || sent.data?.balance !== account.balance)) {
-        this.ledger.surprises.push(`${where}: expected INSUFFICIENT_FUNDS at balance ${account.balance}, got ${sent.code} ${JSON.stringify(sent.data)}`);
+        this.ledger.surprises.push(
+          `${where}: expected INSUFFICIENT_FUNDS at balance ${account.balance}, got ${sent.code} ${JSON.stringify(sent.data)}`,
+        );
       } else if (outcome === 'conflict' && actual !== account.version) {
         this.ledger.surprises.push(`${where}: the conflict says version ${JSON.stringify(actual)}, the client knows ${account.version}`);
       }
@@ -147,10 +159,13 @@ export class BankClient {
       // Move on by what was acknowledged, not by the plan, so one surprise does not cascade.
       for (const event of sent.events) {
         const amount = Number(event.data.amount ?? event.data.initial_balance ?? 0);
-        account.balance = event.type === 'Withdrawn' ? account.balance - amount : event.type === 'AccountOpened' ? amount : account.balance + amount;
+        account.balance =
+          event.type === 'Withdrawn' ? account.balance - amount : event.type === 'AccountOpened' ? amount : account.balance + amount;
       }
       if (sent.version !== account.version + sent.events.length) {
-        this.ledger.surprises.push(`${where}: acknowledged at version ${sent.version}, the client expected ${account.version + sent.events.length}`);
+        this.ledger.surprises.push(
+          `${where}: acknowledged at version ${sent.version}, the client expected ${account.version + sent.events.length}`,
+        );
       }
       account.version = sent.version ?? account.version;
       account.lowest = Math.min(account.lowest, account.balance);

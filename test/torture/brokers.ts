@@ -35,7 +35,10 @@ export async function redisEventIds(names: RelayNames): Promise<Map<string, stri
     const out = new Map<string, string[]>();
     for (const key of (await redis.keys(`${names.prefix}.*`)).sort()) {
       const rows = await redis.xrange(key, '-', '+');
-      out.set(key, rows.map(([, fields]) => fields[fields.indexOf('id') + 1]!));
+      out.set(
+        key,
+        rows.map(([, fields]) => fields[fields.indexOf('id') + 1]!),
+      );
     }
     return out;
   } finally {
@@ -53,7 +56,7 @@ export async function jetStreamEventIds(names: RelayNames): Promise<string[]> {
     // An ordered consumer reads the stream in batches instead of a request per message.
     const consumer = await nc.jetstream().consumers.get(names.stream);
     const ids: string[] = [];
-    for (let last = 0; last < info.state.last_seq; ) {
+    for (let last = 0; last < info.state.last_seq;) {
       const batch = await consumer.fetch({ max_messages: 1_000, expires: 2_000 });
       let got = 0;
       for await (const message of batch) {

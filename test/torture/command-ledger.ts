@@ -72,8 +72,26 @@ export class CommandLedger {
   constructor(private readonly runtime: RuntimeUnderTest) {}
 
   /** A new command, not sent yet. */
-  create(aggregate: string, id: string, command: string, payload: Record<string, unknown>, intent: string, expectedVersion?: number): SentCommand {
-    const sent: SentCommand = { commandId: randomUUID(), aggregate, id, command, payload, intent, attempts: 0, outcome: 'pending', events: [], sentAt: Date.now() };
+  create(
+    aggregate: string,
+    id: string,
+    command: string,
+    payload: Record<string, unknown>,
+    intent: string,
+    expectedVersion?: number,
+  ): SentCommand {
+    const sent: SentCommand = {
+      commandId: randomUUID(),
+      aggregate,
+      id,
+      command,
+      payload,
+      intent,
+      attempts: 0,
+      outcome: 'pending',
+      events: [],
+      sentAt: Date.now(),
+    };
     if (expectedVersion !== undefined) sent.expectedVersion = expectedVersion;
     this.commands.push(sent);
     return sent;
@@ -87,7 +105,12 @@ export class CommandLedger {
       sent.attempts++;
       sent.lastAttemptAt = Date.now();
       const path = `/v1/aggregates/${encodeURIComponent(sent.aggregate)}/${encodeURIComponent(sent.id)}/commands/${sent.command}`;
-      const { status, body } = await request(`${url}${path}`, { method: 'POST', headers, body: JSON.stringify(sent.payload), signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+      const { status, body } = await request(`${url}${path}`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify(sent.payload),
+        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+      });
       return this.settle(sent, status, body);
     });
     return sent;
@@ -120,7 +143,9 @@ export class CommandLedger {
       // (a rejection may turn into an acknowledgement once an earlier command of the batch, whose
       // answer was lost, has been applied).
       const results = body.results as { status: number; result?: unknown; error?: unknown }[];
-      const settled = batch.map((c, i) => this.settle(c, results[i]!.status, results[i]!.status === 200 ? results[i]!.result : results[i]!.error));
+      const settled = batch.map((c, i) =>
+        this.settle(c, results[i]!.status, results[i]!.status === 200 ? results[i]!.result : results[i]!.error),
+      );
       return settled.every(Boolean);
     });
     return batch;
@@ -134,7 +159,8 @@ export class CommandLedger {
     let generation = await this.runtime.serving();
     for (let tries = 1; ; tries++) {
       // A fault that never clears would hang the run; fail it with the last answers instead.
-      if (tries > MAX_TRIES) throw new Error(`no settling answer after ${MAX_TRIES} tries; last faults: ${JSON.stringify(this.faults.slice(-3))}`);
+      if (tries > MAX_TRIES)
+        throw new Error(`no settling answer after ${MAX_TRIES} tries; last faults: ${JSON.stringify(this.faults.slice(-3))}`);
       try {
         if (await attempt(generation.url)) return;
         await new Promise((r) => setTimeout(r, 100));
@@ -154,9 +180,18 @@ export class CommandLedger {
       sent.version = body.version;
       sent.duplicate = body.duplicate;
       if (body.duplicate && sent.attempts === 1 && sent.intent !== 'resend') {
-        this.surprises.push(`${sent.aggregate} ${sent.id} ${sent.command}: a fresh command id ${sent.commandId} was answered as a duplicate`);
+        this.surprises.push(
+          `${sent.aggregate} ${sent.id} ${sent.command}: a fresh command id ${sent.commandId} was answered as a duplicate`,
+        );
       }
-      sent.events = (body.events as EventRef[]).map(({ id, position, stream, seq, type, data }) => ({ id, position, stream, seq, type, data }));
+      sent.events = (body.events as EventRef[]).map(({ id, position, stream, seq, type, data }) => ({
+        id,
+        position,
+        stream,
+        seq,
+        type,
+        data,
+      }));
       delete sent.code;
       delete sent.data;
       return true;
@@ -186,7 +221,9 @@ export class CommandLedger {
     }
     sent.outcome = 'refused';
     sent.code = code;
-    this.surprises.push(`${sent.aggregate} ${sent.id} ${sent.command} (${sent.intent}) was refused with ${status} ${code}: ${body?.message}`);
+    this.surprises.push(
+      `${sent.aggregate} ${sent.id} ${sent.command} (${sent.intent}) was refused with ${status} ${code}: ${body?.message}`,
+    );
     return true;
   }
 

@@ -75,7 +75,9 @@ export function commandProblems(log: LoggedEvent[], commands: SentCommand[]): st
       const stored = written.map((e) => `${e.id}@${e.position}`).join(', ');
       if (told !== stored) problems.push(`${describe} was acknowledged with [${told}], the log holds [${stored}]`);
     } else if (written.length > 0) {
-      problems.push(`${describe} ended ${command.outcome} ${command.code ?? ''}, yet the log holds ${written.length} of its events (positions ${written.map((e) => e.position).join(', ')})`);
+      problems.push(
+        `${describe} ended ${command.outcome} ${command.code ?? ''}, yet the log holds ${written.length} of its events (positions ${written.map((e) => e.position).join(', ')})`,
+      );
     }
   }
   for (const [commandId, events] of byCommand) {
@@ -87,13 +89,17 @@ export function commandProblems(log: LoggedEvent[], commands: SentCommand[]): st
 /** The commands sent more than once (answers lost to a SIGKILL) hold their events once. */
 export function retriedProblems(log: LoggedEvent[], commands: SentCommand[]): { retried: number; problems: string[] } {
   const counts = new Map<string, number>();
-  for (const event of log) if (event.metadata?.commandId) counts.set(event.metadata.commandId, (counts.get(event.metadata.commandId) ?? 0) + 1);
+  for (const event of log)
+    if (event.metadata?.commandId) counts.set(event.metadata.commandId, (counts.get(event.metadata.commandId) ?? 0) + 1);
   const problems: string[] = [];
   const retried = commands.filter((c) => c.attempts > 1);
   for (const command of retried) {
     const count = counts.get(command.commandId) ?? 0;
     const expected = command.outcome === 'acknowledged' ? command.events.length : 0;
-    if (count !== expected) problems.push(`command id ${command.commandId} (${command.command}, ${command.attempts} attempts, ${command.outcome}) has ${count} events in the log, expected ${expected}`);
+    if (count !== expected)
+      problems.push(
+        `command id ${command.commandId} (${command.command}, ${command.attempts} attempts, ${command.outcome}) has ${count} events in the log, expected ${expected}`,
+      );
   }
   return { retried: retried.length, problems: listed(problems) };
 }

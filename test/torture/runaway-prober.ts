@@ -33,7 +33,13 @@ export async function runawayRound(ledger: CommandLedger, round: number, shards:
   void looping.finally(() => (done = true));
   // Give the Loop a head start so the other commands are sent while it spins.
   await new Promise((r) => setTimeout(r, 100));
-  const behind = ledger.create('counter', idOnShard('counter', `behind-${round}`, shard, shards, true), 'Increment', { amount: 1 }, 'behind-runaway');
+  const behind = ledger.create(
+    'counter',
+    idOnShard('counter', `behind-${round}`, shard, shards, true),
+    'Increment',
+    { amount: 1 },
+    'behind-runaway',
+  );
   const behindDone = ledger.execute(behind);
   const bystanders: SentCommand[] = [];
   const free = idOnShard('counter', `bystander-${round}`, shard, shards, false);

@@ -37,8 +37,14 @@ export function printSummary(run: SummaryInput, mode: { seed: number; long: bool
     ['events checked (global log)', run.log.length],
     ['  Redis entries (at least once)', redisEntries],
     ['  JetStream messages (exactly once)', run.jetStream.length],
-    ['  subscriber events (replayed)', `${run.subscriber.received} (${run.subscriber.replayed}) over ${run.subscriber.connections} connections`],
-    ['bad inputs tried', `${run.badInputs.length} (${new Set(run.badInputs.map((r) => r.name)).size} kinds), ${run.badInputs.filter((r) => !r.ok).length} answered wrong`],
+    [
+      '  subscriber events (replayed)',
+      `${run.subscriber.received} (${run.subscriber.replayed}) over ${run.subscriber.connections} connections`,
+    ],
+    [
+      'bad inputs tried',
+      `${run.badInputs.length} (${new Set(run.badInputs.map((r) => r.name)).size} kinds), ${run.badInputs.filter((r) => !r.ok).length} answered wrong`,
+    ],
     ['runaway Loop commands', run.runaway.length],
   ];
   const width = Math.max(...rows.map(([label]) => label.length));

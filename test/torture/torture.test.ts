@@ -80,7 +80,7 @@ const started = Date.now();
 
 async function readLog(url: string): Promise<LoggedEvent[]> {
   const events: LoggedEvent[] = [];
-  for (let from = 1; ; ) {
+  for (let from = 1; ;) {
     const page = await request(`${url}/v1/events?from=${from}&limit=10000`);
     if (page.status !== 200) throw new Error(`GET /v1/events answered ${page.status}: ${JSON.stringify(page.body)}`);
     if (page.body.events.length === 0) return events;
@@ -91,7 +91,8 @@ async function readLog(url: string): Promise<LoggedEvent[]> {
 
 /** Progress lines on stderr with THALO_TORTURE_VERBOSE=1, to see where a slow run spends its time. */
 function progress(message: string): void {
-  if (process.env.THALO_TORTURE_VERBOSE === '1') process.stderr.write(`[torture +${((Date.now() - started) / 1000).toFixed(1)} s] ${message}\n`);
+  if (process.env.THALO_TORTURE_VERBOSE === '1')
+    process.stderr.write(`[torture +${((Date.now() - started) / 1000).toFixed(1)} s] ${message}\n`);
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -110,8 +111,17 @@ async function scenario(): Promise<Run> {
   const root = tempRoot();
   await buildFixture('runaway', root.modules);
   await buildFixture('rogue', root.modules);
-  const originals = ['bank_account', 'counter', 'rogue', 'runaway', 'todos'].map((name) => ({ name, bytes: readFileSync(join(root.modules, `${name}.wasm`)) }));
-  const runtime = new RuntimeUnderTest(root, ['--command-timeout', String(COMMAND_TIMEOUT_MS), '--snapshot-every', '10', ...relayArgs(names, useRedis, useNats)]);
+  const originals = ['bank_account', 'counter', 'rogue', 'runaway', 'todos'].map((name) => ({
+    name,
+    bytes: readFileSync(join(root.modules, `${name}.wasm`)),
+  }));
+  const runtime = new RuntimeUnderTest(root, [
+    '--command-timeout',
+    String(COMMAND_TIMEOUT_MS),
+    '--snapshot-every',
+    '10',
+    ...relayArgs(names, useRedis, useNats),
+  ]);
   underTest = runtime;
   await runtime.start();
 
@@ -151,9 +161,19 @@ async function scenario(): Promise<Run> {
   const lastPosition = (await request(`${serving.url}/v1/events?from=1&limit=1`)).body.lastPosition as number;
   // The relays are at least once and asynchronous: wait (bounded) until both have it all.
   const redis = useRedis
-    ? await pollUntil(() => redisEventIds(names), (keys) => new Set([...keys.values()].flat()).size >= lastPosition, CATCH_UP_MS)
+    ? await pollUntil(
+        () => redisEventIds(names),
+        (keys) => new Set([...keys.values()].flat()).size >= lastPosition,
+        CATCH_UP_MS,
+      )
     : new Map<string, string[]>();
-  const jetStream = useNats ? await pollUntil(() => jetStreamEventIds(names), (ids) => ids.length >= lastPosition, CATCH_UP_MS) : [];
+  const jetStream = useNats
+    ? await pollUntil(
+        () => jetStreamEventIds(names),
+        (ids) => ids.length >= lastPosition,
+        CATCH_UP_MS,
+      )
+    : [];
   progress(`relays caught up (log at ${lastPosition})`);
   await subscriber.waitFor(lastPosition, CATCH_UP_MS).catch((error: Error) => subscriber.problems.push(error.message));
   await subscriber.stop();
@@ -173,17 +193,42 @@ async function scenario(): Promise<Run> {
   for (const client of clients) {
     for (const account of client.accounts) {
       const path = `/v1/aggregates/bank_account/${encodeURIComponent(account.id)}/commands/Withdraw`;
-      const { status, body } = await request(`${cold.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ amount: account.balance + 1 }) });
+      const { status, body } = await request(`${cold.url}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ amount: account.balance + 1 }),
+      });
       probes.push({ account: account.id, expected: account.balance, status, code: body?.data?.code, balance: body?.data?.data?.balance });
     }
   }
   // Not malformed: an id of 200 bytes makes a stream name within the documented 256 bytes.
   const longIdRead = (await request(`${cold.url}/v1/aggregates/bank_account/${'l'.repeat(200)}/events`)).status;
   const servedModules = ((await request(`${cold.url}/v1/modules`)).body.modules as { name: string }[]).map((m) => m.name);
-  const moduleFiles = originals.map(({ name, bytes }) => ({ name, same: Buffer.compare(readFileSync(join(root.modules, `${name}.wasm`)), bytes) === 0 }));
+  const moduleFiles = originals.map(({ name, bytes }) => ({
+    name,
+    same: Buffer.compare(readFileSync(join(root.modules, `${name}.wasm`)), bytes) === 0,
+  }));
   await runtime.stop();
 
-  return { runtime, ledger, clients, subscriber, badInputs: badInputResults, runaway, crashes, log, redis, jetStream, probes, moduleFiles, servedModules, projections, longIdRead, gracefulExit, durationMs: Date.now() - started };
+  return {
+    runtime,
+    ledger,
+    clients,
+    subscriber,
+    badInputs: badInputResults,
+    runaway,
+    crashes,
+    log,
+    redis,
+    jetStream,
+    probes,
+    moduleFiles,
+    servedModules,
+    projections,
+    longIdRead,
+    gracefulExit,
+    durationMs: Date.now() - started,
+  };
 }
 
 /** The run, or a failure that says the scenario itself did not complete. */
@@ -192,11 +237,14 @@ function result(): Run {
   return run;
 }
 
-beforeAll(async () => {
-  if (useRedis) await requireService(REDIS);
-  if (useNats) await requireService(NATS);
-  run = await scenario();
-}, LONG ? 1_800_000 : 300_000);
+beforeAll(
+  async () => {
+    if (useRedis) await requireService(REDIS);
+    if (useNats) await requireService(NATS);
+    run = await scenario();
+  },
+  LONG ? 1_800_000 : 300_000,
+);
 
 afterAll(async () => {
   underTest?.close();
@@ -208,7 +256,9 @@ describe('thalo-runtime under SIGKILL, bad input and a runaway module', () => {
   it('survived every SIGKILL, and nothing else ended a process: no input crashed it', () => {
     const { runtime, crashes, gracefulExit } = result();
     expect.soft(crashes, 'SIGKILLs survived').toBe(CONFIG.crashes);
-    const unexpected = runtime.unexpectedExits().map((g) => `generation ${g.index} exited with ${g.exit!.code ?? g.exit!.signal}; last log lines:\n${g.exit!.lastLogs.join('\n')}`);
+    const unexpected = runtime
+      .unexpectedExits()
+      .map((g) => `generation ${g.index} exited with ${g.exit!.code ?? g.exit!.signal}; last log lines:\n${g.exit!.lastLogs.join('\n')}`);
     expect.soft(unexpected, 'processes that ended without our signal').toEqual([]);
     expect.soft(gracefulExit, 'exit code of the SIGTERM after the run').toBe(0);
   });
@@ -226,7 +276,9 @@ describe('thalo-runtime under SIGKILL, bad input and a runaway module', () => {
     const { retried, problems } = retriedProblems(log, ledger.commands);
     expect.soft(problems, 'retried command ids whose events are not in the log exactly once').toEqual([]);
     expect.soft(retried, 'commands retried after an answer was lost to a SIGKILL').toBeGreaterThan(0);
-    const wrong = ledger.resends.filter((r) => !r.duplicate || !r.sameEvents).map((r) => `${r.original.commandId}: duplicate ${r.duplicate}, same events ${r.sameEvents}`);
+    const wrong = ledger.resends
+      .filter((r) => !r.duplicate || !r.sameEvents)
+      .map((r) => `${r.original.commandId}: duplicate ${r.duplicate}, same events ${r.sameEvents}`);
     expect.soft(wrong, 'resends of an acknowledged command id not answered with the original events').toEqual([]);
     expect.soft(ledger.resends.length, 'deliberate resends').toBeGreaterThan(0);
   });
@@ -244,7 +296,9 @@ describe('thalo-runtime under SIGKILL, bad input and a runaway module', () => {
   it("every account's balance, rebuilt from the log and by the aggregate on a cold start, is what its client was told, and never went negative", () => {
     const { clients, log, probes } = result();
     const known = Object.fromEntries(clients.flatMap((c) => c.accounts.map((a) => [a.id, a.balance])));
-    expect.soft(rebuildBalances(log).balances, 'balances rebuilt from the log with applyBalances vs. the clients\' acknowledged commands').toEqual(known);
+    expect
+      .soft(rebuildBalances(log).balances, "balances rebuilt from the log with applyBalances vs. the clients' acknowledged commands")
+      .toEqual(known);
     const wrong = probes.filter((p) => p.status !== 422 || p.code !== 'INSUFFICIENT_FUNDS' || p.balance !== p.expected);
     expect.soft(wrong, 'withdrawals of balance + 1 after a cold start must be refused naming the known balance').toEqual([]);
     expect.soft(negativeBalances(log), 'accounts that went below 0 in the log').toEqual([]);
@@ -254,7 +308,7 @@ describe('thalo-runtime under SIGKILL, bad input and a runaway module', () => {
 
   it("each client's answers agreed with what it knew of its own accounts", () => {
     const { ledger } = result();
-    expect.soft(ledger.surprises, 'answers that contradict the client\'s model (wrong rejection, conflict or version)').toEqual([]);
+    expect.soft(ledger.surprises, "answers that contradict the client's model (wrong rejection, conflict or version)").toEqual([]);
     const outcomes = new Set(ledger.commands.filter((c) => c.aggregate === 'bank_account').map((c) => c.outcome));
     expect.soft([...outcomes].sort(), 'the mix of outcomes the clients provoked').toEqual(['acknowledged', 'conflict', 'rejected']);
   });
@@ -266,14 +320,16 @@ describe('thalo-runtime under SIGKILL, bad input and a runaway module', () => {
     expect.soft(subscriber.model.balances, 'the read model vs. applyBalances over the whole log').toEqual(rebuildBalances(log).balances);
     expect.soft(subscriber.connections, 'subscriber connections (one per generation at least)').toBeGreaterThan(CONFIG.crashes);
     const kinds = ['subscriber', ...(useRedis || useNats ? ['relay'] : [])];
-    expect.soft(
-      projections.filter((p) => kinds.includes(p.kind)).map(({ name, kind, position, lag }) => ({ name, kind, position, lag })),
-      'GET /v1/projections at the end: the subscriber\'s stored checkpoint and the relays\' at the last position',
-    ).toEqual([
-      ...(useRedis ? [{ name: `relay:redis://127.0.0.1:${REDIS.port}`, kind: 'relay', position: log.length, lag: 0 }] : []),
-      ...(useNats ? [{ name: `relay:nats://127.0.0.1:${NATS.port}`, kind: 'relay', position: log.length, lag: 0 }] : []),
-      { name: subscriber.name, kind: 'subscriber', position: log.length, lag: 0 },
-    ]);
+    expect
+      .soft(
+        projections.filter((p) => kinds.includes(p.kind)).map(({ name, kind, position, lag }) => ({ name, kind, position, lag })),
+        "GET /v1/projections at the end: the subscriber's stored checkpoint and the relays' at the last position",
+      )
+      .toEqual([
+        ...(useRedis ? [{ name: `relay:redis://127.0.0.1:${REDIS.port}`, kind: 'relay', position: log.length, lag: 0 }] : []),
+        ...(useNats ? [{ name: `relay:nats://127.0.0.1:${NATS.port}`, kind: 'relay', position: log.length, lag: 0 }] : []),
+        { name: subscriber.name, kind: 'subscriber', position: log.length, lag: 0 },
+      ]);
   });
 
   it.skipIf(!useRedis)('Redis holds every event at least once, in log order per stream key', () => {
@@ -282,7 +338,12 @@ describe('thalo-runtime under SIGKILL, bad input and a runaway module', () => {
     const missing = log.filter((e) => !relayed.has(e.id)).map((e) => `${e.position} ${e.stream} ${e.id}`);
     expect.soft(missing.slice(0, 20), `events missing from Redis (${missing.length} of ${log.length})`).toEqual([]);
     const logged = new Set(log.map((e) => e.id));
-    expect.soft([...relayed].filter((id) => !logged.has(id)), 'events in Redis that the log does not hold').toEqual([]);
+    expect
+      .soft(
+        [...relayed].filter((id) => !logged.has(id)),
+        'events in Redis that the log does not hold',
+      )
+      .toEqual([]);
     for (const [key, ids] of redis) {
       const category = key.slice(names.prefix.length + 1);
       const firsts = [...new Set(ids)];
@@ -301,9 +362,19 @@ describe('thalo-runtime under SIGKILL, bad input and a runaway module', () => {
     const wrong = badInputs.filter((r) => !r.ok).map((r) => `${r.name}: got ${r.status} ${r.code}, expected ${r.expected}`);
     expect.soft([...new Set(wrong)], 'malformed requests answered otherwise than documented').toEqual([]);
     const tried = new Set(badInputs.map((r) => r.name));
-    expect.soft(BAD_INPUTS.filter((b) => !tried.has(b.name)).map((b) => b.name), 'malformed requests never tried').toEqual([]);
-    expect.soft(moduleFiles.filter((f) => !f.same).map((f) => f.name), 'module files changed by the broken uploads').toEqual([]);
-    expect.soft(longIdRead, 'a read of a valid id of 200 bytes (docs: ids up to the stream name\'s 256 bytes)').toBe(200);
+    expect
+      .soft(
+        BAD_INPUTS.filter((b) => !tried.has(b.name)).map((b) => b.name),
+        'malformed requests never tried',
+      )
+      .toEqual([]);
+    expect
+      .soft(
+        moduleFiles.filter((f) => !f.same).map((f) => f.name),
+        'module files changed by the broken uploads',
+      )
+      .toEqual([]);
+    expect.soft(longIdRead, "a read of a valid id of 200 bytes (docs: ids up to the stream name's 256 bytes)").toBe(200);
     expect.soft(servedModules, 'modules served at the end').toEqual(['bank_account', 'counter', 'rogue', 'runaway', 'todos']);
   });
 
@@ -311,16 +382,38 @@ describe('thalo-runtime under SIGKILL, bad input and a runaway module', () => {
     const { runaway, ledger } = result();
     expect.soft(runaway.length, 'runaway rounds').toBeGreaterThan(2);
     const loops = runaway.map((r) => r.loop);
-    expect.soft(loops.filter((l) => l.outcome !== 'timeout').map((l) => `${l.id}: ${l.outcome} ${l.code}`), 'Loop commands not answered 504 COMMAND_TIMEOUT').toEqual([]);
+    expect
+      .soft(
+        loops.filter((l) => l.outcome !== 'timeout').map((l) => `${l.id}: ${l.outcome} ${l.code}`),
+        'Loop commands not answered 504 COMMAND_TIMEOUT',
+      )
+      .toEqual([]);
     const others = ledger.commands.filter((c) => c.aggregate !== 'runaway' && c.outcome === 'timeout');
-    expect.soft(others.map((c) => `${c.aggregate} ${c.id} ${c.command}`), 'other commands that timed out').toEqual([]);
-    expect.soft(ledger.faults, 'answers 5xx (other than the runaway\'s 504)').toEqual([]);
+    expect
+      .soft(
+        others.map((c) => `${c.aggregate} ${c.id} ${c.command}`),
+        'other commands that timed out',
+      )
+      .toEqual([]);
+    expect.soft(ledger.faults, "answers 5xx (other than the runaway's 504)").toEqual([]);
     const starved = runaway.filter((r) => {
       const start = r.loop.lastAttemptAt!;
       const end = r.loop.answeredAt!;
-      return !ledger.commands.some((c) => c.aggregate !== 'runaway' && c.outcome === 'acknowledged' && c.lastAttemptAt! >= start && c.answeredAt! <= end);
+      return !ledger.commands.some(
+        (c) => c.aggregate !== 'runaway' && c.outcome === 'acknowledged' && c.lastAttemptAt! >= start && c.answeredAt! <= end,
+      );
     });
-    expect.soft(starved.map((r) => r.loop.id), 'Loop commands during which no other command was acknowledged').toEqual([]);
-    expect.soft(runaway.filter((r) => r.behind.outcome !== 'acknowledged').map((r) => r.behind.id), 'commands queued behind a Loop on its shard that were not acknowledged').toEqual([]);
+    expect
+      .soft(
+        starved.map((r) => r.loop.id),
+        'Loop commands during which no other command was acknowledged',
+      )
+      .toEqual([]);
+    expect
+      .soft(
+        runaway.filter((r) => r.behind.outcome !== 'acknowledged').map((r) => r.behind.id),
+        'commands queued behind a Loop on its shard that were not acknowledged',
+      )
+      .toEqual([]);
   });
 });

@@ -27,16 +27,25 @@ function caught(fn: () => unknown): { code?: string; message?: string } {
 describe('bad input', () => {
   it('a command the aggregate does not know: UNKNOWN_COMMAND naming it and the known ones', () => {
     const error = caught(() => open().when('Explode', {}));
-    expect(error).toMatchObject({ code: 'UNKNOWN_COMMAND', message: 'bank_account has no command "Explode" (it has: OpenAccount, Deposit, Withdraw)' });
+    expect(error).toMatchObject({
+      code: 'UNKNOWN_COMMAND',
+      message: 'bank_account has no command "Explode" (it has: OpenAccount, Deposit, Withdraw)',
+    });
   });
 
   it('fields of the wrong type: INVALID_PAYLOAD naming the field', () => {
     const state = open();
-    expect(state.when('Deposit', { amount: 'ten' })).toEqual({ rejected: 'INVALID_PAYLOAD', message: 'Deposit: amount must be an integer' });
+    expect(state.when('Deposit', { amount: 'ten' })).toEqual({
+      rejected: 'INVALID_PAYLOAD',
+      message: 'Deposit: amount must be an integer',
+    });
     expect(state.when('Deposit', { amount: 1.5 })).toMatchObject(rejected('INVALID_PAYLOAD'));
     expect(state.when('Deposit', { amount: null })).toMatchObject(rejected('INVALID_PAYLOAD'));
     expect(state.when('Deposit', {})).toMatchObject(rejected('INVALID_PAYLOAD'));
-    expect(given(todos).when('AddTodo', { id: 'a', title: 42 })).toEqual({ rejected: 'INVALID_PAYLOAD', message: 'AddTodo: title must be a string' });
+    expect(given(todos).when('AddTodo', { id: 'a', title: 42 })).toEqual({
+      rejected: 'INVALID_PAYLOAD',
+      message: 'AddTodo: title must be a string',
+    });
   });
 
   it('a payload that is not a map: INVALID_PAYLOAD', () => {
@@ -72,7 +81,10 @@ describe('bad input', () => {
 
   it('ids that are not well-formed UTF-16 (lone surrogates): INVALID_ARGUMENT', () => {
     const instance = bank.instantiate();
-    expect(caught(() => instance.create('acc-\ud800'))).toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('well-formed') });
+    expect(caught(() => instance.create('acc-\ud800'))).toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: expect.stringContaining('well-formed'),
+    });
     expect(caught(() => instance.restore('\udfff', new Uint8Array([0x80])))).toMatchObject({ code: 'INVALID_ARGUMENT' });
     expect(instance.poisoned).toBe(false);
   });
@@ -81,7 +93,10 @@ describe('bad input', () => {
     // The engine refuses such a payload at its edge (INVALID_PAYLOAD); the instance itself packs
     // it, the guest copies the bytes into its event, and the host refuses to store them.
     const state = given(todos);
-    expect(caught(() => state.when('AddTodo', { id: 'a', title: 'half \ud83d' }))).toMatchObject({ code: 'GUEST_FAULT', message: expect.stringContaining('not valid UTF-8') });
+    expect(caught(() => state.when('AddTodo', { id: 'a', title: 'half \ud83d' }))).toMatchObject({
+      code: 'GUEST_FAULT',
+      message: expect.stringContaining('not valid UTF-8'),
+    });
     expect(state.instance.poisoned).toBe(false);
     expect(state.when('AddTodo', { id: 'b', title: 'fine' })).toEqual(emitted(['TodoAdded', { id: 'b', title: 'fine' }]));
   });
@@ -104,14 +119,18 @@ describe('bad input', () => {
       code: 'GUEST_FAULT',
       message: expect.stringContaining('(the module logged: no state for handle 12345)'),
     });
-    expect(caught(() => instance.apply(12345, [{ type: 'Deposited', data: new Uint8Array([0x80]) }]))).toMatchObject({ code: 'GUEST_FAULT' });
+    expect(caught(() => instance.apply(12345, [{ type: 'Deposited', data: new Uint8Array([0x80]) }]))).toMatchObject({
+      code: 'GUEST_FAULT',
+    });
   });
 
   it('snapshot bytes that are not a snapshot: GUEST_FAULT from restore', () => {
     const instance = bank.instantiate();
     expect(caught(() => instance.restore('acc', new Uint8Array([0xc1, 0xff])))).toMatchObject({
       code: 'GUEST_FAULT',
-      message: expect.stringMatching(/^bank_account: thalo_restore could not restore .*\(the module logged: a snapshot must be a msgpack map\)$/),
+      message: expect.stringMatching(
+        /^bank_account: thalo_restore could not restore .*\(the module logged: a snapshot must be a msgpack map\)$/,
+      ),
     });
   });
 });

@@ -72,7 +72,9 @@ describe('bank_account', () => {
   });
 
   it('given an open account, OpenAccount is rejected', () => {
-    expect(given(modules.bank_account!, opened(0)).when('OpenAccount', { initial_balance: 1 })).toMatchObject(rejected('ACCOUNT_ALREADY_OPEN'));
+    expect(given(modules.bank_account!, opened(0)).when('OpenAccount', { initial_balance: 1 })).toMatchObject(
+      rejected('ACCOUNT_ALREADY_OPEN'),
+    );
   });
 
   it('given 50 opened and 25 deposited, withdrawing 76 is rejected and 75 is not', () => {
@@ -105,7 +107,9 @@ describe('bank_account', () => {
 
 describe('todos', () => {
   it('when AddTodo, then TodoAdded with id and title', () => {
-    expect(given(modules.todos!).when('AddTodo', { id: 'a', title: 'write the ABI' })).toEqual(emitted(['TodoAdded', { id: 'a', title: 'write the ABI' }]));
+    expect(given(modules.todos!).when('AddTodo', { id: 'a', title: 'write the ABI' })).toEqual(
+      emitted(['TodoAdded', { id: 'a', title: 'write the ABI' }]),
+    );
   });
 
   it('given a todo, renames, completes and removes it, refusing what does not make sense', () => {

@@ -57,7 +57,10 @@ describe('limitMemory', () => {
   });
 
   it('leaves the code alone when there is no memory.grow, and keeps a lower maximum of the module', async () => {
-    const limited = limitMemory(await compileWatText('(module (memory (export "memory") 1 2) (func (export "f") (result i32) (i32.const 1)))'), 4 * 65536);
+    const limited = limitMemory(
+      await compileWatText('(module (memory (export "memory") 1 2) (func (export "f") (result i32) (i32.const 1)))'),
+      4 * 65536,
+    );
     expect(limited.probed).toBe(false);
     expect(limited.limit).toEqual({ bytes: 2 * 65536, setBy: 'module' });
     expect((await instantiate(limited.bytes)).f()).toBe(1);

@@ -109,7 +109,9 @@ describe('guest memory', () => {
   it('refuses one large growth as well, with the default cap of 256 MiB', async () => {
     const module = await compileModule(hostileBytes, 'hostile.wasm');
     const state = given(module);
-    expect(() => state.when('Huge', {})).toThrow(/^hostile ran out of memory in thalo_handle \(command Huge\): it asked for 1 GiB more with 128 KiB in use, past the runtime's cap on guest memory, 256 MiB/);
+    expect(() => state.when('Huge', {})).toThrow(
+      /^hostile ran out of memory in thalo_handle \(command Huge\): it asked for 1 GiB more with 128 KiB in use, past the runtime's cap on guest memory, 256 MiB/,
+    );
     expect(state.instance.memoryBytes).toBe(2 * 65536);
   });
 

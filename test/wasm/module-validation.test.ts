@@ -76,7 +76,9 @@ describe('module validation', () => {
   });
 
   it('refuses a forbidden import', async () => {
-    const error = await refusal(await compile(wat({ imports: '(import "wasi_snapshot_preview1" "clock_time_get" (func (param i32 i64 i32) (result i32)))' })));
+    const error = await refusal(
+      await compile(wat({ imports: '(import "wasi_snapshot_preview1" "clock_time_get" (func (param i32 i64 i32) (result i32)))' })),
+    );
     expect(error.code).toBe('MODULE_INVALID');
     expect(error.message).toContain('wasi_snapshot_preview1.clock_time_get');
   });
@@ -87,16 +89,22 @@ describe('module validation', () => {
   });
 
   it('refuses an export or import with the wrong signature, naming both signatures', async () => {
-    const arity = await refusal(await compile(wat({ omit: 'thalo_new', extra: '(func (export "thalo_new") (param i32) (result i32) i32.const 1)' })));
+    const arity = await refusal(
+      await compile(wat({ omit: 'thalo_new', extra: '(func (export "thalo_new") (param i32) (result i32) i32.const 1)' })),
+    );
     expect(arity.message).toContain('thalo_new has the signature (i32) -> i32; ABI v1 says (i32, i32) -> i32');
-    const result = await refusal(await compile(wat({ omit: 'thalo_handle', extra: '(func (export "thalo_handle") (param i32 i32 i32) (result i32) i32.const 0)' })));
+    const result = await refusal(
+      await compile(wat({ omit: 'thalo_handle', extra: '(func (export "thalo_handle") (param i32 i32 i32) (result i32) i32.const 0)' })),
+    );
     expect(result.message).toContain('thalo_handle has the signature (i32, i32, i32) -> i32; ABI v1 says (i32, i32, i32) -> i64');
     const log = await refusal(await compile(wat({ imports: '(import "thalo" "log" (func (param i32 i32)))' })));
     expect(log.message).toContain('the import thalo.log has the signature (i32, i32) -> (); ABI v1 says (i32, i32, i32) -> ()');
   });
 
   it('refuses a module that imports a memory instead of exporting one', async () => {
-    const error = await refusal(await compile(wat({ imports: '(import "env" "memory" (memory 1))' }).replace('(memory (export "memory") 1)', '')));
+    const error = await refusal(
+      await compile(wat({ imports: '(import "env" "memory" (memory 1))' }).replace('(memory (export "memory") 1)', '')),
+    );
     expect(error.message).toContain('imports memory "env.memory"');
   });
 

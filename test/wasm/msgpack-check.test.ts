@@ -37,7 +37,9 @@ describe('checkValue', () => {
 
   it('accepts ±(2^53 - 1) and refuses one past it, in both directions', () => {
     expect(refusal([0xcf, 0x00, 0x1f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff])).toBe('accepted');
-    expect(refusal([0xcf, 0x00, 0x20, 0, 0, 0, 0, 0, 0])).toBe('data holds the integer 9007199254740992, beyond ±9007199254740991 (2^53 - 1); write larger integers as strings');
+    expect(refusal([0xcf, 0x00, 0x20, 0, 0, 0, 0, 0, 0])).toBe(
+      'data holds the integer 9007199254740992, beyond ±9007199254740991 (2^53 - 1); write larger integers as strings',
+    );
     expect(refusal([0xd3, 0xff, 0xe0, 0, 0, 0, 0, 0, 0])).toContain('holds the integer -9007199254740992');
   });
 

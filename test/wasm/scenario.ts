@@ -28,7 +28,8 @@ export function stored(...events: [string, unknown][]): GuestEvent[] {
 }
 
 export function outcomeOf(outcome: HandleOutcome): Then {
-  if (outcome.kind === 'rejected') return { rejected: outcome.code, message: outcome.message, ...(outcome.data === undefined ? {} : { data: outcome.data }) };
+  if (outcome.kind === 'rejected')
+    return { rejected: outcome.code, message: outcome.message, ...(outcome.data === undefined ? {} : { data: outcome.data }) };
   return { emitted: outcome.events.map((e) => [e.type, unpack(e.data)]) };
 }
 

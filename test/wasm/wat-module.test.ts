@@ -14,7 +14,12 @@ beforeAll(async () => {
 describe('a hand-written WAT module', () => {
   it('is described by thalo_describe and named by its file', () => {
     expect(pinger.name).toBe('pinger');
-    expect(pinger.description).toEqual({ name: 'pinger', version: '1', commands: ['Ping', 'Refuse', 'Garble', 'Stray'], events: ['Pinged'] });
+    expect(pinger.description).toEqual({
+      name: 'pinger',
+      version: '1',
+      commands: ['Ping', 'Refuse', 'Garble', 'Stray'],
+      events: ['Pinged'],
+    });
     expect(pinger.supportsSnapshots).toBe(false);
   });
 

@@ -17,7 +17,7 @@ export interface ConnectionOptions {
 /** Add `--url`, `--token` and `--json` to a subcommand. */
 export function withConnection(command: Command): Command {
   return command
-    .addOption(new Option('--url <url>', 'the runtime\'s base URL').env('THALO_URL').default('http://127.0.0.1:4433'))
+    .addOption(new Option('--url <url>', "the runtime's base URL").env('THALO_URL').default('http://127.0.0.1:4433'))
     .addOption(new Option('--token <token>', 'bearer token, when the runtime has one').env('THALO_TOKEN'))
     .option('--json', 'print JSON instead of text');
 }
@@ -37,7 +37,9 @@ export async function reportFailure(options: ConnectionOptions, body: () => Prom
   } catch (error) {
     if (!(error instanceof ApiClientError)) throw error;
     if (options.json) {
-      process.stdout.write(`${JSON.stringify({ error: { status: error.status, code: error.code, message: error.message, data: error.data } })}\n`);
+      process.stdout.write(
+        `${JSON.stringify({ error: { status: error.status, code: error.code, message: error.message, data: error.data } })}\n`,
+      );
     } else if (error.code === 'COMMAND_REJECTED') {
       const rejection = error.data as { code?: string; message?: string } | undefined;
       process.stderr.write(`Rejected: ${rejection?.code ?? error.code}: ${rejection?.message ?? error.message}\n`);
@@ -56,6 +58,7 @@ export function eventLine(event: ExecutedEvent): string {
 /** Parse a positive integer option, or fail with a usage error (exit code 2). */
 export function positiveInteger(command: Command, value: string | undefined, name: string, fallback: number, min = 1): number {
   if (value === undefined) return fallback;
-  if (!/^[0-9]+$/.test(value) || Number(value) < min) command.error(`error: ${name} must be an integer of at least ${min}, got ${JSON.stringify(value)}`, { exitCode: 2 });
+  if (!/^[0-9]+$/.test(value) || Number(value) < min)
+    command.error(`error: ${name} must be an integer of at least ${min}, got ${JSON.stringify(value)}`, { exitCode: 2 });
   return Number(value);
 }

@@ -25,7 +25,8 @@ export function registerEvents(program: Command): void {
   command.action(async (options: EventsOptions) => {
     let from = positiveInteger(command, options.from, '--from', 1);
     let left = options.limit === undefined ? Infinity : positiveInteger(command, options.limit, '--limit', 0);
-    const print = (event: Parameters<typeof eventLine>[0]) => process.stdout.write(`${options.json ? JSON.stringify(event) : eventLine(event)}\n`);
+    const print = (event: Parameters<typeof eventLine>[0]) =>
+      process.stdout.write(`${options.json ? JSON.stringify(event) : eventLine(event)}\n`);
     await reportFailure(options, async () => {
       const client = clientOf(options);
       if (options.follow) {

@@ -26,7 +26,7 @@ export function registerExecute(program: Command): void {
       .argument('<id>', 'aggregate id, e.g. abc123')
       .argument('<command>', 'command name, e.g. Increment')
       .argument('[json]', 'the payload, a JSON object', '{}')
-      .option('--expected-version <version>', 'any, no_stream, exists, or the stream\'s exact version')
+      .option('--expected-version <version>', "any, no_stream, exists, or the stream's exact version")
       .option('--command-id <id>', 'idempotency key: a retry with the same id appends nothing')
       .option('--correlation-id <id>', 'correlation id stored with the events'),
   );

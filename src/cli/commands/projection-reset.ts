@@ -16,7 +16,9 @@ export function registerProjectionReset(program: Command): void {
   const command = withConnection(
     group
       .command('reset')
-      .description('set the checkpoint to a position, so that it replays from the next one (a relay republishes; a connected subscriber gets the events again)')
+      .description(
+        'set the checkpoint to a position, so that it replays from the next one (a relay republishes; a connected subscriber gets the events again)',
+      )
       .argument('<name>', 'the projection, relay or subscriber name (as `thalo projections` lists it)')
       .option('--to <position>', 'the new checkpoint: the last position counted as processed', '0'),
   );
@@ -25,7 +27,10 @@ export function registerProjectionReset(program: Command): void {
     await reportFailure(options, async () => {
       const info = await clientOf(options).resetProjection(name, position);
       if (options.json) process.stdout.write(`${JSON.stringify(info)}\n`);
-      else process.stdout.write(`Reset ${info.kind} ${info.name} to position ${info.position}: it replays from ${info.position + 1} (lag ${info.lag})\n`);
+      else
+        process.stdout.write(
+          `Reset ${info.kind} ${info.name} to position ${info.position}: it replays from ${info.position + 1} (lag ${info.lag})\n`,
+        );
     });
   });
 }

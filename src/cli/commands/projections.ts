@@ -23,7 +23,9 @@ export function projectionTable(entries: ProjectionEntry[]): string {
 
 export function registerProjections(program: Command): void {
   withConnection(
-    program.command('projections').description('list the projections, relays and remote subscribers, with their checkpoint position and lag'),
+    program
+      .command('projections')
+      .description('list the projections, relays and remote subscribers, with their checkpoint position and lag'),
   ).action(async (options: ConnectionOptions) => {
     await reportFailure(options, async () => {
       const list = await clientOf(options).projections();

@@ -22,7 +22,10 @@ export function registerPublish(program: Command): void {
     await reportFailure(options, async () => {
       const module = await clientOf(options).publish(name, bytes);
       if (options.json) process.stdout.write(`${JSON.stringify(module)}\n`);
-      else process.stdout.write(`Published ${module.name} ${module.description.version} (${module.file}): commands ${module.description.commands.join(', ')}\n`);
+      else
+        process.stdout.write(
+          `Published ${module.name} ${module.description.version} (${module.file}): commands ${module.description.commands.join(', ')}\n`,
+        );
     });
   });
 }

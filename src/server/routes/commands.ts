@@ -23,7 +23,10 @@ export const BATCH_BODY_LIMIT = 64 * 1024 * 1024;
 const PAYLOAD = { type: ['object', 'null'], errorCode: 'INVALID_PAYLOAD', description: 'a JSON object' };
 
 /** The expected version's rule is `parseExpectedVersion`'s, which names the field and quotes the text as sent. */
-const EXPECTED_VERSION = { type: ['string', 'number'], description: `"any", "no_stream", "exists" or an integer from 0 to ${Number.MAX_SAFE_INTEGER}` };
+const EXPECTED_VERSION = {
+  type: ['string', 'number'],
+  description: `"any", "no_stream", "exists" or an integer from 0 to ${Number.MAX_SAFE_INTEGER}`,
+};
 
 const COMMAND_SCHEMA = {
   params: { type: 'object', properties: { aggregate: STRING, id: STRING, command: STRING } },
@@ -64,7 +67,14 @@ const BATCH_SCHEMA = {
     required: ['commands'],
     additionalProperties: false,
     description: 'a JSON object {"commands": [...]}',
-    properties: { commands: { type: 'array', maxItems: MAX_BATCH_COMMANDS, items: BATCH_ITEM, description: `an array of at most ${MAX_BATCH_COMMANDS} commands` } },
+    properties: {
+      commands: {
+        type: 'array',
+        maxItems: MAX_BATCH_COMMANDS,
+        items: BATCH_ITEM,
+        description: `an array of at most ${MAX_BATCH_COMMANDS} commands`,
+      },
+    },
   },
 };
 
@@ -74,7 +84,12 @@ export function registerCommandRoutes(app: FastifyInstance, { engine, metrics, m
     const started = performance.now();
     try {
       const result = await engine.execute(command.aggregate, command.id, command.command, command.payload, command.options);
-      metrics.commandDone(result.duplicate ? 'duplicate' : 'ok', (performance.now() - started) / 1000, command.aggregate, result.duplicate ? 0 : result.events.length);
+      metrics.commandDone(
+        result.duplicate ? 'duplicate' : 'ok',
+        (performance.now() - started) / 1000,
+        command.aggregate,
+        result.duplicate ? 0 : result.events.length,
+      );
       return result;
     } catch (error) {
       metrics.commandDone(errorResponse(error).body.code, (performance.now() - started) / 1000);
@@ -93,21 +108,25 @@ export function registerCommandRoutes(app: FastifyInstance, { engine, metrics, m
     },
   );
 
-  app.post<{ Body: { commands: BatchItem[] } }>('/v1/commands', { bodyLimit: Math.max(BATCH_BODY_LIMIT, maxPayloadBytes), schema: BATCH_SCHEMA }, async (request) => {
-    const commands = parseBatch(request.body.commands);
-    // All commands go to the engine at once, in order: the engine keeps arrival order per
-    // aggregate and groups what arrives in one tick into one commit per shard.
-    const results = await Promise.all(
-      commands.map((command) =>
-        execute(command).then(
-          (result): BatchResult => ({ status: 200, result }),
-          (error): BatchResult => {
-            const { status, body } = errorResponse(error);
-            return { status, error: body };
-          },
+  app.post<{ Body: { commands: BatchItem[] } }>(
+    '/v1/commands',
+    { bodyLimit: Math.max(BATCH_BODY_LIMIT, maxPayloadBytes), schema: BATCH_SCHEMA },
+    async (request) => {
+      const commands = parseBatch(request.body.commands);
+      // All commands go to the engine at once, in order: the engine keeps arrival order per
+      // aggregate and groups what arrives in one tick into one commit per shard.
+      const results = await Promise.all(
+        commands.map((command) =>
+          execute(command).then(
+            (result): BatchResult => ({ status: 200, result }),
+            (error): BatchResult => {
+              const { status, body } = errorResponse(error);
+              return { status, error: body };
+            },
+          ),
         ),
-      ),
-    );
-    return { results } satisfies BatchResponse;
-  });
+      );
+      return { results } satisfies BatchResponse;
+    },
+  );
 }

@@ -31,7 +31,11 @@ export function moduleView(module: LoadedModule, directory: ModuleDirectory): Mo
 }
 
 export function registerModuleRoutes(app: FastifyInstance, { engine, modules }: RouteContext): void {
-  app.addContentTypeParser(['application/wasm', 'application/octet-stream'], { parseAs: 'buffer', bodyLimit: MODULE_BODY_LIMIT }, (_request, body, done) => done(null, body));
+  app.addContentTypeParser(
+    ['application/wasm', 'application/octet-stream'],
+    { parseAs: 'buffer', bodyLimit: MODULE_BODY_LIMIT },
+    (_request, body, done) => done(null, body),
+  );
 
   app.get('/v1/modules', async (): Promise<ModuleList> => ({
     modules: engine

@@ -38,20 +38,24 @@ export function registerProjectionRoutes(app: FastifyInstance, { engine, consume
   void app.register(async (context) => {
     acceptEmptyJson(context);
     const schema = { params: { type: 'object', properties: { name: STRING } }, body: POSITION_BODY.optional };
-    context.post<{ Params: { name: string }; Body: PositionBody }>('/v1/projections/:name/reset', { schema }, async (request): Promise<ProjectionView> => {
-      const { name } = request.params;
-      const position = request.body?.position ?? 0;
-      checkNotPastHead(position, engine.lastPosition());
+    context.post<{ Params: { name: string }; Body: PositionBody }>(
+      '/v1/projections/:name/reset',
+      { schema },
+      async (request): Promise<ProjectionView> => {
+        const { name } = request.params;
+        const position = request.body?.position ?? 0;
+        checkNotPastHead(position, engine.lastPosition());
 
-      // A stopped projection stores the checkpoint itself, and replays from there when it is
-      // started again.
-      const consumer = consumers.get(name);
-      if (consumer) {
-        await consumer.reset(position);
-        return view(consumer);
-      }
-      if (subscribers.has(name)) return subscribers.reset(name, position);
-      throw new ApiError('PROJECTION_NOT_FOUND', `no projection, relay or subscriber is named ${JSON.stringify(name)}`, { name });
-    });
+        // A stopped projection stores the checkpoint itself, and replays from there when it is
+        // started again.
+        const consumer = consumers.get(name);
+        if (consumer) {
+          await consumer.reset(position);
+          return view(consumer);
+        }
+        if (subscribers.has(name)) return subscribers.reset(name, position);
+        throw new ApiError('PROJECTION_NOT_FOUND', `no projection, relay or subscriber is named ${JSON.stringify(name)}`, { name });
+      },
+    );
   });
 }

@@ -21,37 +21,47 @@ const SUBSCRIBE_SCHEMA = {
   },
   headers: {
     type: 'object',
-    properties: { 'last-event-id': { ...decimalText({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }, 'a global position (an integer)'), title: 'Last-Event-ID' } },
+    properties: {
+      'last-event-id': {
+        ...decimalText({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }, 'a global position (an integer)'),
+        title: 'Last-Event-ID',
+      },
+    },
   },
 };
 
 export function registerSubscribeRoute(app: FastifyInstance, { engine, metrics, subscriptions, subscribers }: RouteContext): void {
-  app.get<{ Querystring: { from?: number; subscriber?: string }; Headers: { 'last-event-id'?: number } }>('/v1/subscribe', { schema: SUBSCRIBE_SCHEMA }, async (request, reply) => {
-    let from = request.query.from ?? 1;
-    const name = request.query.subscriber === undefined ? undefined : subscribers.checkName(request.query.subscriber, 'query parameter subscriber');
-    if (name !== undefined) {
-      // A new name past the cap is refused here, before the stream opens and the name is counted.
-      subscribers.checkRoom(name);
-      const checkpoint = subscribers.checkpoint(name);
-      if (checkpoint !== undefined) from = checkpoint + 1;
-    }
-    const lastEventId = request.headers['last-event-id'];
-    if (lastEventId !== undefined) from = lastEventId + 1;
-    // From here on the response is a raw stream that outlives this handler.
-    reply.hijack();
-    let untrack = (): void => undefined;
-    const subscription = new LogSubscription(engine.log, reply.raw, from, (closed) => {
-      subscriptions.delete(closed);
-      if (name !== undefined) subscribers.detach(name, closed);
-      untrack();
-    });
-    // The subscription may have ended inside its constructor already (the store closed under
-    // it); then it has called its onClose, and tracking it now would keep a dead stream listed.
-    if (!subscription.isClosed) {
-      subscriptions.add(subscription);
-      if (name !== undefined) subscribers.attach(name, subscription);
-      untrack = metrics.track(subscription);
-    }
-    return reply;
-  });
+  app.get<{ Querystring: { from?: number; subscriber?: string }; Headers: { 'last-event-id'?: number } }>(
+    '/v1/subscribe',
+    { schema: SUBSCRIBE_SCHEMA },
+    async (request, reply) => {
+      let from = request.query.from ?? 1;
+      const name =
+        request.query.subscriber === undefined ? undefined : subscribers.checkName(request.query.subscriber, 'query parameter subscriber');
+      if (name !== undefined) {
+        // A new name past the cap is refused here, before the stream opens and the name is counted.
+        subscribers.checkRoom(name);
+        const checkpoint = subscribers.checkpoint(name);
+        if (checkpoint !== undefined) from = checkpoint + 1;
+      }
+      const lastEventId = request.headers['last-event-id'];
+      if (lastEventId !== undefined) from = lastEventId + 1;
+      // From here on the response is a raw stream that outlives this handler.
+      reply.hijack();
+      let untrack = (): void => undefined;
+      const subscription = new LogSubscription(engine.log, reply.raw, from, (closed) => {
+        subscriptions.delete(closed);
+        if (name !== undefined) subscribers.detach(name, closed);
+        untrack();
+      });
+      // The subscription may have ended inside its constructor already (the store closed under
+      // it); then it has called its onClose, and tracking it now would keep a dead stream listed.
+      if (!subscription.isClosed) {
+        subscriptions.add(subscription);
+        if (name !== undefined) subscribers.attach(name, subscription);
+        untrack = metrics.track(subscription);
+      }
+      return reply;
+    },
+  );
 }

@@ -16,7 +16,12 @@ export function describeAppends({ open }: ContractContext): void {
       const data = backing.subarray(1, 5);
       const before = Date.now();
       const result = await store.append('order-1', [
-        { type: 'Placed', data, id: 'e-1', metadata: { correlationId: 'corr', causationId: 'cause', commandId: 'cmd', headers: { user: 'ann' } } },
+        {
+          type: 'Placed',
+          data,
+          id: 'e-1',
+          metadata: { correlationId: 'corr', causationId: 'cause', commandId: 'cmd', headers: { user: 'ann' } },
+        },
         event('Paid', { amount: 3 }),
       ]);
       expect(result).toMatchObject({ stream: 'order-1', version: 2, duplicate: false });
@@ -64,11 +69,14 @@ export function describeAppends({ open }: ContractContext): void {
 
     it('assigns dense positions and per-stream seqs in commit order, also to many appends in flight at once, in the order they were made', async () => {
       const store = await open();
-      const appends = Array.from({ length: 300 }, (_, i) => store.append(`s-${i % 7}`, i % 3 === 0 ? [event('a'), event('b')] : [event('a')]));
+      const appends = Array.from({ length: 300 }, (_, i) =>
+        store.append(`s-${i % 7}`, i % 3 === 0 ? [event('a'), event('b')] : [event('a')]),
+      );
       const results = await Promise.all(appends);
       const positions = results.flatMap((r) => r.events.map((e) => e.position));
       expect(positions).toEqual(positions.map((_, i) => i + 1));
-      for (const result of results) expect(result.events.map((e) => e.seq)).toEqual(result.events.map((_, k) => result.version - result.events.length + 1 + k));
+      for (const result of results)
+        expect(result.events.map((e) => e.seq)).toEqual(result.events.map((_, k) => result.version - result.events.length + 1 + k));
       await expectDenseLog(store);
     });
 

@@ -46,14 +46,26 @@ export function describeCheckpoints({ open, reopen }: ContractContext): void {
 
     it('lists checkpoints by name prefix, in name order', async () => {
       const store = await open();
-      for (const [name, position] of [['subscriber:b', 2], ['projection', 7], ['subscriber:a', 1], ['subscriber', 9], ['subscribes', 3]] as const) {
+      for (const [name, position] of [
+        ['subscriber:b', 2],
+        ['projection', 7],
+        ['subscriber:a', 1],
+        ['subscriber', 9],
+        ['subscribes', 3],
+      ] as const) {
         await store.setCheckpoint(name, position);
       }
       expect(await store.listCheckpoints('subscriber:')).toEqual([
         { name: 'subscriber:a', position: 1 },
         { name: 'subscriber:b', position: 2 },
       ]);
-      expect((await store.listCheckpoints()).map((c) => c.name)).toEqual(['projection', 'subscriber', 'subscriber:a', 'subscriber:b', 'subscribes']);
+      expect((await store.listCheckpoints()).map((c) => c.name)).toEqual([
+        'projection',
+        'subscriber',
+        'subscriber:a',
+        'subscriber:b',
+        'subscribes',
+      ]);
       expect((await store.listCheckpoints('')).map((c) => c.name)).toHaveLength(5);
       expect(await store.listCheckpoints('nothing-')).toEqual([]);
     });

@@ -73,16 +73,28 @@ export function describeInput({ open }: ContractContext): void {
     it('refuses metadata over maxMetadataBytes with METADATA_TOO_LARGE', async () => {
       const store = await open({ maxMetadataBytes: 32 });
       await store.append('s', [{ ...event('A'), metadata: { headers: { user: 'ann' } } }]);
-      const error = await expectCode(store.append('s', [{ ...event('A'), metadata: { headers: { note: 'x'.repeat(40) } } }]), 'METADATA_TOO_LARGE');
+      const error = await expectCode(
+        store.append('s', [{ ...event('A'), metadata: { headers: { note: 'x'.repeat(40) } } }]),
+        'METADATA_TOO_LARGE',
+      );
       expect(error.message).toContain('the limit is 32');
       expect(await store.streamVersion('s')).toBe(1);
     });
 
     it('has defaults: 1,000 events, 1 MiB of data, 16 KiB of metadata', async () => {
       const store = await open();
-      await expectCode(store.append('s', Array.from({ length: 1001 }, () => event('A'))), 'TOO_MANY_EVENTS');
+      await expectCode(
+        store.append(
+          's',
+          Array.from({ length: 1001 }, () => event('A')),
+        ),
+        'TOO_MANY_EVENTS',
+      );
       await expectCode(store.append('s', [sized(1024 * 1024 + 1)]), 'EVENT_TOO_LARGE');
-      await expectCode(store.append('s', [{ ...event('A'), metadata: { correlationId: 'c'.repeat(16 * 1024 + 1) } }]), 'METADATA_TOO_LARGE');
+      await expectCode(
+        store.append('s', [{ ...event('A'), metadata: { correlationId: 'c'.repeat(16 * 1024 + 1) } }]),
+        'METADATA_TOO_LARGE',
+      );
       expect(await store.lastPosition()).toBe(0);
     });
   });

@@ -50,7 +50,10 @@ export function describeLifecycle({ open, reopen }: ContractContext): void {
       expect((await reopened.findCommand('cmd-a'))?.events.map((e) => e.position)).toEqual([1, 2]);
       expect(await reopened.getCheckpoint('p')).toBe(2);
       expect((await reopened.getSnapshot('a'))?.seq).toBe(2);
-      await expect(reopened.append('a', [event('4')], { expected: 2 })).resolves.toMatchObject({ version: 3, events: [{ position: 4, seq: 3 }] });
+      await expect(reopened.append('a', [event('4')], { expected: 2 })).resolves.toMatchObject({
+        version: 3,
+        events: [{ position: 4, seq: 3 }],
+      });
       await expectDenseLog(reopened);
     });
   });

@@ -13,7 +13,11 @@ const LIMITS = [undefined, 0, 1, 2, 3, 7, 31, 32, 33, 64];
 /** What readStream must return, worked out from the stream's seqs alone. */
 function expectedSeqs(seqs: number[], options: { from?: number; limit?: number; backwards?: boolean }): number[] {
   const limit = options.limit ?? Infinity;
-  if (options.backwards) return seqs.filter((s) => s <= (options.from ?? Infinity)).reverse().slice(0, limit);
+  if (options.backwards)
+    return seqs
+      .filter((s) => s <= (options.from ?? Infinity))
+      .reverse()
+      .slice(0, limit);
   return seqs.filter((s) => s >= (options.from ?? 1)).slice(0, limit);
 }
 
@@ -74,13 +78,18 @@ export function describeReads({ open }: ContractContext): void {
       const store = await open();
       // Streams interleaved in the log, written one by one and in batches of several events.
       for (let round = 0; round < 24; round++) {
-        await store.appendBatch(['a', 'b', 'c'].map((stream, i) => ({ stream, events: Array.from({ length: 1 + ((round + i) % 3) }, () => event('E')) })));
+        await store.appendBatch(
+          ['a', 'b', 'c'].map((stream, i) => ({ stream, events: Array.from({ length: 1 + ((round + i) % 3) }, () => event('E')) })),
+        );
       }
       const log = await store.readAll();
       for (let from = 1; from <= log.length + 2; from++) {
         for (const limit of LIMITS) {
           const expected = log.slice(from - 1, limit === undefined ? undefined : from - 1 + limit).map((e) => e.position);
-          expect((await store.readAll({ from, limit })).map((e) => e.position), JSON.stringify({ from, limit })).toEqual(expected);
+          expect(
+            (await store.readAll({ from, limit })).map((e) => e.position),
+            JSON.stringify({ from, limit }),
+          ).toEqual(expected);
         }
       }
       for (const stream of ['a', 'b', 'c']) {
@@ -90,11 +99,17 @@ export function describeReads({ open }: ContractContext): void {
           for (const limit of LIMITS) {
             for (const backwards of [false, true]) {
               const options = { from, limit, backwards };
-              expect(seqsOf(await store.readStream(stream, options), stream), `${stream} ${JSON.stringify(options)}`).toEqual(expectedSeqs(seqs, options));
+              expect(seqsOf(await store.readStream(stream, options), stream), `${stream} ${JSON.stringify(options)}`).toEqual(
+                expectedSeqs(seqs, options),
+              );
             }
           }
         }
-        expect(seqsOf(await store.readStream(stream, { backwards: true, limit: 3 }), stream)).toEqual([seqs.length, seqs.length - 1, seqs.length - 2]);
+        expect(seqsOf(await store.readStream(stream, { backwards: true, limit: 3 }), stream)).toEqual([
+          seqs.length,
+          seqs.length - 1,
+          seqs.length - 2,
+        ]);
         // The events a stream read returns are the log's, field for field.
         expect(await store.readStream(stream)).toEqual(log.filter((e) => e.stream === stream));
       }

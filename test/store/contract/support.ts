@@ -85,7 +85,10 @@ export function sized(size: number, type = 'Padded'): NewEvent {
 }
 
 /** Expect `promise` (or `fn`) to fail with a ThaloError of `code`; returns the error. */
-export async function expectCode(promiseOrFn: Promise<unknown> | (() => unknown), code: string): Promise<{ code: string; message: string; data?: unknown }> {
+export async function expectCode(
+  promiseOrFn: Promise<unknown> | (() => unknown),
+  code: string,
+): Promise<{ code: string; message: string; data?: unknown }> {
   let error: unknown;
   try {
     await (typeof promiseOrFn === 'function' ? promiseOrFn() : promiseOrFn);
