@@ -8,23 +8,16 @@
  *   const consumers = new Consumers(engine.log);
  *   consumers.project('audit', (events) => { for (const e of events) console.log(e.position) });
  */
-import type { CheckpointEntry, ReadAllOptions, StoredEvent } from '../store/types.js';
+import type { EventStoreContract } from '../store/contract.js';
 
-export interface EventLog {
-  /** Events from `options.from` on, in position order, as stored (data not decoded). */
-  readAll(options: ReadAllOptions): StoredEvent[];
-  /** The position of the last committed event, 0 when the log is empty. */
-  lastPosition(): number;
-  /** The checkpoint stored under `name`, if any. */
-  getCheckpoint(name: string): number | undefined;
-  /** Store `position` under `name` (durably), also when it is lower than the stored one: a reset. */
-  setCheckpoint(name: string, position: number): Promise<void>;
-  /** Move `name`'s checkpoint forward to `position` (never back); resolves with the checkpoint now stored. */
-  advanceCheckpoint(name: string, position: number): Promise<number>;
-  /** Remove `name`'s checkpoint (durably); resolves with whether there was one. */
-  deleteCheckpoint(name: string): Promise<boolean>;
-  /** The stored checkpoints whose names start with `prefix`, in name order. */
-  listCheckpoints(prefix: string): CheckpointEntry[];
+/**
+ * The store's own promises for reading the log and keeping checkpoints (`EventStoreContract`
+ * documents each), plus the notices only the engine can give.
+ */
+export interface EventLog extends Pick<
+  EventStoreContract,
+  'readAll' | 'lastPosition' | 'getCheckpoint' | 'setCheckpoint' | 'advanceCheckpoint' | 'deleteCheckpoint' | 'listCheckpoints'
+> {
   /** Call `listener` with the last position after each commit. Returns the unsubscribe function. */
   onCommit(listener: (position: number) => void): () => void;
   /**

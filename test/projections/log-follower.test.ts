@@ -15,7 +15,7 @@ function memoryLog() {
   const listeners = new Set<(position: number) => void>();
   const state = { reads: [] as number[], failAt: undefined as number | undefined };
   const log: EventLog = {
-    readAll: ({ from = 1, limit = Infinity }) => {
+    readAll: ({ from = 1, limit = Infinity } = {}) => {
       state.reads.push(from);
       if (state.failAt !== undefined && from <= state.failAt && state.failAt < from + limit) throw new Error(`damaged at ${state.failAt}`);
       return events.slice(from - 1, from - 1 + limit);
