@@ -283,12 +283,13 @@ async function run(options: RuntimeOptions, relays: RelayOptions[], logger: Logg
         ...relayOptions,
         onStateChange: (state, error) => {
           const info = relay.info();
-          if (state === 'failing')
+          if (state === 'failing') {
+            const { code, message } = serializeError(error);
             logger.warn(
-              { relay: info.name, target: info.target, error: serializeError(error).message },
+              { relay: info.name, target: info.target, code, error: message },
               'relay cannot deliver: retrying, commands are still accepted',
             );
-          else logger.info({ relay: info.name, target: info.target }, 'relay delivering');
+          } else logger.info({ relay: info.name, target: info.target }, 'relay delivering');
         },
       });
       logger.info({ relay: relay.name, target: relay.info().target, position: relay.info().position }, 'relay started');

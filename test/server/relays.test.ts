@@ -63,7 +63,7 @@ describe.skipIf(skipped(REDIS) || skipped(NATS))('thalo-runtime --relay', () => 
     // Commands are accepted while the relay cannot deliver.
     for (let i = 0; i < 10; i++) expect((await execute(runtime.url, 'counter', 'down', 'Increment', { amount: 1 })).status).toBe(200);
     const failing = await runtime.waitForLog((l) => l.msg.startsWith('relay cannot deliver'));
-    expect(failing).toMatchObject({ level: 40, relay: `relay:redis://127.0.0.1:${port}?template=late` });
+    expect(failing).toMatchObject({ level: 40, relay: `relay:redis://127.0.0.1:${port}?template=late`, code: 'RELAY_UNREACHABLE' });
     const server = await startBroker(
       'redis-server',
       ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
