@@ -25,7 +25,7 @@ import { ThaloError } from './errors.js';
 export const MAX_VALUE_DEPTH = 64;
 
 /** Whether `value` is a number the rule lets through: finite, and exact if integral. */
-export function isExactNumber(value: number): boolean {
+function isExactNumber(value: number): boolean {
   return Number.isFinite(value) && (Number.isSafeInteger(value) || !Number.isInteger(value));
 }
 

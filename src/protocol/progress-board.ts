@@ -38,7 +38,7 @@ export interface ProgressReading {
  * change of the wall clock (NTP, an operator) does not move, so a jump cannot make every command
  * look overdue, or none.
  */
-export function monotonicMs(): number {
+function monotonicMs(): number {
   const [seconds, nanoseconds] = process.hrtime();
   return seconds * 1000 + nanoseconds / 1e6;
 }
