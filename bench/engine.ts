@@ -126,16 +126,16 @@ async function rebuild(): Promise<void> {
   const counter = await loadModule(file);
   states.load([{ name: 'counter', file, version: 1, compiled: counter.compiled, facts: counter.facts }]);
   const slot = states.slot('counter');
-  const full = states.rebuild(slot, 'counter-long', 'long');
+  const full = await states.rebuild(slot, 'counter-long', 'long');
   await store.putSnapshot('counter-long', { seq: full.version, state: slot.instance.snapshot(full.handle) });
   const bench = new Bench({ time: 1_000 });
-  bench.add(`rebuild from ${EVENTS} events`, () => {
+  bench.add(`rebuild from ${EVENTS} events`, async () => {
     states.evict('counter-long');
-    states.rebuild(slot, 'counter-long', 'long', false);
+    await states.rebuild(slot, 'counter-long', 'long', false);
   });
-  bench.add(`rebuild from a snapshot at ${EVENTS}`, () => {
+  bench.add(`rebuild from a snapshot at ${EVENTS}`, async () => {
     states.evict('counter-long');
-    states.rebuild(slot, 'counter-long', 'long');
+    await states.rebuild(slot, 'counter-long', 'long');
   });
   await bench.run();
   console.log('\nrebuild of one aggregate (counter, 10,000 events)');

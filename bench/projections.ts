@@ -64,7 +64,7 @@ async function liveLag(): Promise<{ p50: number; p99: number; max: number; rate:
       const now = Date.now();
       for (const e of events) lags.push(now - e.timestamp);
     },
-    { from: engine.lastPosition() + 1 },
+    { from: (await engine.lastPosition()) + 1 },
   );
   const tickMs = 10;
   const perTick = (LIVE_RATE * tickMs) / 1000;
@@ -79,7 +79,7 @@ async function liveLag(): Promise<{ p50: number; p99: number; max: number; rate:
   }
   await Promise.all(pending);
   const rate = sent / ((performance.now() - started) / 1000);
-  await projection.waitForPosition(engine.lastPosition());
+  await projection.waitForPosition(await engine.lastPosition());
   await engine.stop();
   rmSync(data, { recursive: true, force: true });
   lags.sort((a, b) => a - b);

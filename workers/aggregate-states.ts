@@ -107,12 +107,12 @@ export class AggregateStates {
    * Rebuild a state from its snapshot (when the module supports them and `useSnapshot` is left
    * on) plus the events after it, and cache it.
    */
-  rebuild(slot: ModuleSlot, stream: string, id: string, useSnapshot = true): AggregateState {
+  async rebuild(slot: ModuleSlot, stream: string, id: string, useSnapshot = true): Promise<AggregateState> {
     const { instance } = slot;
     let handle: AggregateHandle | undefined;
     let version = 0;
     if (useSnapshot && slot.module.supportsSnapshots) {
-      const snapshot = this.store.getSnapshot(stream);
+      const snapshot = await this.store.getSnapshot(stream);
       if (snapshot) {
         try {
           handle = instance.restore(id, snapshot.state);
@@ -127,7 +127,7 @@ export class AggregateStates {
     const state: AggregateState = { stream, slot, instance, handle, version, snapshotSeq: version };
     try {
       for (;;) {
-        const events = this.store.readStream(stream, { from: state.version + 1, limit: REBUILD_CHUNK });
+        const events = await this.store.readStream(stream, { from: state.version + 1, limit: REBUILD_CHUNK });
         if (events.length === 0) break;
         instance.apply(handle, events);
         state.version = events[events.length - 1]!.seq;

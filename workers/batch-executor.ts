@@ -94,7 +94,7 @@ export class BatchExecutor {
         const slot = this.states.slot(command.aggregate);
         if (command.commandId !== undefined) {
           // With the stream, a command id recorded for another stream fails here (COMMAND_ID_REUSED), as in the store.
-          const previous = this.store.findCommand(command.commandId, command.stream);
+          const previous = await this.store.findCommand(command.commandId, command.stream);
           if (previous) {
             replies[index] = { ok: true, version: previous.version, events: previous.events.map(decodeEvent), duplicate: true };
             continue;
@@ -107,7 +107,7 @@ export class BatchExecutor {
             retry.push(index);
             continue;
           }
-          state = this.states.rebuild(slot, command.stream, command.id);
+          state = await this.states.rebuild(slot, command.stream, command.id);
         }
         if (command.expected !== undefined) checkExpectedVersion(command.stream, command.expected, state.version);
         const outcome = state.instance.handle(state.handle, command.command, command.payload);

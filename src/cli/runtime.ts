@@ -292,6 +292,7 @@ async function run(options: RuntimeOptions, relays: RelayOptions[], logger: Logg
           } else logger.info({ relay: info.name, target: info.target }, 'relay delivering');
         },
       });
+      await relay.projection.ready();
       logger.info({ relay: relay.name, target: relay.info().target, position: relay.info().position }, 'relay started');
     }
     for (const { name, handle, options: projectionOptions } of projections) {
@@ -305,6 +306,7 @@ async function run(options: RuntimeOptions, relays: RelayOptions[], logger: Logg
           projectionOptions?.onError?.(error, failures);
         },
       });
+      await projection.ready();
       logger.info({ projection: name, position: projection.info().position }, 'projection started');
     }
     url = await api.listen(options.host, options.port);

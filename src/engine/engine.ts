@@ -155,18 +155,19 @@ export class Engine {
   }
 
   /** The events of one aggregate, decoded. */
-  readStream(aggregate: string, id: string, options: ReadStreamOptions = {}): ExecutedEvent[] {
+  async readStream(aggregate: string, id: string, options: ReadStreamOptions = {}): Promise<ExecutedEvent[]> {
     this.module(aggregate);
-    return this.store.readStream(streamOf(aggregate, id), options).map(decodeEvent);
+    return (await this.store.readStream(streamOf(aggregate, id), options)).map(decodeEvent);
   }
 
   /** The global log from a position, decoded. */
-  readAll(options: ReadAllOptions = {}): ExecutedEvent[] {
-    return this.store.readAll(options).map(decodeEvent);
+  async readAll(options: ReadAllOptions = {}): Promise<ExecutedEvent[]> {
+    return (await this.store.readAll(options)).map(decodeEvent);
   }
 
-  lastPosition(): number {
-    return this.store.lastPosition();
+  /** The position of the last event in the log; 0 when it is empty. */
+  async lastPosition(): Promise<number> {
+    return await this.store.lastPosition();
   }
 
   modules(): LoadedModule[] {

@@ -11,6 +11,7 @@
  * socket, a slow read model) holds the loop: memory stays bounded by one page.
  */
 import type { EventLog } from '../protocol/event-log.js';
+import type { Awaitable } from '../store/contract.js';
 import type { StoredEvent } from '../store/types.js';
 
 export interface LogFollowerHandlers {
@@ -28,6 +29,11 @@ export interface LogFollowerHandlers {
 export interface LogFollowerOptions {
   /** The first position to read. */
   from: number;
+  /**
+   * Where to start instead, read once before the first page (a stored checkpoint, which a store
+   * over the network answers with a promise). A failure goes to `failed` and is tried again.
+   */
+  start?: () => Awaitable<number>;
   /** Events per page at most. */
   pageSize: number;
   /** Bytes of event data per page at most (a page holds at least one event). */
@@ -47,6 +53,7 @@ export class LogFollower {
   private wakeUp: ((commit: boolean) => void) | undefined;
   private unsubscribe: (() => void) | undefined;
   private loop: Promise<void> = Promise.resolve();
+  private pendingStart: (() => Awaitable<number>) | undefined;
 
   constructor(
     private readonly log: EventLog,
@@ -54,12 +61,10 @@ export class LogFollower {
     private readonly options: LogFollowerOptions,
   ) {
     this.next = options.from;
+    this.pendingStart = options.start;
   }
 
-  /**
-   * Start reading. The first read runs before this returns (a closed store fails it at once), so
-   * call it once the owner is ready for its handlers.
-   */
+  /** Start reading; call it once the owner is ready for its handlers. */
   start(): void {
     this.unsubscribe = this.log.onCommit(() => this.wake(true));
     this.loop = this.run();
@@ -107,7 +112,17 @@ export class LogFollower {
   private async run(): Promise<void> {
     try {
       while (!this.stopped) {
+        if (this.pendingStart !== undefined && this.restartFrom === undefined) {
+          try {
+            this.next = await this.pendingStart();
+            this.pendingStart = undefined;
+          } catch (error) {
+            await this.failed(error);
+          }
+          continue;
+        }
         if (this.restartFrom !== undefined) {
+          this.pendingStart = undefined;
           const from = this.restartFrom;
           this.restartFrom = undefined;
           this.next = from;
@@ -126,7 +141,7 @@ export class LogFollower {
         this.woken = false;
         let events: StoredEvent[];
         try {
-          events = this.log.readAll({ from: this.next, limit: this.options.pageSize, maxBytes: this.options.maxBytes });
+          events = await this.log.readAll({ from: this.next, limit: this.options.pageSize, maxBytes: this.options.maxBytes });
         } catch (error) {
           await this.failed(error);
           continue;

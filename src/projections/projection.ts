@@ -27,6 +27,11 @@ export class Projection {
   private readonly settings: Required<Omit<ProjectionOptions, 'filter' | 'onError' | 'from'>>;
   private readonly matches;
   private readonly stopOnClose: () => void;
+  private readonly stopHeadWatch: () => void;
+  /** The last position this projection knows of: the head when it started, then each commit notice and page. */
+  private head = 0;
+  /** Whether the stored checkpoint has been read (`ready` resolves then). */
+  private started = false;
 
   /**
    * Start running `handler` over `log` under checkpoint `name`: from the checkpoint (or
@@ -49,7 +54,8 @@ export class Projection {
       retryMaxMs: positive(options.retryMaxMs, 'retryMaxMs', 30_000),
     };
     this.matches = compileFilter(options.filter);
-    this.position = log.getCheckpoint(name) ?? from - 1;
+    // Until the checkpoint is read (the follower's first step), the position is the one before `from`.
+    this.position = from - 1;
     this.follower = new LogFollower(
       log,
       {
@@ -58,13 +64,22 @@ export class Projection {
         restarted: (position) => this.restarted(position - 1),
       },
       {
-        from: this.position + 1,
+        from,
+        start: async () => {
+          const [checkpoint, head] = await Promise.all([log.getCheckpoint(name), log.lastPosition()]);
+          this.head = Math.max(this.head, head);
+          this.position = checkpoint ?? from - 1;
+          this.started = true;
+          this.progressed();
+          return this.position + 1;
+        },
         pageSize: this.settings.batchSize,
         maxBytes: DEFAULT_READ_PAGE_BYTES,
         pollIntervalMs: this.settings.pollIntervalMs,
       },
     );
     this.stopOnClose = log.onClose(() => this.stop());
+    this.stopHeadWatch = log.onCommit((position) => (this.head = Math.max(this.head, position)));
     this.follower.start();
   }
 
@@ -73,7 +88,7 @@ export class Projection {
       name: this.name,
       status: this.status,
       position: this.position,
-      lag: Math.max(0, this.log.lastPosition() - this.position),
+      lag: Math.max(0, this.head - this.position),
       failures: this.failures,
     };
     if (this.lastError !== undefined) info.lastError = this.lastError;
@@ -110,6 +125,11 @@ export class Projection {
     await this.waitFor(() => (this.position === position && !this.follower.restarting) || this.status === 'stopped');
   }
 
+  /** Resolves once the stored checkpoint has been read and the projection runs from it (or it stopped). */
+  async ready(): Promise<void> {
+    await this.waitFor(() => this.started || this.status === 'stopped');
+  }
+
   /** Resolves once the checkpoint is at least `position` (for tests and tools). */
   async waitForPosition(position: number): Promise<void> {
     await this.waitFor(() => this.position >= position || this.status === 'stopped');
@@ -119,6 +139,7 @@ export class Projection {
   async stop(): Promise<void> {
     this.status = 'stopped';
     this.stopOnClose();
+    this.stopHeadWatch();
     await this.follower.stop();
     await this.checkpointWrite;
     this.progressed();
@@ -126,6 +147,7 @@ export class Projection {
 
   private async handle(batch: StoredEvent[]): Promise<void> {
     const last = batch[batch.length - 1]!.position;
+    this.head = Math.max(this.head, last);
     const selected = this.matches ? batch.filter(this.matches) : batch;
     if (selected.length > 0) await this.handler(selected.map(decodeEvent), { name: this.name, position: last });
     if (this.status === 'retrying') this.status = 'running';

@@ -104,8 +104,8 @@ export class LogSubscription implements LagSource {
    * Last-Event-ID and resumes where it was. Either way the subscription ends.
    */
   private failed(error: unknown): undefined {
-    if (isThaloError(error, 'STORE_CORRUPTED') && !this.closed) this.sendDamage(error);
-    this.close();
+    if (isThaloError(error, 'STORE_CORRUPTED') && !this.closed) void this.sendDamage(error).finally(() => this.close());
+    else this.close();
     return undefined;
   }
 
@@ -113,12 +113,12 @@ export class LogSubscription implements LagSource {
    * Sends the events before the damaged position (the page that held it failed whole), then an
    * `event: error` message with the error, `{ code, message, data: { position, path } }`.
    */
-  private sendDamage(error: ThaloError): void {
+  private async sendDamage(error: ThaloError): Promise<void> {
     const position = (error.data as { position?: unknown } | undefined)?.position;
     const next = this.follower.next;
     if (typeof position === 'number' && position > next && !this.follower.restarting) {
       try {
-        const events = this.log.readAll({ from: next, limit: Math.min(PAGE, position - next) });
+        const events = await this.log.readAll({ from: next, limit: Math.min(PAGE, position - next) });
         if (events.length > 0) {
           this.response.write(format(events));
           this.delivered = events[events.length - 1]!.position;

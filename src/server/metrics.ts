@@ -12,6 +12,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Engine } from '../engine/index.js';
 import type { Consumers } from '../projections/index.js';
+import type { Awaitable } from '../store/contract.js';
 
 /** A live reader of the log (an SSE subscription) whose lag is reported. */
 export interface LagSource {
@@ -32,7 +33,7 @@ export class RuntimeMetrics {
    * `consumers` are the in-process projections and relays; `subscribers` lists the remote ones,
    * each reported by name in `thalo_subscription_lag_events` next to the projections and relays.
    */
-  constructor(engine: Engine, consumers: Consumers, subscribers: () => Iterable<{ name: string; lag: number }> = () => []) {
+  constructor(engine: Engine, consumers: Consumers, subscribers: () => Awaitable<Iterable<{ name: string; lag: number }>> = () => []) {
     // prom-client's names begin with their own group (`process_cpu_user_seconds_total`,
     // `nodejs_heap_size_used_bytes`), so the prefix is only ours: `thalo_process_` read
     // `thalo_process_process_cpu_…`.
@@ -73,8 +74,8 @@ export class RuntimeMetrics {
       name: 'thalo_log_position',
       help: 'The global position of the last committed event',
       registers: [this.registry],
-      collect() {
-        this.set(engine.lastPosition());
+      async collect() {
+        this.set(await engine.lastPosition());
       },
     });
     const subscriptions = this.subscriptions;
@@ -101,16 +102,16 @@ export class RuntimeMetrics {
       help: 'Events committed but not yet delivered: the largest lag among the live subscriptions (subscription="sse"), and per projection, relay or remote subscriber (from its checkpoint)',
       labelNames: ['subscription'],
       registers: [this.registry],
-      collect() {
+      async collect() {
         this.reset();
-        const head = engine.lastPosition();
+        const head = await engine.lastPosition();
         let worst = 0;
         for (const subscription of subscriptions) worst = Math.max(worst, head - subscription.delivered);
         this.set({ subscription: 'sse' }, worst);
         for (const consumer of consumers.list()) this.set({ subscription: consumer.name }, consumer.info().lag);
         // A subscriber's lag counts from its acked checkpoint, as a projection's does: what was
         // sent but not acked would be sent again after a crash, so it is not done yet.
-        for (const info of subscribers()) this.set({ subscription: info.name }, info.lag);
+        for (const info of await subscribers()) this.set({ subscription: info.name }, info.lag);
       },
     });
   }

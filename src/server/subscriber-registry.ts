@@ -59,6 +59,8 @@ export class SubscriberRegistry {
    * there, so that concurrent first acks of different names cannot all pass one free place.
    */
   private readonly creating = new Set<string>();
+  /** The admissions of names (see `admit`), one after the other. */
+  private admissions: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly log: EventLog,
@@ -92,14 +94,14 @@ export class SubscriberRegistry {
   }
 
   /** The stored checkpoint of subscriber `name`, if it ever acked (or was reset). */
-  checkpoint(name: string): number | undefined {
-    return this.log.getCheckpoint(SUBSCRIBER_CHECKPOINT_PREFIX + name);
+  async checkpoint(name: string): Promise<number | undefined> {
+    return await this.log.getCheckpoint(SUBSCRIBER_CHECKPOINT_PREFIX + name);
   }
 
   /** True when `name` is connected now or has a stored checkpoint. */
-  has(name: string): boolean {
+  async has(name: string): Promise<boolean> {
     if (!NAME.test(name)) return false;
-    return (this.streams.get(name)?.size ?? 0) > 0 || this.checkpoint(name) !== undefined;
+    return (this.streams.get(name)?.size ?? 0) > 0 || (await this.checkpoint(name)) !== undefined;
   }
 
   /** Count `subscription` as one of `name`'s open streams until it closes (call `detach` then). */
@@ -121,9 +123,12 @@ export class SubscriberRegistry {
    * with the checkpoint now stored, durably. The caller checks `position` against the log's head.
    */
   async ack(name: string, position: number): Promise<number> {
-    if (this.isKnown(name)) return this.log.advanceCheckpoint(SUBSCRIBER_CHECKPOINT_PREFIX + name, position);
-    this.checkRoom(name);
-    this.creating.add(name);
+    const isNew = await this.admit(name, () => {
+      if (this.isKnownHere(name)) return false;
+      this.creating.add(name);
+      return true;
+    });
+    if (!isNew) return this.log.advanceCheckpoint(SUBSCRIBER_CHECKPOINT_PREFIX + name, position);
     try {
       return await this.log.advanceCheckpoint(SUBSCRIBER_CHECKPOINT_PREFIX + name, position);
     } finally {
@@ -132,14 +137,26 @@ export class SubscriberRegistry {
   }
 
   /**
-   * Throws `TOO_MANY_SUBSCRIBERS` when `name` is new and the runtime knows `maxSubscribers` names
-   * already (stored, connected, or being stored). Call it before a name's first stream or ack; the
-   * check and what follows must run in one turn, so that the count cannot change between them.
+   * Runs `claim` once `name` has room: at once when `name` is known (connected, being stored, or
+   * with a stored checkpoint), else when the runtime knows fewer than `maxSubscribers` names
+   * (stored, connected, or being stored); else throws `TOO_MANY_SUBSCRIBERS`. Admissions run one
+   * at a time, and `claim` (which must count the name, by attaching a stream or marking it as
+   * being created) runs inside the admission, so concurrent new names cannot all pass one free
+   * place while the stored names are read.
    */
-  checkRoom(name: string): void {
-    if (this.isKnown(name)) return;
+  admit<T>(name: string, claim: () => T): Promise<T> {
+    const admission = this.admissions.then(async () => {
+      await this.checkRoom(name);
+      return claim();
+    });
+    this.admissions = admission.catch(() => undefined);
+    return admission;
+  }
+
+  private async checkRoom(name: string): Promise<void> {
+    if (this.isKnownHere(name) || (await this.checkpoint(name)) !== undefined) return;
     const known = new Set([...this.creating, ...this.streams.keys()]);
-    for (const entry of this.log.listCheckpoints(SUBSCRIBER_CHECKPOINT_PREFIX))
+    for (const entry of await this.log.listCheckpoints(SUBSCRIBER_CHECKPOINT_PREFIX))
       known.add(entry.name.slice(SUBSCRIBER_CHECKPOINT_PREFIX.length));
     if (known.size < this.maxSubscribers) return;
     throw new ApiError(
@@ -164,8 +181,9 @@ export class SubscriberRegistry {
     return stored || open.length > 0;
   }
 
-  private isKnown(name: string): boolean {
-    return this.streams.has(name) || this.creating.has(name) || this.checkpoint(name) !== undefined;
+  /** Connected now or being stored: known without reading the store. */
+  private isKnownHere(name: string): boolean {
+    return this.streams.has(name) || this.creating.has(name);
   }
 
   /**
@@ -177,26 +195,26 @@ export class SubscriberRegistry {
   async reset(name: string, position: number): Promise<SubscriberInfo> {
     await this.log.setCheckpoint(SUBSCRIBER_CHECKPOINT_PREFIX + name, position);
     for (const subscription of this.streams.get(name) ?? []) subscription.restart(position + 1);
-    return this.info(name, position);
+    return this.info(name, position, await this.log.lastPosition());
   }
 
   /** Every known subscriber (connected now, or with a stored checkpoint), by name. */
-  list(): SubscriberInfo[] {
+  async list(): Promise<SubscriberInfo[]> {
+    const [entries, head] = await Promise.all([this.log.listCheckpoints(SUBSCRIBER_CHECKPOINT_PREFIX), this.log.lastPosition()]);
     const stored = new Map<string, number>();
-    for (const entry of this.log.listCheckpoints(SUBSCRIBER_CHECKPOINT_PREFIX))
-      stored.set(entry.name.slice(SUBSCRIBER_CHECKPOINT_PREFIX.length), entry.position);
+    for (const entry of entries) stored.set(entry.name.slice(SUBSCRIBER_CHECKPOINT_PREFIX.length), entry.position);
     const names = [...new Set([...stored.keys(), ...this.streams.keys()])].sort();
-    return names.map((name) => this.info(name, stored.get(name) ?? 0));
+    return names.map((name) => this.info(name, stored.get(name) ?? 0, head));
   }
 
-  private info(name: string, position: number): SubscriberInfo {
+  private info(name: string, position: number, head: number): SubscriberInfo {
     const open = this.streams.get(name);
     const info: SubscriberInfo = {
       name,
       kind: 'subscriber',
       status: open && open.size > 0 ? 'connected' : 'disconnected',
       position,
-      lag: Math.max(0, this.log.lastPosition() - position),
+      lag: Math.max(0, head - position),
       connections: open?.size ?? 0,
     };
     if (open && open.size > 0) info.delivered = Math.max(...[...open].map((s) => s.delivered));

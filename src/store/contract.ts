@@ -7,18 +7,18 @@
  * must pass unchanged (test/store/lmdb-contract.test.ts runs it against LMDB). A promise that
  * suite does not check is not part of the contract.
  *
- * Reads are synchronous here because the only store today reads memory-mapped pages in the
- * calling thread, and the hot paths (a worker rebuilding an aggregate, a projection's catch-up,
- * the engine's read pass-throughs) count on it. A store over the network cannot answer
- * synchronously: the contract's reads then become promises and their callers await them. The
- * shared suite already awaits every call, so it runs unchanged either way.
+ * A read answers with its value or with a promise of it (`Awaitable`): the LMDB store reads
+ * memory-mapped pages in the calling thread and answers at once, which its hot paths (a worker
+ * rebuilding an aggregate, a projection's catch-up) count on; the PostgreSQL store answers over
+ * the network. Code written against the contract always awaits a read, so it runs on either; the
+ * shared suite does the same.
  *
  * Errors are `ThaloError`s, checked by code (src/errors.ts). Every method of a closed store fails
  * with `STORE_CLOSED`, except `close` itself.
  *
  * @example
- *   function countEvents(store: EventStoreContract, stream: string): number {
- *     return store.streamVersion(stream);
+ *   async function countEvents(store: EventStoreContract, stream: string): Promise<number> {
+ *     return await store.streamVersion(stream);
  *   }
  */
 import type {
@@ -33,6 +33,9 @@ import type {
   Snapshot,
   StoredEvent,
 } from './types.js';
+
+/** A value, or a promise of it: what a read of the contract answers with. Await it. */
+export type Awaitable<T> = T | Promise<T>;
 
 export interface EventStoreContract {
   /**
@@ -70,7 +73,7 @@ export interface EventStoreContract {
    * `stream`, an id recorded for another stream fails with `COMMAND_ID_REUSED`, as the append
    * would.
    */
-  findCommand(commandId: string, stream?: string): AppendResult | undefined;
+  findCommand(commandId: string, stream?: string): Awaitable<AppendResult | undefined>;
 
   /**
    * Events of `stream` in seq order: forwards from `from` (default 1), or backwards from `from`
@@ -78,19 +81,19 @@ export interface EventStoreContract {
    * least one when there is one. An unknown stream, a `from` past the end or a `limit` of 0 read
    * as empty. A read sees every append that resolved before it began.
    */
-  readStream(stream: string, options?: ReadStreamOptions): StoredEvent[];
+  readStream(stream: string, options?: ReadStreamOptions): Awaitable<StoredEvent[]>;
 
   /** The global log from position `from` (default 1) in position order; `limit` and `maxBytes` as in `readStream`. */
-  readAll(options?: ReadAllOptions): StoredEvent[];
+  readAll(options?: ReadAllOptions): Awaitable<StoredEvent[]>;
 
   /** The position of the last event in the log; 0 when it is empty. */
-  lastPosition(): number;
+  lastPosition(): Awaitable<number>;
 
   /** The seq of `stream`'s last event; 0 when it has none. */
-  streamVersion(stream: string): number;
+  streamVersion(stream: string): Awaitable<number>;
 
   /** The position stored under checkpoint `name`, or undefined when there is none. */
-  getCheckpoint(name: string): number | undefined;
+  getCheckpoint(name: string): Awaitable<number | undefined>;
 
   /** Stores `position` under `name`, durably, also when it is lower than the stored one (a reset). */
   setCheckpoint(name: string, position: number): Promise<void>;
@@ -103,13 +106,13 @@ export interface EventStoreContract {
   advanceCheckpoint(name: string, position: number): Promise<number>;
 
   /** Every checkpoint whose name starts with `prefix` (default: all), in name order. */
-  listCheckpoints(prefix?: string): CheckpointEntry[];
+  listCheckpoints(prefix?: string): Awaitable<CheckpointEntry[]>;
 
   /** Removes checkpoint `name`, durably; resolves with whether there was one. */
   deleteCheckpoint(name: string): Promise<boolean>;
 
   /** The latest snapshot stored for `stream`, or undefined (also when it was damaged: the events are the truth). */
-  getSnapshot(stream: string): Snapshot | undefined;
+  getSnapshot(stream: string): Awaitable<Snapshot | undefined>;
 
   /**
    * Stores `snapshot` as `stream`'s latest, durably. Fails with `INVALID_ARGUMENT` when its seq

@@ -41,7 +41,7 @@ describe('Engine: ordering and completeness', () => {
         balance += op.command === 'Deposit' ? op.amount : -op.amount;
         expectedEvents.push({ type: op.command === 'Deposit' ? 'Deposited' : 'Withdrawn', amount: op.amount });
       }
-      const stored = engine.readStream('bank_account', id).slice(1);
+      const stored = (await engine.readStream('bank_account', id)).slice(1);
       expect(stored.map((e) => ({ type: e.type, amount: (e.data as { amount: number }).amount }))).toEqual(expectedEvents);
       // The cached state agrees with the replay: the exact balance can be withdrawn, not a unit more.
       if (balance > 0) await engine.execute('bank_account', id, 'Withdraw', { amount: balance });
@@ -55,7 +55,7 @@ describe('Engine: ordering and completeness', () => {
     const acks = await Promise.all(
       Array.from({ length: 3_000 }, (_, i) => engine.execute('counter', `c${i % 1_000}`, 'Increment', { amount: i + 1 })),
     );
-    const log = engine.readAll();
+    const log = await engine.readAll();
     expect(log.map((e) => e.position)).toEqual(Array.from({ length: 3_000 }, (_, i) => i + 1));
     const acked = acks.flatMap((a) => a.events.map((e) => e.id)).sort();
     expect(acked).toHaveLength(3_000);
@@ -64,7 +64,7 @@ describe('Engine: ordering and completeness', () => {
     for (const event of log) seqs.set(event.stream, [...(seqs.get(event.stream) ?? []), event.seq]);
     expect(seqs.size).toBe(1_000);
     for (const list of seqs.values()) expect(list).toEqual([1, 2, 3]);
-    expect(engine.lastPosition()).toBe(3_000);
+    expect(await engine.lastPosition()).toBe(3_000);
   });
 
   it('returns stored events with positions, ids, timestamps, metadata and decoded data', async () => {
@@ -83,7 +83,7 @@ describe('Engine: ordering and completeness', () => {
     expect(event!.id).toMatch(/^[0-9a-f-]{36}$/);
     expect(Math.abs(event!.timestamp - Date.now())).toBeLessThan(60_000);
     expect(event!.metadata).toMatchObject({ correlationId: 'corr-1', causationId: 'cause-1', headers: { user: 'ann' } });
-    expect(engine.readStream('counter', 'abc123')).toEqual(result.events);
+    expect(await engine.readStream('counter', 'abc123')).toEqual(result.events);
   });
 });
 
@@ -108,7 +108,7 @@ describe('Engine: concurrency control and idempotency', () => {
     expect(!stale.ok && stale.error.message).toBe('stream "counter-v" expected version 1, but it is at version 2');
     expect((await inc('exists')).ok).toBe(true);
     expect((await inc('any')).ok).toBe(true);
-    expect(engine.readStream('counter', 'v').map((e) => e.seq)).toEqual([1, 2, 3, 4]);
+    expect((await engine.readStream('counter', 'v')).map((e) => e.seq)).toEqual([1, 2, 3, 4]);
   });
 
   it('returns the original result for a repeated command id and appends nothing', async () => {
@@ -119,7 +119,7 @@ describe('Engine: concurrency control and idempotency', () => {
     const retry = await engine.execute('bank_account', 'idem', 'Withdraw', { amount: 80 }, { commandId: 'w-1' });
     expect(retry.duplicate).toBe(true);
     expect(retry.events.map((e) => e.id)).toEqual(first.events.map((e) => e.id));
-    expect(engine.readStream('bank_account', 'idem')).toHaveLength(2);
+    expect(await engine.readStream('bank_account', 'idem')).toHaveLength(2);
   });
 
   it('appends a command once when copies with the same id arrive in one batch', async () => {
@@ -129,7 +129,7 @@ describe('Engine: concurrency control and idempotency', () => {
     );
     expect(copies.filter((c) => !c.duplicate)).toHaveLength(1);
     expect(new Set(copies.map((c) => c.events[0]!.id)).size).toBe(1);
-    expect(engine.readStream('counter', 'same')).toHaveLength(1);
+    expect(await engine.readStream('counter', 'same')).toHaveLength(1);
     // The state was not moved by the duplicates: the next command lands at seq 2.
     const next = await engine.execute('counter', 'same', 'Increment', { amount: 1 }, { expectedVersion: 1 });
     expect(next.version).toBe(2);
@@ -145,7 +145,7 @@ describe('Engine: outcomes at the edge', () => {
       expect(rejected.error.code).toBe('COMMAND_REJECTED');
       expect(rejected.error.data).toMatchObject({ aggregate: 'bank_account', id: 'closed', command: 'Withdraw', code: 'ACCOUNT_NOT_OPEN' });
     }
-    expect(engine.readStream('bank_account', 'closed')).toEqual([]);
+    expect(await engine.readStream('bank_account', 'closed')).toEqual([]);
   });
 
   it('names unknown aggregates, unknown commands, invalid ids and invalid options', async () => {
@@ -164,7 +164,7 @@ describe('Engine: outcomes at the edge', () => {
     expect(await code(engine.execute('counter', 'x', 'Increment', { amount: 1, pad: 'x'.repeat(2 * 1024 * 1024) }))).toBe(
       'PAYLOAD_TOO_LARGE',
     );
-    expect(engine.readAll()).toEqual([]);
+    expect(await engine.readAll()).toEqual([]);
   });
 });
 

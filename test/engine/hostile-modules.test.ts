@@ -39,7 +39,7 @@ describe('a module whose thalo_snapshot traps', () => {
       const result = await engine.execute('hostile', 'h', 'Ok', {});
       expect(result.version).toBe(i);
     }
-    expect(engine.readStream('hostile', 'h').map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect((await engine.readStream('hostile', 'h')).map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     await log.waitFor((m) => m.startsWith('thalo_snapshot failed'));
     const failures = log.lines.filter((l) => l.message.startsWith('thalo_snapshot failed'));
     expect(failures).toHaveLength(1);
@@ -62,7 +62,7 @@ describe('guest memory', () => {
     });
     // The fresh instance has its initial memory again, so three more Grows fit.
     for (let i = 0; i < 3; i++) await engine.execute('hostile', 'm', 'Grow', {});
-    expect(engine.readStream('hostile', 'm')).toHaveLength(6);
+    expect(await engine.readStream('hostile', 'm')).toHaveLength(6);
   });
 
   it('refuses a 1 GiB growth under the default cap, and the aggregate serves the next command', async () => {

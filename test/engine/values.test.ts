@@ -84,7 +84,7 @@ describe('Engine: payloads break only their own command (item 14)', () => {
       expect(!result.ok && result.error.code).toBe('INVALID_PAYLOAD');
       expect(!result.ok && result.error.message).toContain(message);
       expect(others.filter((o) => o.ok)).toHaveLength(10);
-      expect(engine.readStream('counter', 'odd')).toEqual([]);
+      expect(await engine.readStream('counter', 'odd')).toEqual([]);
     });
   }
 });
@@ -102,17 +102,17 @@ describe('Engine: guest output is checked before anything is written (items 1 an
   for (const [command, code, message] of refused) {
     it(`${command}: ${code}, nothing written, the ten commands of its batch committed`, async () => {
       const engine = shared();
-      const from = engine.lastPosition() + 1;
+      const from = (await engine.lastPosition()) + 1;
       const { result, others } = await besideTen(engine, () => engine.execute('rogue', command, command));
       expect(!result.ok && result.error.code).toBe(code);
       expect(!result.ok && result.error.message).toContain(message);
       expect(others.filter((o) => o.ok)).toHaveLength(10);
       // The log gained exactly the ten, and every page of it reads.
-      const log = engine.readAll({ from });
+      const log = await engine.readAll({ from });
       expect(log.map((e) => e.stream).sort()).toEqual(
         [...Array.from({ length: 5 }, (_, i) => `counter-a${i}`), ...Array.from({ length: 5 }, (_, i) => `counter-b${i}`)].sort(),
       );
-      expect(engine.readStream('rogue', command)).toEqual([]);
+      expect(await engine.readStream('rogue', command)).toEqual([]);
       // The aggregate serves its next command.
       await expect(engine.execute('rogue', command, 'Ok')).resolves.toMatchObject({ version: 1 });
     });
@@ -122,7 +122,7 @@ describe('Engine: guest output is checked before anything is written (items 1 an
     const engine = shared();
     const result = await engine.execute('rogue', 'ok', 'Ok');
     expect(result.events[0]!.data).toBe(1);
-    expect(engine.readStream('rogue', 'ok')[0]!.data).toBe(1);
+    expect((await engine.readStream('rogue', 'ok'))[0]!.data).toBe(1);
   });
 });
 
@@ -134,7 +134,7 @@ describe('Engine: limits on what a command writes (item 9)', () => {
     expect(!result.ok && result.error.code).toBe('METADATA_TOO_LARGE');
     expect(!result.ok && result.error.message).toContain('the limit is 16384');
     expect(others.filter((o) => o.ok)).toHaveLength(10);
-    expect(engine.readStream('counter', 'h')).toEqual([]);
+    expect(await engine.readStream('counter', 'h')).toEqual([]);
   });
 
   it('takes the limits as options', async () => {
@@ -153,7 +153,7 @@ describe('Engine: a command id belongs to one stream (item 2)', () => {
     expect(!again.ok && again.error.code).toBe('COMMAND_ID_REUSED');
     expect(!again.ok && again.error.message).toContain('"counter-r1"');
     expect(!again.ok && again.error.message).toContain('"counter-r2"');
-    expect(engine.readStream('counter', 'r2')).toEqual([]);
+    expect(await engine.readStream('counter', 'r2')).toEqual([]);
   });
 
   it('gives every one of 50 concurrent reuses the same answer', async () => {
@@ -165,7 +165,7 @@ describe('Engine: a command id belongs to one stream (item 2)', () => {
       ),
     );
     expect(sends.map((s) => !s.ok && s.error.code)).toEqual(Array(50).fill('COMMAND_ID_REUSED'));
-    expect(engine.readAll()).toHaveLength(1);
+    expect(await engine.readAll()).toHaveLength(1);
   });
 
   it('refuses the same reuse inside one batch with the same code', async () => {
@@ -176,7 +176,7 @@ describe('Engine: a command id belongs to one stream (item 2)', () => {
     ]);
     expect(first.ok).toBe(true);
     expect(!second.ok && second.error.code).toBe('COMMAND_ID_REUSED');
-    expect(engine.readStream('counter', 'x2')).toEqual([]);
+    expect(await engine.readStream('counter', 'x2')).toEqual([]);
   });
 });
 
@@ -185,11 +185,11 @@ describe('Engine: events stored before the value rule still read (item 1)', () =
     const data = tempDir();
     await writeEventsBeforeTheValueRule(data);
     const engine = await startEngine({ modules, data, workers: 1 });
-    const [huge, broken, plain] = engine.readStream('counter', 'old');
+    const [huge, broken, plain] = await engine.readStream('counter', 'old');
     expect(huge!.data).toEqual({ amount: 10n ** 18n });
     expect(broken!.data).toBeNull();
     expect(broken!.undecodable).toEqual({ reason: expect.any(String), base64: Buffer.from(UNDECODABLE).toString('base64') });
     expect(plain!.data).toEqual({ amount: 1 });
-    expect(engine.readAll().map((e) => e.seq)).toEqual([1, 2, 3]);
+    expect((await engine.readAll()).map((e) => e.seq)).toEqual([1, 2, 3]);
   });
 });

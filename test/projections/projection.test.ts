@@ -19,8 +19,8 @@ describe('projections', () => {
     for (let round = 0; round < 10; round++) {
       await Promise.all(Array.from({ length: 150 }, (_, i) => engine.execute('counter', `q${i % 41}`, 'Increment', { amount: 1 })));
     }
-    await projection.waitForPosition(engine.lastPosition());
-    expect(engine.lastPosition()).toBe(2_000);
+    await projection.waitForPosition(await engine.lastPosition());
+    expect(await engine.lastPosition()).toBe(2_000);
     expect(seen).toEqual(Array.from({ length: 2_000 }, (_, i) => i + 1));
     expect(projection.info()).toMatchObject({ name: 'all', status: 'running', position: 2_000, lag: 0 });
   });

@@ -62,7 +62,7 @@ describe.skipIf(skipped(NATS))('relay to NATS JetStream', () => {
     await load(engine, 200);
     await relay.projection.waitForPosition(200);
     const stored = await messages(nc, streamName);
-    const log = engine.readAll();
+    const log = await engine.readAll();
     expect(stored.map((m) => m.msgId)).toEqual(log.map((e) => e.id));
     expect(stored[0]!.subject).toBe(`thalo_test_${suffix}.counter.Incremented`);
     expect(stored[0]!.body).toMatchObject({ type: 'Incremented', position: '1', seq: '1', data: { amount: 1 } });
@@ -83,9 +83,9 @@ describe.skipIf(skipped(NATS))('relay to NATS JetStream', () => {
     const [first] = await messages(nc, streamName);
     expect(first!.body).toMatchObject({
       specversion: '1.0',
-      id: engine.readAll()[0]!.id,
+      id: (await engine.readAll())[0]!.id,
       type: 'Incremented',
-      subject: engine.readAll()[0]!.stream,
+      subject: (await engine.readAll())[0]!.stream,
     });
 
     const errors: unknown[] = [];

@@ -44,10 +44,10 @@ describe.skipIf(skipped(REDIS))('relay to Redis Streams', () => {
     });
     await load(engine, 300);
     await engine.execute('bank_account', 'b1', 'OpenAccount', { initial_balance: 5 });
-    await relay.projection.waitForPosition(engine.lastPosition());
+    await relay.projection.waitForPosition(await engine.lastPosition());
     const counter = await entries(redis, `thalo_test_${suffix}_counter`);
     expect(counter.map((e) => Number(e.position))).toEqual(Array.from({ length: 300 }, (_, i) => i + 1));
-    const log = engine.readAll();
+    const log = await engine.readAll();
     expect(counter[0]).toEqual({
       type: 'Incremented',
       id: log[0]!.id,
@@ -79,7 +79,7 @@ describe.skipIf(skipped(REDIS))('relay to Redis Streams', () => {
     expect(stored.length).toBeLessThan(1_000);
     const last = JSON.parse(stored[stored.length - 1]!.cloudevent!) as Record<string, unknown>;
     expect(last).toMatchObject({ specversion: '1.0', source: 'thalo-runtime', type: 'Incremented', thaloposition: 1_000 });
-    expect(last.id).toBe(engine.readAll({ from: 1_000 })[0]!.id);
+    expect(last.id).toBe((await engine.readAll({ from: 1_000 }))[0]!.id);
   });
 });
 

@@ -76,18 +76,18 @@ describe('in-process projections through the API', () => {
     // Nor can the subscriber API delete the projection's checkpoint.
     expect(await call('DELETE', '/v1/subscribers/taken')).toMatchObject({ status: 409, body: { code: 'SUBSCRIBER_NAME_IN_USE' } });
     // The projection's checkpoint is its own: the refused ack wrote nothing anywhere.
-    expect(engine.log.listCheckpoints('subscriber:')).toEqual([]);
+    expect(await engine.log.listCheckpoints('subscriber:')).toEqual([]);
     // Once it is stopped the name is free again for a subscriber (whose checkpoint is apart).
     await projection.stop();
     expect(await call('POST', '/v1/subscribers/taken/ack', { position: 0 })).toMatchObject({
       status: 200,
       body: { name: 'taken', position: 0 },
     });
-    expect(engine.log.getCheckpoint('taken')).toBe(1);
+    expect(await engine.log.getCheckpoint('taken')).toBe(1);
     // Deleting the subscriber leaves the stopped projection's checkpoint alone.
     expect(await call('DELETE', '/v1/subscribers/taken')).toMatchObject({ status: 200, body: { name: 'taken', deleted: true } });
-    expect(engine.log.listCheckpoints('subscriber:')).toEqual([]);
-    expect(engine.log.getCheckpoint('taken')).toBe(1);
+    expect(await engine.log.listCheckpoints('subscriber:')).toEqual([]);
+    expect(await engine.log.getCheckpoint('taken')).toBe(1);
   });
 
   it('lists a relay and resets it, and refuses its name to subscribers', async () => {

@@ -19,7 +19,7 @@ export function registerHealthRoutes(app: FastifyInstance, { engine, metrics, dr
   app.get('/readyz', { config: { public: true } }, async (request) => {
     if (draining()) throw new ApiError('DRAINING', 'the runtime is shutting down');
     if (!authorized(request)) return { status: 'ready' };
-    return { status: 'ready', modules: engine.modules().length, lastPosition: engine.lastPosition() };
+    return { status: 'ready', modules: engine.modules().length, lastPosition: await engine.lastPosition() };
   });
 
   app.get('/metrics', async (_request, reply) => {

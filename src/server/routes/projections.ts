@@ -31,7 +31,7 @@ export function registerProjectionRoutes(app: FastifyInstance, { engine, consume
   const view = (consumer: Consumer): ProjectionView => ({ ...consumer.info(), kind: consumer.kind }) as ProjectionView;
 
   app.get('/v1/projections', async () => {
-    const projections: ProjectionView[] = [...consumers.list().map(view), ...subscribers.list()];
+    const projections: ProjectionView[] = [...consumers.list().map(view), ...(await subscribers.list())];
     return { projections };
   });
 
@@ -44,7 +44,7 @@ export function registerProjectionRoutes(app: FastifyInstance, { engine, consume
       async (request): Promise<ProjectionView> => {
         const { name } = request.params;
         const position = request.body?.position ?? 0;
-        checkNotPastHead(position, engine.lastPosition());
+        checkNotPastHead(position, await engine.lastPosition());
 
         // A stopped projection stores the checkpoint itself, and replays from there when it is
         // started again.
@@ -53,7 +53,7 @@ export function registerProjectionRoutes(app: FastifyInstance, { engine, consume
           await consumer.reset(position);
           return view(consumer);
         }
-        if (subscribers.has(name)) return subscribers.reset(name, position);
+        if (await subscribers.has(name)) return subscribers.reset(name, position);
         throw new ApiError('PROJECTION_NOT_FOUND', `no projection, relay or subscriber is named ${JSON.stringify(name)}`, { name });
       },
     );

@@ -56,14 +56,14 @@ export function registerReadRoutes(app: FastifyInstance, { engine }: RouteContex
       const backwards = request.query.backwards === 'true' || request.query.backwards === '1';
       const limit = request.query.limit ?? DEFAULT_PAGE;
       const from = request.query.from;
-      const events = engine.readStream(aggregate, id, { from, limit, backwards, maxBytes: DEFAULT_READ_PAGE_BYTES });
+      const events = await engine.readStream(aggregate, id, { from, limit, backwards, maxBytes: DEFAULT_READ_PAGE_BYTES });
       const last = events.at(-1);
       let next: number | null = null;
       if (last && backwards) {
         next = last.seq > 1 ? last.seq - 1 : null;
       } else if (last) {
         // A page may end before `limit` because it reached its byte bound: then the stream goes on.
-        const more = events.length === limit || engine.readStream(aggregate, id, { from: last.seq + 1, limit: 1 }).length > 0;
+        const more = events.length === limit || (await engine.readStream(aggregate, id, { from: last.seq + 1, limit: 1 })).length > 0;
         next = more ? last.seq + 1 : null;
       }
       return { aggregate, id, stream: streamName(aggregate, id), events, next } satisfies StreamPage;
@@ -73,12 +73,12 @@ export function registerReadRoutes(app: FastifyInstance, { engine }: RouteContex
   app.get<{ Querystring: PageQuery }>('/v1/events', { schema: LOG_SCHEMA }, async (request) => {
     const from = request.query.from ?? 1;
     const limit = request.query.limit ?? DEFAULT_PAGE;
-    const events = engine.readAll({ from, limit, maxBytes: DEFAULT_READ_PAGE_BYTES });
+    const events = await engine.readAll({ from, limit, maxBytes: DEFAULT_READ_PAGE_BYTES });
     const last = events.at(-1);
     return {
       events,
       next: last ? last.position + 1 : from,
-      lastPosition: Math.max(engine.lastPosition(), last?.position ?? 0),
+      lastPosition: Math.max(await engine.lastPosition(), last?.position ?? 0),
     } satisfies LogPage;
   });
 }

@@ -39,28 +39,32 @@ export function registerSubscribeRoute(app: FastifyInstance, { engine, metrics, 
       const name =
         request.query.subscriber === undefined ? undefined : subscribers.checkName(request.query.subscriber, 'query parameter subscriber');
       if (name !== undefined) {
-        // A new name past the cap is refused here, before the stream opens and the name is counted.
-        subscribers.checkRoom(name);
-        const checkpoint = subscribers.checkpoint(name);
+        const checkpoint = await subscribers.checkpoint(name);
         if (checkpoint !== undefined) from = checkpoint + 1;
       }
       const lastEventId = request.headers['last-event-id'];
       if (lastEventId !== undefined) from = lastEventId + 1;
-      // From here on the response is a raw stream that outlives this handler.
-      reply.hijack();
-      let untrack = (): void => undefined;
-      const subscription = new LogSubscription(engine.log, reply.raw, from, (closed) => {
-        subscriptions.delete(closed);
-        if (name !== undefined) subscribers.detach(name, closed);
-        untrack();
-      });
-      // The subscription may have ended inside its constructor already (the store closed under
-      // it); then it has called its onClose, and tracking it now would keep a dead stream listed.
-      if (!subscription.isClosed) {
-        subscriptions.add(subscription);
-        if (name !== undefined) subscribers.attach(name, subscription);
-        untrack = metrics.track(subscription);
-      }
+      const open = (): void => {
+        // From here on the response is a raw stream that outlives this handler.
+        reply.hijack();
+        let untrack = (): void => undefined;
+        const subscription = new LogSubscription(engine.log, reply.raw, from, (closed) => {
+          subscriptions.delete(closed);
+          if (name !== undefined) subscribers.detach(name, closed);
+          untrack();
+        });
+        // The subscription may have ended inside its constructor already (the store closed under
+        // it); then it has called its onClose, and tracking it now would keep a dead stream listed.
+        if (!subscription.isClosed) {
+          subscriptions.add(subscription);
+          if (name !== undefined) subscribers.attach(name, subscription);
+          untrack = metrics.track(subscription);
+        }
+      };
+      // A new name past the cap is refused here, before the stream opens; the stream is counted
+      // (attached) inside its admission.
+      if (name === undefined) open();
+      else await subscribers.admit(name, open);
       return reply;
     },
   );

@@ -27,7 +27,7 @@ export function registerSubscriberRoutes(app: FastifyInstance, { engine, subscri
         const { name } = request.params;
         subscribers.checkName(name, 'path parameter name');
         const { position } = request.body;
-        checkNotPastHead(position, engine.lastPosition());
+        checkNotPastHead(position, await engine.lastPosition());
         return { name, position: await subscribers.ack(name, position) } satisfies AckResult;
       },
     );
