@@ -33,6 +33,10 @@ export type ThaloErrorCode =
   | 'STORE_FULL'
   /** The store's bytes on disk are damaged (a checksum, a missing position, LMDB's own pages); data: position (when known), path. */
   | 'STORE_CORRUPTED'
+  /** The store's database cannot be reached or stopped answering (PostgreSQL); data: url (password hidden), and for a write `applied` (false, or 'unknown' when the connection went during the commit). */
+  | 'STORE_UNAVAILABLE'
+  /** The database was written by a newer release (a schema version past the ones this code knows); data: schema, version, supported. */
+  | 'STORE_SCHEMA_UNSUPPORTED'
   // wasm modules
   | 'MODULE_INVALID'
   | 'GUEST_TRAP'

@@ -97,6 +97,8 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   DRAINING: 503,
   ENGINE_STOPPED: 503,
   STORE_CLOSED: 503,
+  // PostgreSQL cannot be reached: the runtime reconnects with a backoff, /readyz says not ready meanwhile.
+  STORE_UNAVAILABLE: 503,
   COMMAND_TIMEOUT: 504,
   // 507 Insufficient Storage (RFC 4918): the data directory is full; reads go on, writes succeed again once there is room.
   STORE_FULL: 507,

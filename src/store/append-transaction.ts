@@ -16,6 +16,7 @@
  */
 import { ThaloError } from '../errors.js';
 import { checkExpectedVersion } from '../expected-version.js';
+import { commandIdReused } from './command-ids.js';
 import { EMPTY_VALUE, putEvent } from './databases.js';
 import type { CommandRecord, StoreDatabases } from './databases.js';
 import type { PreparedRequest } from './validation.js';
@@ -123,13 +124,7 @@ export function findCommandRecord(dbs: StoreDatabases, commandId: string, now: n
 /** The original append of a command id, read back from the log. */
 export function duplicateResult(dbs: StoreDatabases, commandId: string, record: CommandRecord, stream: string): AppendResult {
   const [recordedStream, first, count, version] = record;
-  if (recordedStream !== stream) {
-    throw new ThaloError(
-      'COMMAND_ID_REUSED',
-      `command id "${commandId}" was already used for stream "${recordedStream}", so it cannot be used for stream "${stream}"; a retry must name the same stream, a new command needs a new id`,
-      { data: { commandId, stream, recordedStream } },
-    );
-  }
+  if (recordedStream !== stream) throw commandIdReused(commandId, stream, recordedStream);
   const events: StoredEvent[] = [];
   if (count > 0) {
     readEvents(dbs, first, count, (event) => events.push(event) > 0);

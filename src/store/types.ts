@@ -115,15 +115,9 @@ export interface Snapshot {
  */
 export type Durability = 'durable' | 'relaxed';
 
-export interface EventStoreOptions {
-  /** The data directory (created if missing). */
-  path: string;
+/** What every store takes, whatever keeps its events. */
+export interface CommonStoreOptions {
   durability?: Durability;
-  /**
-   * Take the directory's writer lock (default true). The process that owns the directory takes
-   * it once; its worker threads open the same directory with `lock: false`.
-   */
-  lock?: boolean;
   /** How long command ids are remembered for idempotency, in ms (default 24 h). */
   idempotencyWindowMs?: number;
   /** Events one append request may add (`TOO_MANY_EVENTS` past it). Default 1,000. */
@@ -132,4 +126,15 @@ export interface EventStoreOptions {
   maxEventBytes?: number;
   /** Bytes of one event's metadata, ids and headers as UTF-8 (`METADATA_TOO_LARGE` past it). Default 16 KiB. */
   maxMetadataBytes?: number;
+}
+
+/** The options of the LMDB store (`EventStore.open`). */
+export interface EventStoreOptions extends CommonStoreOptions {
+  /** The data directory (created if missing). */
+  path: string;
+  /**
+   * Take the directory's writer lock (default true). The process that owns the directory takes
+   * it once; its worker threads open the same directory with `lock: false`.
+   */
+  lock?: boolean;
 }

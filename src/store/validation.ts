@@ -10,6 +10,7 @@ import { DEFAULT_MAX_EVENT_BYTES, DEFAULT_MAX_EVENTS_PER_COMMAND, DEFAULT_MAX_ME
 import { describeNameProblem, validateStreamName } from './stream-name.js';
 import type {
   AppendRequest,
+  CommonStoreOptions,
   Durability,
   EventMetadata,
   EventStoreOptions,
@@ -43,12 +44,9 @@ export interface PreparedRequest {
   snapshot: Snapshot | undefined;
 }
 
-export interface StoreSettings {
+export interface StoreSettings extends CommonStoreSettings {
   path: string;
-  durability: Durability;
   lock: boolean;
-  idempotencyWindowMs: number;
-  limits: AppendLimits;
 }
 
 /** What one append request may hold (src/limits.ts has the defaults and why). */
@@ -59,12 +57,25 @@ export interface AppendLimits {
 }
 
 export function checkStoreOptions(options: EventStoreOptions): StoreSettings {
-  if (typeof options !== 'object' || options === null) invalid('options must be an object');
-  const { path, durability = 'durable', lock = true, idempotencyWindowMs = DEFAULT_IDEMPOTENCY_WINDOW_MS } = options;
+  const common = checkCommonOptions(options);
+  const { path, lock = true } = options;
   if (typeof path !== 'string' || path.length === 0) invalid('options.path must be a non-empty string');
+  if (typeof lock !== 'boolean') invalid('options.lock must be a boolean');
+  return { path, lock, ...common };
+}
+
+/** What every store takes whatever keeps its events: durability, the idempotency window and the limits. */
+export interface CommonStoreSettings {
+  durability: Durability;
+  idempotencyWindowMs: number;
+  limits: AppendLimits;
+}
+
+export function checkCommonOptions(options: CommonStoreOptions): CommonStoreSettings {
+  if (typeof options !== 'object' || options === null) invalid('options must be an object');
+  const { durability = 'durable', idempotencyWindowMs = DEFAULT_IDEMPOTENCY_WINDOW_MS } = options;
   if (durability !== 'durable' && durability !== 'relaxed')
     invalid(`options.durability must be 'durable' or 'relaxed', got ${String(durability)}`);
-  if (typeof lock !== 'boolean') invalid('options.lock must be a boolean');
   if (typeof idempotencyWindowMs !== 'number' || !(idempotencyWindowMs >= 0) || !Number.isFinite(idempotencyWindowMs)) {
     invalid(`options.idempotencyWindowMs must be a non-negative finite number of ms, got ${String(idempotencyWindowMs)}`);
   }
@@ -73,7 +84,7 @@ export function checkStoreOptions(options: EventStoreOptions): StoreSettings {
     maxEventBytes: limitOption(options.maxEventBytes, 'maxEventBytes', DEFAULT_MAX_EVENT_BYTES),
     maxMetadataBytes: limitOption(options.maxMetadataBytes, 'maxMetadataBytes', DEFAULT_MAX_METADATA_BYTES),
   };
-  return { path, durability, lock, idempotencyWindowMs, limits };
+  return { durability, idempotencyWindowMs, limits };
 }
 
 function limitOption(value: unknown, name: string, fallback: number): number {
