@@ -1,7 +1,8 @@
 /**
  * The aggregate worker: Piscina's entry for one shard's thread.
  *
- * It opens the data directory's store (without the writer lock, which the engine's process holds),
+ * It opens its own handle on the engine's store (for LMDB without the writer lock, which the
+ * engine's process holds; for PostgreSQL without running the migrations, which it ran),
  * loads every module once, and executes the batches the engine sends. Piscina may start a task
  * before the previous one of the same worker has finished awaiting its commit, so batches are
  * chained: a batch starts only when the previous one replied, which keeps commands for one
@@ -9,17 +10,16 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { ThaloError, serializeError } from '../src/errors.js';
-import { EventStore } from '../src/store/index.js';
+import { openStore } from '../src/store/index.js';
 import type { ClosedReply, GuestLogMessage, LoadModulesReply, WorkerConfig, WorkerReply, WorkerTask } from '../src/protocol/messages.js';
 import { ProgressBoard } from '../src/protocol/progress-board.js';
 import { AggregateStates } from './aggregate-states.js';
 import { BatchExecutor } from './batch-executor.js';
 
 const config = workerData as WorkerConfig;
-const store = EventStore.open({
-  path: config.data,
+const store = await openStore(config.store, {
+  role: 'worker',
   durability: config.durability,
-  lock: false,
   idempotencyWindowMs: config.idempotencyWindowMs,
   maxEventsPerAppend: config.maxEventsPerCommand,
   maxEventBytes: config.maxEventBytes,

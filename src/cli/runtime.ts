@@ -19,6 +19,7 @@ import { Consumers } from '../projections/index.js';
 import { startRelay } from '../relays/index.js';
 import type { RelayFormat, RelayOptions } from '../relays/index.js';
 import { ApiServer, DEFAULT_MAX_SUBSCRIBERS, DEFAULT_REQUEST_TIMEOUT_MS, ModuleDirectory } from '../server/index.js';
+import { describeLocation } from '../store/index.js';
 import { LOG_FORMATS, createLogger } from './log-format.js';
 import type { LogFormat } from './log-format.js';
 import { ProjectionFileError, loadProjectionFile } from './projection-files.js';
@@ -30,6 +31,8 @@ interface RuntimeOptions {
   port: number;
   modules: string;
   data: string;
+  store?: string;
+  schema?: string;
   workers: number;
   cacheSize: number;
   snapshotEvery: number;
@@ -89,7 +92,17 @@ const program = new Command('thalo-runtime')
       .env('THALO_MODULES')
       .default('./modules'),
   )
-  .addOption(new Option('--data <dir>', 'data directory of the event store').env('THALO_DATA').default('./data'))
+  .addOption(new Option('--data <dir>', 'data directory of the embedded LMDB event store').env('THALO_DATA').default('./data'))
+  .addOption(
+    new Option('--store <url>', 'keep the events in PostgreSQL at this postgres:// URL instead of the LMDB data directory').env(
+      'THALO_STORE',
+    ),
+  )
+  .addOption(
+    new Option('--schema <name>', 'with --store, the PostgreSQL schema of the tables (one per deployment sharing a database)')
+      .env('THALO_SCHEMA')
+      .default('thalo'),
+  )
   .addOption(
     new Option('--workers <n>', 'worker threads (shards)')
       .env('THALO_WORKERS')
@@ -244,6 +257,7 @@ async function run(options: RuntimeOptions, relays: RelayOptions[], logger: Logg
   const engine = await Engine.start({
     modules: options.modules,
     data: options.data,
+    ...(options.store === undefined ? {} : { store: options.store, schema: options.schema }),
     workers: options.workers,
     cacheSize: options.cacheSize,
     snapshotEvery: options.snapshotEvery,
@@ -318,7 +332,7 @@ async function run(options: RuntimeOptions, relays: RelayOptions[], logger: Logg
   logger.info(
     {
       url,
-      data: resolve(options.data),
+      ...(options.store === undefined ? { data: resolve(options.data) } : { store: describeLocation(engine.options.location) }),
       modules: modules.displayPath(modules.directory),
       workers: options.workers,
       token: options.token !== undefined,
@@ -375,6 +389,12 @@ try {
   process.exit(error instanceof CommanderError && error.exitCode === 0 ? 0 : 2);
 }
 
+if (options.verify && options.store !== undefined) {
+  process.stderr.write(
+    'error: --verify checks an LMDB data directory (--data); PostgreSQL checks its own pages (data_checksums, amcheck)\n',
+  );
+  process.exit(2);
+}
 if (options.verify) process.exit(verifyCommand(resolve(options.data), options.json === true));
 
 const logger = createLogger(options.logLevel, options.logFormat);
@@ -383,6 +403,9 @@ try {
 } catch (error) {
   if (error instanceof ProjectionFileError) {
     logger.fatal(`cannot start: ${error.message}`);
+  } else if (isThaloError(error, 'STORE_UNAVAILABLE') || isThaloError(error, 'STORE_SCHEMA_UNSUPPORTED')) {
+    // The message names the URL with its password hidden; the cause (the client's error) is left out.
+    logger.fatal({ code: error.code, data: error.data }, `cannot start: ${error.message}`);
   } else if (isThaloError(error, 'STORE_LOCKED')) {
     logger.fatal({ code: error.code, data: resolve(options.data) }, `cannot start: ${error.message}`);
   } else if (isThaloError(error, 'STORE_CORRUPTED')) {

@@ -12,8 +12,8 @@ import { Piscina } from 'piscina';
 import { streamName } from '../aggregate-name.js';
 import { ThaloError } from '../errors.js';
 import { normalizePayload } from '../json-values.js';
-import { EventStore, validateStreamName } from '../store/index.js';
-import type { EventStoreContract } from '../store/index.js';
+import { openStore, validateStreamName } from '../store/index.js';
+import type { OpenedStore } from '../store/index.js';
 import type { ReadAllOptions, ReadStreamOptions } from '../store/types.js';
 import { decodeEvent } from '../protocol/decode-event.js';
 import type { CommandMessage, GuestLogMessage, WorkerConfig } from '../protocol/messages.js';
@@ -22,6 +22,7 @@ import type { EventLog } from '../protocol/event-log.js';
 import { ModuleRegistry } from './module-registry.js';
 import type { LoadedModule, RefusedModule } from './module-registry.js';
 import { checkEngineOptions, checkExecuteOptions } from './options.js';
+import type { EngineSettings } from './options.js';
 import { ShardDispatcher } from './shard-dispatcher.js';
 import { ShardRouter, shardOf } from './shard-router.js';
 import type { EngineOptions, ExecuteOptions, ExecuteResult, ExecutedEvent } from './types.js';
@@ -45,10 +46,11 @@ export class Engine {
   private readonly commitListeners = new Set<(position: number) => void>();
   private readonly workerErrorListeners = new Set<(error: unknown) => void>();
   private readonly closeListeners = new Set<() => Promise<void> | void>();
+  private stopWatching = (): void => undefined;
 
   private constructor(
-    readonly options: Required<Omit<EngineOptions, 'onGuestLog'>>,
-    private readonly store: EventStoreContract,
+    readonly options: EngineSettings,
+    private readonly store: OpenedStore,
     private readonly registry: ModuleRegistry,
     private readonly workerData: WorkerConfig,
     private readonly pool: Piscina,
@@ -59,12 +61,12 @@ export class Engine {
 
   static async start(options: EngineOptions = {}): Promise<Engine> {
     const settings = checkEngineOptions(options, availableParallelism());
-    const store = EventStore.open({
-      path: settings.data,
+    const store = await openStore(settings.location, {
+      role: 'owner',
       durability: settings.durability,
-      lock: true,
       idempotencyWindowMs: settings.idempotencyWindowMs,
     });
+    let stopWatching = (): void => undefined;
     try {
       const registry = new ModuleRegistry(settings.modules, {
         validationTimeoutMs: settings.moduleValidationTimeoutMs,
@@ -74,7 +76,7 @@ export class Engine {
       const router = new ShardRouter(settings.workers);
       const { buffer, origin } = ProgressBoard.create(settings.workers);
       const workerData: WorkerConfig = {
-        data: settings.data,
+        store: settings.location,
         durability: settings.durability,
         idempotencyWindowMs: settings.idempotencyWindowMs,
         modules: registry.refs(),
@@ -111,8 +113,12 @@ export class Engine {
         onWorkerError: (error) => (engine ? engine.notifyWorkerError(error) : warnWorkerError(error)),
       });
       engine = new Engine(settings, store, registry, workerData, pool, dispatcher, refused);
+      // A store shared by several processes tells of their commits too (PostgreSQL's notices).
+      if (store.watchCommits) stopWatching = store.watchCommits((position) => engine?.notifyCommit(position));
+      engine.stopWatching = stopWatching;
       return engine;
     } catch (error) {
+      stopWatching();
       await store.close();
       throw error;
     }
@@ -168,6 +174,14 @@ export class Engine {
   /** The position of the last event in the log; 0 when it is empty. */
   async lastPosition(): Promise<number> {
     return await this.store.lastPosition();
+  }
+
+  /**
+   * Whether the store answers: always for LMDB; for PostgreSQL, whether its connection holds
+   * (while it does not, commands fail with `STORE_UNAVAILABLE` and the store reconnects).
+   */
+  storeHealth(): { available: boolean; error?: string } {
+    return this.store.health?.() ?? { available: true };
   }
 
   modules(): LoadedModule[] {
@@ -259,6 +273,7 @@ export class Engine {
       await this.dispatcher.broadcast({ type: 'close' }).catch(() => undefined);
       this.dispatcher.close();
       await this.pool.destroy();
+      this.stopWatching();
       await this.store.close();
     })();
     return this.stopped;

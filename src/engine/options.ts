@@ -6,6 +6,9 @@ import { ThaloError } from '../errors.js';
 import { validateExpectedVersion } from '../expected-version.js';
 import { DEFAULT_MAX_EVENT_BYTES, DEFAULT_MAX_EVENTS_PER_COMMAND, DEFAULT_MAX_METADATA_BYTES, metadataBytes } from '../limits.js';
 import { DEFAULT_MAX_GUEST_MEMORY_BYTES, DEFAULT_VALIDATION_TIMEOUT_MS } from '../wasm/index.js';
+import { storeLocation } from '../store/index.js';
+import type { StoreLocation } from '../store/index.js';
+import { checkSchemaName } from '../store/postgres/schema-name.js';
 import type { EngineOptions, ExecuteOptions } from './types.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -22,11 +25,15 @@ function integer(value: unknown, name: string, fallback: number, min: number): n
   return value;
 }
 
-export function checkEngineOptions(options: EngineOptions, cores: number): Required<Omit<EngineOptions, 'onGuestLog'>> {
+/** The engine's settings: every option with its default, and the store's location in place of `data`, `store` and `schema`. */
+export type EngineSettings = Required<Omit<EngineOptions, 'onGuestLog' | 'store' | 'schema'>> & { location: StoreLocation };
+
+export function checkEngineOptions(options: EngineOptions, cores: number): EngineSettings {
   if (typeof options !== 'object' || options === null) throw invalid('options must be an object');
   const durability = options.durability ?? 'durable';
   if (durability !== 'durable' && durability !== 'relaxed')
     throw invalid(`options.durability must be "durable" or "relaxed", got ${JSON.stringify(durability)}`);
+  if (options.schema !== undefined) checkSchemaName(options.schema);
   for (const name of ['modules', 'data'] as const) {
     if (options[name] !== undefined && (typeof options[name] !== 'string' || options[name] === ''))
       throw invalid(`options.${name} must be a non-empty path`);
@@ -34,6 +41,7 @@ export function checkEngineOptions(options: EngineOptions, cores: number): Requi
   return {
     modules: resolve(options.modules ?? 'modules'),
     data: resolve(options.data ?? 'data'),
+    location: storeLocation({ store: options.store, data: options.data ?? 'data', schema: options.schema }),
     workers: integer(options.workers, 'workers', cores, 1),
     cacheSize: integer(options.cacheSize, 'cacheSize', 10_000, 1),
     snapshotEvery: integer(options.snapshotEvery, 'snapshotEvery', 1_000, 0),

@@ -10,8 +10,15 @@ export type { ExecuteOptions, ExecuteResult, ExecutedEvent, RejectionData } from
 export interface EngineOptions {
   /** Directory holding the aggregate modules (`<aggregate>.wasm`). Default `./modules`. */
   modules?: string;
-  /** Data directory of the event store. Default `./data`. */
+  /** Data directory of the embedded LMDB event store. Default `./data`. Not used with `store`. */
   data?: string;
+  /**
+   * A `postgres://user:password@host:port/database` URL: keep the events in PostgreSQL instead of
+   * the LMDB data directory (docs/store.md, "PostgreSQL"). Default: none, the LMDB store.
+   */
+  store?: string;
+  /** With `store`, the PostgreSQL schema that holds the tables; deployments sharing a database use one each. Default `thalo`. */
+  schema?: string;
   /** Worker threads, one per shard. Default: the number of cores. */
   workers?: number;
   /** Aggregate states cached per worker (LRU). Default 10,000. */

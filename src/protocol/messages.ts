@@ -4,6 +4,7 @@
  */
 import type { SerializedError } from '../errors.js';
 import type { Durability, ExpectedVersion } from '../store/types.js';
+import type { StoreLocation } from '../store/open-store.js';
 import type { ExecutedEvent } from './commands.js';
 import type { ModuleFacts } from '../wasm/types.js';
 
@@ -22,7 +23,8 @@ export interface ModuleRef {
 
 /** Given once to every worker (Piscina's `workerData`). */
 export interface WorkerConfig {
-  data: string;
+  /** The store the engine opened; the worker opens its own handle on it. */
+  store: StoreLocation;
   durability: Durability;
   idempotencyWindowMs: number;
   modules: ModuleRef[];

@@ -22,3 +22,6 @@ export type {
   Snapshot,
   StoredEvent,
 } from './types.js';
+export type { Awaitable } from './contract.js';
+export { storeLocation, openStore, describeLocation } from './open-store.js';
+export type { StoreLocation, SharedStore, OpenedStore } from './open-store.js';

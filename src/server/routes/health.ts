@@ -2,7 +2,8 @@
  * Operations: liveness, readiness and Prometheus metrics.
  *
  *   GET /healthz   200 while the process serves HTTP at all (no token needed)
- *   GET /readyz    200 when it takes commands, 503 DRAINING once it shuts down (no token needed;
+ *   GET /readyz    200 when it takes commands, 503 DRAINING once it shuts down, 503
+ *                  STORE_UNAVAILABLE while its PostgreSQL cannot be reached (no token needed;
  *                  the module count and the log's last position only with the token)
  *   GET /metrics   the Prometheus text format
  */
@@ -18,6 +19,12 @@ export function registerHealthRoutes(app: FastifyInstance, { engine, metrics, dr
   // busy the runtime is and what it serves.
   app.get('/readyz', { config: { public: true } }, async (request) => {
     if (draining()) throw new ApiError('DRAINING', 'the runtime is shutting down');
+    const health = engine.storeHealth();
+    if (!health.available) {
+      // The reason (a server's message) is for those who hold the token.
+      const reason = authorized(request) ? `: ${health.error}` : '';
+      throw new ApiError('STORE_UNAVAILABLE', `the event store cannot be reached; the runtime reconnects${reason}`);
+    }
     if (!authorized(request)) return { status: 'ready' };
     return { status: 'ready', modules: engine.modules().length, lastPosition: await engine.lastPosition() };
   });

@@ -9,6 +9,7 @@
  */
 import pg from 'pg';
 import { ThaloError } from '../../errors.js';
+import { redactUrl } from '../redact-url.js';
 
 /** How long one statement may run, by default: the server cancels it past this. */
 export const DEFAULT_STATEMENT_TIMEOUT_MS = 15_000;
@@ -66,18 +67,6 @@ export function createClient(settings: ConnectionSettings): pg.Client {
     application_name: 'thalo-runtime',
     types: TYPES,
   });
-}
-
-/** `url` with its password replaced by `***`, for messages and logs. */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password !== '') parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    // Not a URL a message can quote safely: say only where it points, if that can be found.
-    return url.replace(/\/\/[^@/]*@/, '//***@');
-  }
 }
 
 /** SQLSTATE classes and codes that say the server cannot serve us now (not that we asked wrongly). */

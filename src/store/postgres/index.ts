@@ -3,5 +3,6 @@
  */
 export { PostgresEventStore } from './postgres-store.js';
 export type { PostgresEventStoreOptions, StoreHealth } from './postgres-store.js';
-export { DEFAULT_SCHEMA, SCHEMA_VERSION, checkSchemaName } from './schema.js';
-export { redactUrl } from './connection.js';
+export { SCHEMA_VERSION } from './schema.js';
+export { DEFAULT_SCHEMA, checkSchemaName } from './schema-name.js';
+export { redactUrl } from '../redact-url.js';

@@ -27,6 +27,7 @@ import { pack, unpack } from 'msgpackr';
 import type pg from 'pg';
 import { ThaloError, isThaloError } from '../../errors.js';
 import { commandIdReused } from '../command-ids.js';
+import { redactUrl } from '../redact-url.js';
 import type { EventStoreContract } from '../contract.js';
 import { validateStreamName } from '../stream-name.js';
 import {
@@ -61,12 +62,12 @@ import {
   createPool,
   isUnavailable,
   quoteIdentifier,
-  redactUrl,
   unavailable,
 } from './connection.js';
 import type { ConnectionSettings } from './connection.js';
 import { CommitNotices } from './commit-notices.js';
-import { DEFAULT_SCHEMA, checkSchemaName, migrate } from './schema.js';
+import { migrate } from './schema.js';
+import { DEFAULT_SCHEMA, checkSchemaName } from './schema-name.js';
 
 export interface PostgresEventStoreOptions extends CommonStoreOptions {
   /** `postgres://user:password@host:port/database`, as libpq takes it. */
