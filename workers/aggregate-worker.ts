@@ -10,15 +10,14 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { ThaloError, serializeError } from '../src/errors.js';
-import { openStore } from '../src/store/index.js';
 import type { ClosedReply, GuestLogMessage, LoadModulesReply, WorkerConfig, WorkerReply, WorkerTask } from '../src/protocol/messages.js';
 import { ProgressBoard } from '../src/protocol/progress-board.js';
 import { AggregateStates } from './aggregate-states.js';
 import { BatchExecutor } from './batch-executor.js';
+import { StoreOnDemand } from './store-on-demand.js';
 
 const config = workerData as WorkerConfig;
-const store = await openStore(config.store, {
-  role: 'worker',
+const store = new StoreOnDemand(config.store, {
   durability: config.durability,
   idempotencyWindowMs: config.idempotencyWindowMs,
   maxEventsPerAppend: config.maxEventsPerCommand,

@@ -12,6 +12,7 @@ import { resolve } from 'node:path';
 import { ThaloError } from '../errors.js';
 import type { EventStoreContract } from './contract.js';
 import { EventStore } from './event-store.js';
+import { PostgresEventStore } from './postgres/postgres-store.js';
 import { checkSchemaName, DEFAULT_SCHEMA } from './postgres/schema-name.js';
 import { redactUrl } from './redact-url.js';
 import type { CommonStoreOptions } from './types.js';
@@ -63,13 +64,11 @@ export function describeLocation(location: StoreLocation): string {
 
 /**
  * Opens the store at `location`. The `owner` (the engine's process, once) takes the LMDB lock or
- * runs PostgreSQL's migrations; a `worker` thread opens a handle beside it. PostgreSQL's code is
- * loaded only when it is used.
+ * runs PostgreSQL's migrations; a `worker` thread opens a handle beside it.
  */
 export async function openStore(location: StoreLocation, options: CommonStoreOptions & { role: 'owner' | 'worker' }): Promise<OpenedStore> {
   const { role, ...common } = options;
   if (location.kind === 'lmdb') return EventStore.open({ ...common, path: location.path, lock: role === 'owner' });
-  const { PostgresEventStore } = await import('./postgres/postgres-store.js');
   return PostgresEventStore.open({
     ...common,
     url: location.url,
