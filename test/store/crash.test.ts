@@ -3,23 +3,63 @@
  * resolved; the test SIGKILLs it at a random moment (after a random number of acks, with appends
  * still in flight), reopens the directory (taking over the dead child's lock) and checks that
  * every acknowledged append is there, nothing is partial and positions are dense. Several rounds
- * on the same directory, so each round also starts from a store that was killed.
+ * on the same directory, so each round also starts from a store that was killed. The same on
+ * PostgreSQL: the child is killed in the middle of its transactions, the server rolls them back.
  */
 import { unpack } from 'msgpackr';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { EventStore } from '../../src/store/index.js';
+import type { EventStoreContract } from '../../src/store/index.js';
+import { PostgresEventStore } from '../../src/store/postgres/index.js';
+import { expectDenseLog, underTest } from './contract/support.js';
 import type { LoadEvent } from './fixtures/append-load.js';
 import { startChild } from './fixtures/child-process.js';
-import { expectDenseLog, onCleanup, tempDir } from './helpers.js';
+import { onCleanup, tempDir } from './helpers.js';
+import { POSTGRES, dropSchemas, freshSchema, postgresSkipped, requirePostgres } from './postgres-helpers.js';
 
 const ROUNDS = 6;
 
-describe('crash safety', () => {
+interface CrashBackend {
+  name: string;
+  /** The crash writer's arguments for a fresh store, and how the test opens it. */
+  create(): Promise<{ args: (writer: string) => string[]; open: () => Promise<EventStoreContract> }>;
+}
+
+const schemas: string[] = [];
+afterAll(() => dropSchemas(schemas));
+
+const BACKENDS: CrashBackend[] = [
+  {
+    name: 'LMDB',
+    create: async () => {
+      const path = tempDir();
+      return { args: (writer) => [path, writer], open: async () => EventStore.open({ path }) };
+    },
+  },
+  ...(postgresSkipped
+    ? []
+    : [
+        {
+          name: 'PostgreSQL',
+          create: async () => {
+            await requirePostgres();
+            const schema = freshSchema();
+            schemas.push(schema);
+            return {
+              args: (writer: string) => [POSTGRES.url, writer, schema],
+              open: () => PostgresEventStore.open({ url: POSTGRES.url, schema }),
+            };
+          },
+        },
+      ]),
+];
+
+describe.each(BACKENDS)('crash safety on $name', (backend) => {
   it('keeps every acknowledged append, whole, across SIGKILLs', async () => {
-    const path = tempDir();
+    const place = await backend.create();
     for (let round = 0; round < ROUNDS; round++) {
       const writer = `r${round}`;
-      const child = startChild('crash-writer.ts', [path, writer]);
+      const child = startChild('crash-writer.ts', place.args(writer));
       onCleanup(() => child.kill());
       expect((await child.lines.next()).value).toBe('ready');
       const killAfter = 1 + Math.floor(Math.random() * 400);
@@ -31,11 +71,11 @@ describe('crash safety', () => {
       await child.kill();
       expect(acked.size).toBe(killAfter);
 
-      const store = EventStore.open({ path });
+      const store = await place.open();
       try {
-        await expectDenseLog(store);
+        await expectDenseLog(underTest(store));
         const found = new Map<string, number[]>();
-        for (const e of store.readAll()) {
+        for (const e of await store.readAll()) {
           const data = unpack(e.data) as LoadEvent;
           const key = `${data.writer}/${data.i}`;
           const ks = found.get(key) ?? [];
@@ -52,5 +92,5 @@ describe('crash safety', () => {
         await store.close();
       }
     }
-  });
+  }, 120_000);
 });

@@ -394,6 +394,9 @@ export class PostgresEventStore implements EventStoreContract {
     }
     let committing = false;
     let broken: unknown;
+    // A connection that breaks between two statements says so as an event; the next statement fails too.
+    const onError = (error: Error): void => void (broken ??= error);
+    client.on('error', onError);
     try {
       const s = this.s;
       const locked = (await client.query(`BEGIN; SELECT position FROM ${s}.log_head FOR UPDATE`)) as unknown as pg.QueryResult[];
@@ -452,6 +455,7 @@ export class PostgresEventStore implements EventStoreContract {
       });
     } finally {
       // A connection that failed is closed rather than handed to the next transaction.
+      client.off('error', onError);
       client.release(broken !== undefined && isUnavailable(broken) ? (broken as Error) : undefined);
     }
   }
