@@ -28,7 +28,10 @@ export { Relay, startRelay } from './relays/index.js';
 export type { RelayFormat, RelayInfo, RelayOptions, RelayState } from './relays/index.js';
 export type { EventLog } from './protocol/event-log.js';
 export { EventStore, validateStreamName } from './store/index.js';
+export { PostgresEventStore } from './store/postgres/index.js';
+export type { PostgresEventStoreOptions } from './store/postgres/index.js';
 export type {
+  Awaitable,
   AppendOptions,
   AppendRequest,
   AppendResult,

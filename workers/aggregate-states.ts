@@ -131,6 +131,8 @@ export class AggregateStates {
         if (events.length === 0) break;
         instance.apply(handle, events);
         state.version = events[events.length - 1]!.seq;
+        // A short chunk is the stream's end as of the read, which saw every commit before it began.
+        if (events.length < REBUILD_CHUNK) break;
       }
     } catch (error) {
       if (!instance.poisoned) instance.drop(handle);

@@ -77,6 +77,7 @@ export class BatchExecutor {
 
   /** Runs `indices` of the batch; pushes onto `retry` what must run again. Returns the last position committed. */
   private async round(task: ExecuteBatchTask, indices: number[], replies: CommandReply[], retry: number[] | undefined): Promise<number> {
+    await this.rebuildMissing(task, indices);
     const accepted: Accepted[] = [];
     // Streams with uncommitted events in this round: a rebuild from the store would miss them.
     const uncommitted = new Set<string>();
@@ -200,6 +201,28 @@ export class BatchExecutor {
     });
     retry?.sort((a, b) => a - b);
     return lastPosition;
+  }
+
+  /**
+   * Rebuilds, all at once, the states the round will need and the cache lacks, so that a store
+   * over the network reads them in a few queries (the PostgreSQL store merges the reads issued
+   * together) rather than two round trips per aggregate, one after the other. A rebuild that fails
+   * here is left to the command's own rebuild, which answers with its error.
+   */
+  private async rebuildMissing(task: ExecuteBatchTask, indices: number[]): Promise<void> {
+    const missing = new Map<string, CommandMessage>();
+    for (const index of indices) {
+      const command = task.commands[index]!;
+      if (!missing.has(command.stream) && this.states.cached(command.stream) === undefined) missing.set(command.stream, command);
+    }
+    if (missing.size < 2) return;
+    await Promise.all(
+      [...missing.values()].map((command) =>
+        Promise.resolve()
+          .then(() => this.states.rebuild(this.states.slot(command.aggregate), command.stream, command.id))
+          .catch(() => undefined),
+      ),
+    );
   }
 
   private snapshotDue(state: AggregateState): boolean {

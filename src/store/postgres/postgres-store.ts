@@ -66,6 +66,7 @@ import {
 } from './connection.js';
 import type { ConnectionSettings } from './connection.js';
 import { CommitNotices } from './commit-notices.js';
+import { MergedReads } from './merged-reads.js';
 import { migrate } from './schema.js';
 import { DEFAULT_SCHEMA, checkSchemaName } from './schema-name.js';
 
@@ -123,6 +124,8 @@ export class PostgresEventStore implements EventStoreContract {
   private writes: Promise<unknown> = Promise.resolve();
   private lastPruneAt = 0;
   private notices: CommitNotices | undefined;
+  /** Snapshot and stream reads issued in the same turn, merged into one query each (a worker rebuilding many aggregates at once). */
+  private readonly reads: MergedReads;
   private readonly s: string;
   private readonly channel: string;
   private readonly where: string;
@@ -135,6 +138,27 @@ export class PostgresEventStore implements EventStoreContract {
     // One notice channel per schema; a channel name is an identifier of at most 63 bytes.
     this.channel = `thalo_commits_${settings.schema}`.slice(0, 63);
     this.where = redactUrl(settings.url);
+    this.reads = new MergedReads({
+      snapshots: async (streams) => {
+        const { rows } = await this.query<{ stream: string; seq: number; state: Buffer }>(
+          `SELECT stream, seq, state FROM ${this.s}.snapshots WHERE stream = ANY($1::text[])`,
+          [streams],
+        );
+        return new Map(rows.map((row) => [row.stream, { seq: row.seq, state: row.state }]));
+      },
+      streams: async (requests) => {
+        const { rows } = await this.query<EventRow & { request: number }>(
+          `SELECT r.request::integer AS request, e.* FROM unnest($1::text[], $2::bigint[], $3::bigint[]) WITH ORDINALITY AS r(stream, from_seq, count, request)
+           CROSS JOIN LATERAL (SELECT ${EVENT_COLUMNS} FROM ${this.s}.events
+             WHERE events.stream = r.stream AND events.seq >= r.from_seq ORDER BY events.seq LIMIT r.count) e
+           ORDER BY r.request, e.seq`,
+          [requests.map((r) => r.stream), requests.map((r) => r.from), requests.map((r) => r.limit)],
+        );
+        const out = requests.map((): StoredEvent[] => []);
+        for (const row of rows) out[row.request - 1]!.push(toStoredEvent(row));
+        return out;
+      },
+    });
   }
 
   /**
@@ -228,6 +252,8 @@ export class PostgresEventStore implements EventStoreContract {
     validateStreamName(stream);
     const { from, limit, backwards, maxBytes } = checkReadStreamOptions(options);
     if (limit === 0) return [];
+    // A rebuild's read (forwards, a bounded count, no byte bound) joins the others issued with it.
+    if (!backwards && maxBytes === Infinity && limit !== Infinity) return this.reads.stream(stream, from ?? 1, limit);
     const order = backwards ? 'DESC' : 'ASC';
     const start = from ?? (backwards ? Number.MAX_SAFE_INTEGER : 1);
     const inner = `SELECT ${EVENT_COLUMNS} FROM ${this.s}.events WHERE stream = $1 AND seq ${backwards ? '<=' : '>='} $2 ORDER BY seq ${order} LIMIT $3`;
@@ -305,11 +331,7 @@ export class PostgresEventStore implements EventStoreContract {
   async getSnapshot(stream: string): Promise<Snapshot | undefined> {
     this.assertOpen();
     validateStreamName(stream);
-    const { rows } = await this.query<{ seq: number; state: Buffer }>(`SELECT seq, state FROM ${this.s}.snapshots WHERE stream = $1`, [
-      stream,
-    ]);
-    const row = rows[0];
-    return row === undefined ? undefined : { seq: row.seq, state: row.state };
+    return this.reads.snapshot(stream);
   }
 
   async putSnapshot(stream: string, snapshot: Snapshot): Promise<void> {

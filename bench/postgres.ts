@@ -1,0 +1,153 @@
+/**
+ * `npm run bench` (part) and `npm run bench:postgres`: the engine on PostgreSQL beside the engine
+ * on LMDB, in the same run, on the same workload: the counter module, 10,000 aggregates, many
+ * commands in flight, durable; then `readAll` of the log each wrote, page by page, as a
+ * projection's catch-up reads it. Exits non-zero below the bars of the PostgreSQL issue (20,000
+ * commands/s, 200,000 events/s read).
+ *
+ * Environment: THALO_POSTGRES_URL (default the local `test` database), BENCH_PG_COMMANDS (default
+ * 100,000 per run), BENCH_IN_FLIGHT (default 2,000), BENCH_WORKERS (default the core count).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { Engine } from '../src/engine/index.js';
+import { DEFAULT_READ_PAGE_BYTES } from '../src/limits.js';
+import { EventStore } from '../src/store/index.js';
+import type { EventStoreContract } from '../src/store/index.js';
+import { PostgresEventStore } from '../src/store/postgres/index.js';
+import { describeMachine, percentile } from './machine.js';
+
+const MODULES = resolve(process.env.THALO_BENCH_MODULES ?? 'modules');
+const URL = process.env.THALO_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const COMMANDS = Number(process.env.BENCH_PG_COMMANDS ?? 100_000);
+const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? 2_000);
+const WORKERS = Number(process.env.BENCH_WORKERS ?? availableParallelism());
+const BAR_COMMANDS_PER_S = 20_000;
+const BAR_READ_EVENTS_PER_S = 200_000;
+
+interface Place {
+  name: string;
+  engine: { data: string } | { store: string; schema: string };
+  open(): Promise<EventStoreContract>;
+  remove(): Promise<void>;
+}
+
+function lmdb(): Place {
+  const data = mkdtempSync(join(tmpdir(), 'thalo-bench-pg-lmdb-'));
+  return {
+    name: 'LMDB',
+    engine: { data },
+    open: async () => EventStore.open({ path: data }),
+    remove: async () => rmSync(data, { recursive: true, force: true }),
+  };
+}
+
+function postgres(): Place {
+  const schema = `thalo_bench_${randomBytes(4).toString('hex')}`;
+  return {
+    name: 'PostgreSQL',
+    engine: { store: URL, schema },
+    open: () => PostgresEventStore.open({ url: URL, schema }),
+    remove: async () => {
+      const client = new pg.Client({ connectionString: URL });
+      await client.connect();
+      await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await client.end();
+    },
+  };
+}
+
+/** CPU seconds of this process (the engine's main thread and its workers) over `fn`. */
+async function withCpu<T>(fn: () => Promise<T>): Promise<{ value: T; cpuS: number }> {
+  const before = process.cpuUsage();
+  const value = await fn();
+  const used = process.cpuUsage(before);
+  return { value, cpuS: (used.user + used.system) / 1e6 };
+}
+
+async function commands(place: Place): Promise<{ perS: number; p50: number; p99: number; cpuUs: number }> {
+  const engine = await Engine.start({ modules: MODULES, workers: WORKERS, ...place.engine });
+  try {
+    await Promise.all(Array.from({ length: 2_000 }, (_, i) => engine.execute('counter', `warm-${i}`, 'Increment', { amount: 1 })));
+    const latencies = new Float64Array(COMMANDS);
+    const { value: seconds, cpuS } = await withCpu(async () => {
+      let issued = 0;
+      let done = 0;
+      const started = performance.now();
+      await new Promise<void>((resolvePromise, reject) => {
+        const next = (): void => {
+          if (issued >= COMMANDS) return;
+          const i = issued++;
+          const t0 = performance.now();
+          engine.execute('counter', `c-${i % 10_000}`, 'Increment', { amount: 1 }).then(() => {
+            latencies[i] = performance.now() - t0;
+            if (++done === COMMANDS) resolvePromise();
+            else next();
+          }, reject);
+        };
+        for (let k = 0; k < Math.min(IN_FLIGHT, COMMANDS); k++) next();
+      });
+      return (performance.now() - started) / 1000;
+    });
+    latencies.sort();
+    return { perS: COMMANDS / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99), cpuUs: (cpuS / COMMANDS) * 1e6 };
+  } finally {
+    await engine.stop();
+  }
+}
+
+/** Reads the whole log from position 1 in pages of 1,000 events (at most the runtime's page bytes). */
+async function readAll(place: Place): Promise<{ events: number; perS: number }> {
+  const store = await place.open();
+  try {
+    let from = 1;
+    let events = 0;
+    const started = performance.now();
+    for (;;) {
+      const page = await store.readAll({ from, limit: 1_000, maxBytes: DEFAULT_READ_PAGE_BYTES });
+      if (page.length === 0) break;
+      events += page.length;
+      from = page[page.length - 1]!.position + 1;
+    }
+    return { events, perS: events / ((performance.now() - started) / 1000) };
+  } finally {
+    await store.close();
+  }
+}
+
+function row(cells: (string | number)[]): string {
+  return cells.map((c, i) => String(c).padStart(i === 0 ? 12 : 14)).join(' ');
+}
+
+console.log(describeMachine());
+console.log(
+  `\nthe engine on each store, same run: counter, 10,000 aggregates, ${COMMANDS} durable commands, ${IN_FLIGHT} in flight, ${WORKERS} workers`,
+);
+console.log(row(['store', 'commands/s', 'p50 ms', 'p99 ms', 'CPU µs/cmd', 'readAll ev/s']));
+const figures = new Map<string, { perS: number; readPerS: number }>();
+for (const place of [lmdb(), postgres()]) {
+  try {
+    const run = await commands(place);
+    const read = await readAll(place);
+    figures.set(place.name, { perS: run.perS, readPerS: read.perS });
+    console.log(
+      row([place.name, Math.round(run.perS), run.p50.toFixed(2), run.p99.toFixed(2), run.cpuUs.toFixed(1), Math.round(read.perS)]),
+    );
+  } finally {
+    await place.remove();
+  }
+}
+console.log("(CPU: this process, main thread and workers together; PostgreSQL's own processes are not counted)");
+const pgFigures = figures.get('PostgreSQL')!;
+const failures: string[] = [];
+if (pgFigures.perS < BAR_COMMANDS_PER_S)
+  failures.push(`${Math.round(pgFigures.perS)} commands/s on PostgreSQL is below ${BAR_COMMANDS_PER_S}`);
+if (pgFigures.readPerS < BAR_READ_EVENTS_PER_S)
+  failures.push(`readAll from PostgreSQL at ${Math.round(pgFigures.readPerS)} events/s is below ${BAR_READ_EVENTS_PER_S}`);
+if (failures.length > 0) {
+  process.stderr.write(`\nFAIL: ${failures.join('; ')}\n`);
+  process.exit(1);
+}

@@ -1,0 +1,82 @@
+/**
+ * Reads issued in the same turn of the event loop, merged: every `snapshot(stream)` call made
+ * before the turn ends becomes one query, and so does every `stream(stream, from, limit)` call.
+ * A worker rebuilding a batch's aggregates asks for all of them at once; without this, each would
+ * cost two round trips to the database, one after the other.
+ */
+import type { Snapshot, StoredEvent } from '../types.js';
+
+export interface StreamRead {
+  stream: string;
+  from: number;
+  limit: number;
+}
+
+interface Waiting<T> {
+  resolve(value: T): void;
+  reject(error: unknown): void;
+}
+
+export interface MergedQueries {
+  /** The latest snapshot of each of `streams` that has one. */
+  snapshots(streams: string[]): Promise<Map<string, Snapshot>>;
+  /** For each request, its stream's events from `from`, at most `limit`, in seq order. */
+  streams(requests: StreamRead[]): Promise<StoredEvent[][]>;
+}
+
+export class MergedReads {
+  private snapshotWaits = new Map<string, Waiting<Snapshot | undefined>[]>();
+  private streamWaits: (StreamRead & Waiting<StoredEvent[]>)[] = [];
+  private scheduled = false;
+
+  constructor(private readonly queries: MergedQueries) {}
+
+  snapshot(stream: string): Promise<Snapshot | undefined> {
+    return new Promise((resolve, reject) => {
+      const waits = this.snapshotWaits.get(stream);
+      if (waits) waits.push({ resolve, reject });
+      else this.snapshotWaits.set(stream, [{ resolve, reject }]);
+      this.schedule();
+    });
+  }
+
+  stream(stream: string, from: number, limit: number): Promise<StoredEvent[]> {
+    return new Promise((resolve, reject) => {
+      this.streamWaits.push({ stream, from, limit, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    // After the promise jobs of this turn, which may issue more reads to merge.
+    setImmediate(() => this.flush());
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    const snapshots = this.snapshotWaits;
+    const streams = this.streamWaits;
+    this.snapshotWaits = new Map();
+    this.streamWaits = [];
+    if (snapshots.size > 0) {
+      this.queries.snapshots([...snapshots.keys()]).then(
+        (found) => {
+          for (const [stream, waits] of snapshots) for (const wait of waits) wait.resolve(found.get(stream));
+        },
+        (error: unknown) => {
+          for (const waits of snapshots.values()) for (const wait of waits) wait.reject(error);
+        },
+      );
+    }
+    if (streams.length > 0) {
+      this.queries.streams(streams).then(
+        (pages) => streams.forEach((wait, i) => wait.resolve(pages[i]!)),
+        (error: unknown) => {
+          for (const wait of streams) wait.reject(error);
+        },
+      );
+    }
+  }
+}
