@@ -27,11 +27,13 @@ import type {
   AppendResult,
   BatchAppendOutcome,
   CheckpointEntry,
+  ListStreamsOptions,
   NewEvent,
   ReadAllOptions,
   ReadStreamOptions,
   Snapshot,
   StoredEvent,
+  StreamEntry,
 } from './types.js';
 
 export interface EventStoreContract {
@@ -88,6 +90,15 @@ export interface EventStoreContract {
 
   /** The seq of `stream`'s last event; 0 when it has none. */
   streamVersion(stream: string): number;
+
+  /**
+   * The streams that have events, in name order (the order of their names' UTF-8 bytes), with
+   * their versions: those whose names start with `options.prefix` and sort after `options.after`,
+   * at most `options.limit`. A page ends where the next one starts: pass its last name as `after`.
+   * Asynchronous already, unlike the reads above, so that a store over the network implements
+   * it as it is. Fails with `INVALID_ARGUMENT` naming the option at fault.
+   */
+  listStreams(options: ListStreamsOptions): Promise<StreamEntry[]>;
 
   /** The position stored under checkpoint `name`, or undefined when there is none. */
   getCheckpoint(name: string): number | undefined;

@@ -15,10 +15,12 @@ export type {
   Durability,
   EventMetadata,
   EventStoreOptions,
+  ListStreamsOptions,
   ExpectedVersion,
   NewEvent,
   ReadAllOptions,
   ReadStreamOptions,
   Snapshot,
   StoredEvent,
+  StreamEntry,
 } from './types.js';
