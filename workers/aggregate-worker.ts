@@ -14,6 +14,7 @@ import type { ClosedReply, GuestLogMessage, LoadModulesReply, WorkerConfig, Work
 import { ProgressBoard } from '../src/protocol/progress-board.js';
 import { AggregateStates } from './aggregate-states.js';
 import { BatchExecutor } from './batch-executor.js';
+import { stateAt } from './state-at.js';
 
 const config = workerData as WorkerConfig;
 const store = EventStore.open({
@@ -64,6 +65,8 @@ function dispatch(task: WorkerTask): Promise<WorkerReply> {
       return loadModules(task);
     case 'close':
       return close();
+    case 'state-at':
+      return Promise.resolve(stateAt(store, states, progress, task));
     default: {
       const unknown: never = task;
       throw new ThaloError('INTERNAL', `the worker got a task of unknown type ${JSON.stringify((unknown as { type?: unknown }).type)}`);
