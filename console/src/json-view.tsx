@@ -1,0 +1,78 @@
+/**
+ * JSON shown folded: objects and arrays as <details> the reader opens (keyboard too: a summary is
+ * a button to assistive technology), the top level open, scalars inline.
+ */
+import type { ComponentChildren } from 'preact';
+
+function scalar(value: unknown): ComponentChildren {
+  if (typeof value === 'string') return <span class="json-string">{JSON.stringify(value)}</span>;
+  if (value === null) return <span class="json-null">null</span>;
+  return <span class="json-scalar">{String(value)}</span>;
+}
+
+function Node({ name, value, open }: { name?: string; value: unknown; open: boolean }) {
+  const label = name === undefined ? null : <span class="json-key">{name}: </span>;
+  if (value === null || typeof value !== 'object') {
+    return (
+      <div class="json-line">
+        {label}
+        {scalar(value)}
+      </div>
+    );
+  }
+  const entries: [string, unknown][] = Array.isArray(value) ? value.map((v, i) => [String(i), v]) : Object.entries(value);
+  const shape = Array.isArray(value) ? `[${entries.length}]` : `{${entries.length}}`;
+  if (entries.length === 0) {
+    return (
+      <div class="json-line">
+        {label}
+        <span class="json-null">{Array.isArray(value) ? '[]' : '{}'}</span>
+      </div>
+    );
+  }
+  return (
+    <details class="json-node" open={open}>
+      <summary>
+        {label}
+        <span class="json-shape">{shape}</span>
+      </summary>
+      <div class="json-children">
+        {entries.map(([key, child]) => (
+          <Node key={key} name={key} value={child} open={false} />
+        ))}
+      </div>
+    </details>
+  );
+}
+
+export function JsonView({ value, open = true }: { value: unknown; open?: boolean }) {
+  return (
+    <div class="json">
+      <Node value={value} open={open} />
+    </div>
+  );
+}
+
+/** One difference between two JSON values, by path (`balance`, `items.2.done`). */
+export interface Change {
+  path: string;
+  before?: unknown;
+  after?: unknown;
+  kind: 'added' | 'removed' | 'changed';
+}
+
+/** What changed from `before` to `after`, leaf by leaf. */
+export function diff(before: unknown, after: unknown, path = ''): Change[] {
+  const isTree = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object';
+  if (isTree(before) && isTree(after) && Array.isArray(before) === Array.isArray(after)) {
+    const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])];
+    return keys.flatMap((key) => {
+      const at = path === '' ? key : `${path}.${key}`;
+      if (!(key in before)) return [{ path: at, after: after[key], kind: 'added' as const }];
+      if (!(key in after)) return [{ path: at, before: before[key], kind: 'removed' as const }];
+      return diff(before[key], after[key], at);
+    });
+  }
+  if (JSON.stringify(before) === JSON.stringify(after)) return [];
+  return [{ path: path === '' ? '(the whole state)' : path, before, after, kind: 'changed' }];
+}
