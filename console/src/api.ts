@@ -84,11 +84,18 @@ export async function metricsText(signal?: AbortSignal): Promise<string> {
 /**
  * Follow `GET /v1/subscribe?from=` (Server-Sent Events) until `signal` aborts, calling `onEvent`
  * with each event's JSON. Read with fetch rather than EventSource, which cannot send the token.
- * Resolves when the stream ends; rejects with `ApiFailure` when it is refused.
+ * `onOpen` is called once the runtime accepted the subscription. Resolves when the stream ends;
+ * rejects with `ApiFailure` when it is refused.
  */
-export async function follow(from: number, onEvent: (data: unknown) => void, signal: AbortSignal): Promise<void> {
+export async function follow(
+  from: number,
+  onEvent: (data: unknown) => void,
+  signal: AbortSignal,
+  onOpen: () => void = () => {},
+): Promise<void> {
   const response = await fetch(`/v1/subscribe?from=${from}`, { headers: headers({ accept: 'text/event-stream' }), signal });
   if (!response.ok || response.body === null) throw await failure(response);
+  onOpen();
   const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = '';
   for (;;) {

@@ -3,6 +3,9 @@ import { useEffect, useRef } from 'preact/hooks';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 
+/** The time the charts span, in seconds. */
+export const WINDOW_S = 300;
+
 export interface ChartProps {
   title: string;
   /** Each series' label and colour. */
@@ -21,9 +24,14 @@ export function Chart({ title, series, data, unit = '' }: ChartProps) {
     const options: uPlot.Options = {
       width: Math.max(element.clientWidth, 200),
       height: 140,
-      legend: { show: true },
+      // Labels only: values under the cursor would make the legend jump as it moves.
+      legend: { show: true, live: false },
       cursor: { drag: { x: false, y: false } },
-      scales: { x: { time: true } },
+      // The last minute at least and WINDOW_S seconds at most, so that a chart with few points does not stretch them.
+      scales: {
+        x: { time: true, range: (_u, min, max) => [max - Math.min(WINDOW_S, Math.max(60, max - min)), max] },
+        y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] },
+      },
       axes: [
         { stroke: 'currentColor', grid: { show: false } },
         { stroke: 'currentColor', size: 50, values: (_u, ticks) => ticks.map((t) => `${t}${unit}`) },

@@ -10,7 +10,7 @@ function scalar(value: unknown): ComponentChildren {
   return <span class="json-scalar">{String(value)}</span>;
 }
 
-function Node({ name, value, open }: { name?: string; value: unknown; open: boolean }) {
+function Node({ name, value, depth }: { name?: string; value: unknown; depth: number }) {
   const label = name === undefined ? null : <span class="json-key">{name}: </span>;
   if (value === null || typeof value !== 'object') {
     return (
@@ -31,24 +31,25 @@ function Node({ name, value, open }: { name?: string; value: unknown; open: bool
     );
   }
   return (
-    <details class="json-node" open={open}>
+    <details class="json-node" open={depth > 0}>
       <summary>
         {label}
         <span class="json-shape">{shape}</span>
       </summary>
       <div class="json-children">
         {entries.map(([key, child]) => (
-          <Node key={key} name={key} value={child} open={false} />
+          <Node key={key} name={key} value={child} depth={depth - 1} />
         ))}
       </div>
     </details>
   );
 }
 
-export function JsonView({ value, open = true }: { value: unknown; open?: boolean }) {
+/** `value` folded below `depth` levels (1: the top level open; 0: all folded). */
+export function JsonView({ value, depth = 1 }: { value: unknown; depth?: number }) {
   return (
     <div class="json">
-      <Node value={value} open={open} />
+      <Node value={value} depth={depth} />
     </div>
   );
 }

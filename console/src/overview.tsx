@@ -3,13 +3,13 @@
  * seconds, and a live tail of the newest events (`GET /v1/subscribe`) that can be paused and
  * filtered by aggregate and event type.
  */
-import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { useEffect, useMemo, useState } from 'preact/hooks';
 import type { ExecutedEvent } from '../../src/protocol/commands.js';
 import type { LogPage } from '../../src/protocol/http.js';
 import { api, follow, metricsText } from './api.js';
 import { Chart } from './chart.js';
 import { JsonView } from './json-view.js';
-import { parseMetrics, pointBetween } from './metrics.js';
+import { parseMetrics, pointBetween, sum } from './metrics.js';
 import type { Point, Reading } from './metrics.js';
 import { ErrorNote, streamHref, time } from './ui.js';
 
@@ -19,8 +19,9 @@ const KEEP_POINTS = 150;
 /** Events the tail keeps. */
 const TAIL = 200;
 
-function useMetrics(): { points: Point[]; error: unknown } {
+function useMetrics(): { points: Point[]; head: number | undefined; error: unknown } {
   const [points, setPoints] = useState<Point[]>([]);
+  const [head, setHead] = useState<number>();
   const [error, setError] = useState<unknown>();
   useEffect(() => {
     const controller = new AbortController();
@@ -28,6 +29,7 @@ function useMetrics(): { points: Point[]; error: unknown } {
     const read = async () => {
       try {
         const reading = parseMetrics(await metricsText(controller.signal), Date.now());
+        setHead(sum(reading, 'thalo_log_position'));
         if (previous) {
           const point = pointBetween(previous, reading);
           setPoints((list) => [...list.slice(-(KEEP_POINTS - 1)), point]);
@@ -45,17 +47,17 @@ function useMetrics(): { points: Point[]; error: unknown } {
       controller.abort();
     };
   }, []);
-  return { points, error };
+  return { points, head, error };
 }
 
-function Figures({ points }: { points: Point[] }) {
+function Figures({ points, head }: { points: Point[]; head: number | undefined }) {
   const last = points.at(-1);
   const fixed = (value: number | null | undefined, digits = 1) => (value === null || value === undefined ? '–' : value.toFixed(digits));
   return (
     <dl class="figures">
       <div>
         <dt>Log head</dt>
-        <dd data-testid="head">{last?.head ?? '–'}</dd>
+        <dd data-testid="head">{head ?? '–'}</dd>
       </div>
       <div>
         <dt>Commands/s</dt>
@@ -137,8 +139,7 @@ function LiveTail() {
   const [type, setType] = useState('');
   const [error, setError] = useState<unknown>();
   const [shown, setShown] = useState<ExecutedEvent[]>([]);
-  const pausedRef = useRef(paused);
-  pausedRef.current = paused;
+  const [live, setLive] = useState(false);
 
   useEffect(() => {
     const controller = new AbortController();
@@ -160,10 +161,15 @@ function LiveTail() {
               setEvents((list) => [event, ...list].slice(0, TAIL));
             },
             controller.signal,
+            () => {
+              setLive(true);
+              setError(undefined);
+            },
           );
-          setError(undefined);
+          setLive(false);
         } catch (failure) {
           if (controller.signal.aborted) return;
+          setLive(false);
           setError(failure);
         }
         await new Promise((r) => setTimeout(r, Math.min(1000 * (attempt + 1), 5000)));
@@ -190,7 +196,12 @@ function LiveTail() {
 
   return (
     <section aria-labelledby="tail-title">
-      <h2 id="tail-title">Live tail</h2>
+      <h2 id="tail-title">
+        Live tail{' '}
+        <span class="muted" data-testid="tail-state" data-live={String(live)}>
+          {live ? '(following the log)' : '(connecting…)'}
+        </span>
+      </h2>
       <div class="toolbar">
         <button type="button" onClick={() => setPaused(!paused)} aria-pressed={paused}>
           {paused ? 'Resume' : 'Pause'}
@@ -228,7 +239,7 @@ function LiveTail() {
                   <td>{e.type}</td>
                   <td>{time(e.timestamp)}</td>
                   <td>
-                    <JsonView value={e.data} open={false} />
+                    <JsonView value={e.data} depth={0} />
                   </td>
                 </tr>
               );
@@ -242,12 +253,12 @@ function LiveTail() {
 }
 
 export function Overview() {
-  const { points, error } = useMetrics();
+  const { points, head, error } = useMetrics();
   return (
     <>
       <h1>Overview</h1>
       <ErrorNote error={error} />
-      <Figures points={points} />
+      <Figures points={points} head={head} />
       <Charts points={points} />
       <LiveTail />
     </>

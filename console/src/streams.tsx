@@ -224,7 +224,7 @@ function Metadata({ event, anchors }: { event: ExecutedEvent; anchors: Map<strin
         <>
           <dt>Headers</dt>
           <dd>
-            <JsonView value={headers} open={false} />
+            <JsonView value={headers} depth={0} />
           </dd>
         </>
       )}

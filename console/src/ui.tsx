@@ -10,7 +10,7 @@ export function ErrorNote({ error }: { error: unknown }) {
     return (
       <div class="error" role="alert" data-code={error.body.code}>
         <strong class="error-code">{error.body.code}</strong> <span>{error.body.message}</span>
-        {error.body.data !== undefined && <JsonView value={error.body.data} />}
+        {error.body.data !== undefined && <JsonView value={error.body.data} depth={3} />}
       </div>
     );
   }
