@@ -7,7 +7,8 @@ import { useEffect, useState } from 'preact/hooks';
 import type { ExecutedEvent } from '../../src/protocol/commands.js';
 import type { AggregateStateAt, ModuleList, StreamList, StreamPage } from '../../src/protocol/http.js';
 import { api } from './api.js';
-import { JsonView, diff } from './json-view.js';
+import { diff } from './diff.js';
+import { JsonView } from './json-view.js';
 import { ErrorNote, streamHref, time, useLoad } from './ui.js';
 
 const PAGE = 50;
