@@ -4,11 +4,13 @@
  * /v1/aggregates/:aggregate/:id/state?at=` (time travel, rebuilt in a worker without touching
  * the cached state), and the page at `/` and `/console/` (public, gzipped, same-origin only).
  */
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiServer, ModuleDirectory } from '../../src/server/index.js';
 import { EXAMPLE_MODULES, startEngine } from '../engine/helpers.js';
+import wabt from 'wabt';
 import { buildFixture } from '../fixtures/build-fixtures.js';
 import { execute, request, startRuntime, tempRoot } from './runtime-process.js';
 import type { RuntimeProcess } from './runtime-process.js';
@@ -106,6 +108,35 @@ describe('GET /v1/aggregates/:aggregate/:id/state', () => {
     const bad = await request(`${url}/v1/aggregates/counter/tt/state?at=-1`);
     expect(bad.status).toBe(400);
     expect(bad.body.message).toContain('query parameter at');
+  });
+});
+
+describe('a state rebuild whose guest never returns', () => {
+  it('is stopped by --command-timeout with COMMAND_TIMEOUT, and the worker serves on', async () => {
+    // The pinger of test/fixtures/, given snapshot exports whose thalo_snapshot loops forever.
+    const wat = readFileSync('test/fixtures/pinger.wat', 'utf8').replace(
+      /\)\s*$/,
+      `  (func (export "thalo_snapshot") (param i32) (result i64) (loop $spin (br $spin)) (unreachable))
+  (func (export "thalo_restore") (param i32 i32 i32 i32) (result i32) (i32.const 0)))`,
+    );
+    const parsed = (await wabt()).parseWat('stuck.wat', wat);
+    const root = tempRoot();
+    writeFileSync(join(root.modules, 'pinger.wasm'), parsed.toBinary({}).buffer);
+    parsed.destroy();
+    const stuck = await startRuntime({ root, args: ['--command-timeout', '500', '--workers', '1'] });
+    try {
+      await execute(stuck.url, 'pinger', 'p', 'Ping', {});
+      const started = performance.now();
+      const { status, body } = await request(`${stuck.url}/v1/aggregates/pinger/p/state`);
+      expect(status).toBe(504);
+      expect(body).toMatchObject({ code: 'COMMAND_TIMEOUT', data: { aggregate: 'pinger', id: 'p', timeoutMs: 500 } });
+      expect(performance.now() - started).toBeLessThan(30_000);
+      // The one worker was replaced: the next commands are served, on the pinger's state too.
+      expect((await execute(stuck.url, 'counter', 'c', 'Increment', { amount: 1 })).status).toBe(200);
+      expect((await execute(stuck.url, 'pinger', 'p', 'Ping', {})).body).toMatchObject({ version: 2, events: [{ data: 1 }] });
+    } finally {
+      await stuck.stop();
+    }
   });
 });
 
