@@ -7,8 +7,8 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execute, startRuntime, tempRoot, thalo } from '../server/runtime-process.js';
-import type { RuntimeProcess } from '../server/runtime-process.js';
+import { execute, spawnRuntime, tempRoot, thalo } from '../server/runtime-process.js';
+import type { RuntimeProcess, StartOptions } from '../server/runtime-process.js';
 import { browserSkipped, launchBrowser, screenshot } from './browser.js';
 import type { Browser } from './browser.js';
 
@@ -33,8 +33,26 @@ function expectOnlyOrigin(page: Page & { seen: string[] }, url: string): void {
   expect(page.seen.filter((r) => new URL(r).origin !== origin)).toEqual([]);
 }
 
+/**
+ * The runtime as a process, given a minute to listen: on a loaded 2-core machine a start next to
+ * Chromium's once took longer than the helper's 10 s.
+ */
+async function startRuntime(options: StartOptions): Promise<RuntimeProcess> {
+  const spawned = spawnRuntime(options);
+  const listening = await spawned.waitForLog((line) => typeof line.msg === 'string' && line.msg.startsWith('listening on'), 60_000);
+  return { ...spawned, url: listening.url as string };
+}
+
+// One browser for the file, each test in pages of its own.
+let browser: Browser;
+beforeAll(async () => {
+  if (!browserSkipped()) browser = await launchBrowser();
+});
+afterAll(async () => {
+  await browser?.close();
+});
+
 describe.skipIf(browserSkipped())('the console in a browser', () => {
-  let browser: Browser;
   let runtime: RuntimeProcess;
   let recorded: string;
 
@@ -43,11 +61,10 @@ describe.skipIf(browserSkipped())('the console in a browser', () => {
     recorded = join(root.root, 'recorded');
     const projection = join(root.root, 'recorder.mjs');
     writeFileSync(projection, RECORDER(recorded));
-    [browser, runtime] = await Promise.all([launchBrowser(), startRuntime({ root, args: ['--projection', projection] })]);
+    runtime = await startRuntime({ root, args: ['--projection', projection] });
   });
 
   afterAll(async () => {
-    await browser?.close();
     await runtime?.stop();
   });
 
@@ -247,15 +264,13 @@ describe.skipIf(browserSkipped())('the console in a browser', () => {
 });
 
 describe.skipIf(browserSkipped())('the console with a token', () => {
-  let browser: Browser;
   let runtime: RuntimeProcess;
 
   beforeAll(async () => {
-    [browser, runtime] = await Promise.all([launchBrowser(), startRuntime({ args: ['--token', 'open-sesame'] })]);
+    runtime = await startRuntime({ args: ['--token', 'open-sesame'] });
   });
 
   afterAll(async () => {
-    await browser?.close();
     await runtime?.stop();
   });
 
