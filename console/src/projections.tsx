@@ -45,6 +45,18 @@ function Reset({ entry, done }: { entry: ProjectionEntry; done: () => void }) {
   );
 }
 
+/** The fields a kind has beyond the common ones: a relay's target and state, a subscriber's connections. */
+const DETAILS = ['failures', 'target', 'state', 'connections', 'delivered'];
+
+function lastError(value: unknown): string {
+  if (value === undefined || value === null) return '–';
+  if (typeof value === 'object' && 'code' in value) {
+    const { code, message } = value as { code: string; message?: string };
+    return message === undefined ? code : `${code}: ${message}`;
+  }
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
 export function Projections() {
   const list = useLoad((signal) => api<ProjectionList>('/v1/projections', { signal }), []);
   useEffect(() => {
@@ -65,6 +77,7 @@ export function Projections() {
               <th>Status</th>
               <th>Position</th>
               <th>Lag</th>
+              <th>Details</th>
               <th>Last error</th>
               <th>Reset</th>
             </tr>
@@ -77,7 +90,14 @@ export function Projections() {
                 <td>{p.status}</td>
                 <td data-testid="position">{p.position}</td>
                 <td>{p.lag}</td>
-                <td>{p.lastError ? <code>{JSON.stringify(p.lastError)}</code> : '–'}</td>
+                <td>
+                  {DETAILS.filter((key) => p[key] !== undefined).map((key) => (
+                    <div key={key}>
+                      <span class="muted">{key}</span> {typeof p[key] === 'object' ? JSON.stringify(p[key]) : String(p[key])}
+                    </div>
+                  ))}
+                </td>
+                <td>{lastError(p.lastError)}</td>
                 <td>
                   <Reset entry={p} done={list.reload} />
                 </td>
