@@ -161,8 +161,20 @@ describe('the console files', () => {
     }
     // Nothing in the page names another host.
     expect(html).not.toMatch(/https?:\/\//);
-    const missing = await request(`${url}/console/assets/none.js`);
-    expect(missing).toMatchObject({ status: 404, body: { code: 'ROUTE_NOT_FOUND' } });
+    // Only the console's own files: nothing else on the disk is reachable through it.
+    for (const path of [
+      '/console/assets/none.js',
+      '/console/%2e%2e/package.json',
+      '/console/..%2f..%2fpackage.json',
+      '/console/index.html.gz',
+    ]) {
+      const missing = await request(`${url}${path}`);
+      expect(missing, path).toMatchObject({ status: 404, body: { code: 'ROUTE_NOT_FOUND' } });
+    }
+    // Without gzip in Accept-Encoding, the plain file.
+    const plain = await fetch(`${url}${assets[0]}`, { headers: { 'accept-encoding': 'identity' } });
+    expect(plain.headers.get('content-encoding')).toBeNull();
+    expect((await plain.arrayBuffer()).byteLength).toBeGreaterThan(0);
   });
 
   it('serves the page without the token, while the API behind it needs it', async () => {
