@@ -19,6 +19,7 @@ export default defineConfig({
       'test/{store,wasm,guest,protocol,engine,projections}/**/*.test.ts',
       'test/server/{connection-limits,error-table}.test.ts',
       'test/cli/relay-spec.test.ts',
+      'test/console/metrics.test.ts',
     ],
     exclude: ['**/node_modules/**', '**/crash.test.ts', 'test/store/{durability,lock}.test.ts', 'test/wasm/module-limits.test.ts'],
   },

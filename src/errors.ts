@@ -54,6 +54,8 @@ export type ThaloErrorCode =
   | 'COMMAND_TIMEOUT'
   | 'WORKER_FAILED'
   | 'ENGINE_STOPPED'
+  /** A state was asked of an aggregate whose module exports no `thalo_snapshot` (GET …/state). */
+  | 'SNAPSHOTS_UNSUPPORTED'
   // relays (a relay retries the batch with a backoff after either)
   /** A relay's broker could not be reached, or did not acknowledge a batch in time. */
   | 'RELAY_UNREACHABLE'

@@ -15,6 +15,7 @@ import { ProgressBoard } from '../src/protocol/progress-board.js';
 import { AggregateStates } from './aggregate-states.js';
 import { BatchExecutor } from './batch-executor.js';
 import { StoreOnDemand } from './store-on-demand.js';
+import { stateAt } from './state-at.js';
 
 const config = workerData as WorkerConfig;
 const store = new StoreOnDemand(config.store, {
@@ -63,6 +64,8 @@ function dispatch(task: WorkerTask): Promise<WorkerReply> {
       return loadModules(task);
     case 'close':
       return close();
+    case 'state-at':
+      return stateAt(store, states, progress, task);
     default: {
       const unknown: never = task;
       throw new ThaloError('INTERNAL', `the worker got a task of unknown type ${JSON.stringify((unknown as { type?: unknown }).type)}`);

@@ -27,6 +27,7 @@ export class StoreOnDemand implements EventStoreContract {
   readAll: EventStoreContract['readAll'] = async (...args) => (await this.open()).readAll(...args);
   lastPosition: EventStoreContract['lastPosition'] = async () => (await this.open()).lastPosition();
   streamVersion: EventStoreContract['streamVersion'] = async (...args) => (await this.open()).streamVersion(...args);
+  listStreams: EventStoreContract['listStreams'] = async (...args) => (await this.open()).listStreams(...args);
   getCheckpoint: EventStoreContract['getCheckpoint'] = async (...args) => (await this.open()).getCheckpoint(...args);
   setCheckpoint: EventStoreContract['setCheckpoint'] = async (...args) => (await this.open()).setCheckpoint(...args);
   advanceCheckpoint: EventStoreContract['advanceCheckpoint'] = async (...args) => (await this.open()).advanceCheckpoint(...args);

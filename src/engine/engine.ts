@@ -10,15 +10,16 @@
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import { streamName } from '../aggregate-name.js';
-import { ThaloError } from '../errors.js';
-import { normalizePayload } from '../json-values.js';
+import { ThaloError, deserializeError } from '../errors.js';
+import { normalizePayload, unpackValue } from '../json-values.js';
 import { openStore, validateStreamName } from '../store/index.js';
 import type { OpenedStore } from '../store/index.js';
-import type { ReadAllOptions, ReadStreamOptions } from '../store/types.js';
+import type { ListStreamsOptions, ReadAllOptions, ReadStreamOptions, StreamEntry } from '../store/types.js';
 import { decodeEvent } from '../protocol/decode-event.js';
 import type { CommandMessage, GuestLogMessage, WorkerConfig } from '../protocol/messages.js';
 import { ProgressBoard } from '../protocol/progress-board.js';
 import type { EventLog } from '../protocol/event-log.js';
+import type { AggregateStateAt } from '../protocol/http.js';
 import { ModuleRegistry } from './module-registry.js';
 import type { LoadedModule, RefusedModule } from './module-registry.js';
 import { checkEngineOptions, checkExecuteOptions } from './options.js';
@@ -182,6 +183,54 @@ export class Engine {
    */
   storeHealth(): { available: boolean; error?: string } {
     return this.store.health?.() ?? { available: true };
+  }
+
+  /** Streams by name with their versions, a page at a time (the store's `listStreams`). */
+  listStreams(options: ListStreamsOptions): Promise<StreamEntry[]> {
+    return this.store.listStreams(options);
+  }
+
+  /**
+   * The state of aggregate `id` after its events up to seq `at` (default: all of them), as its
+   * module's snapshot decodes. Rebuilt from the events in a fresh guest state by the worker that
+   * owns the aggregate, after the commands submitted before (workers/state-at.ts); the cached
+   * state is left alone. Fails with `SNAPSHOTS_UNSUPPORTED` when the module exports no
+   * `thalo_snapshot`, since a state inside the guest cannot be shown otherwise.
+   *
+   * @example
+   *   const { seq, state } = await engine.stateAt('counter', 'abc123', 2);   // { seq: 2, state: { count: 3 } }
+   */
+  async stateAt(aggregate: string, id: string, at?: number): Promise<AggregateStateAt> {
+    if (this.stopping) throw new ThaloError('ENGINE_STOPPED', 'the engine is stopping');
+    const module = this.module(aggregate);
+    const stream = streamOf(aggregate, id);
+    if (at !== undefined && (!Number.isSafeInteger(at) || at < 0)) {
+      throw new ThaloError('INVALID_ARGUMENT', `at must be an integer >= 0, got ${String(at)}`);
+    }
+    if (!module.supportsSnapshots) {
+      throw new ThaloError(
+        'SNAPSHOTS_UNSUPPORTED',
+        `aggregate "${aggregate}" exports no thalo_snapshot, so its state cannot be shown (docs/abi.md)`,
+        { data: { aggregate } },
+      );
+    }
+    const reply = await this.dispatcher.stateAt(shardOf(aggregate, id, this.options.workers), {
+      aggregate,
+      id,
+      stream,
+      at: at ?? Number.MAX_SAFE_INTEGER,
+    });
+    if (!reply.ok) throw deserializeError(reply.error);
+    const found: AggregateStateAt = { aggregate, id, stream, seq: reply.seq, version: reply.version, state: null };
+    try {
+      found.state = unpackValue(reply.state);
+    } catch (error) {
+      found.undecodable = {
+        reason: error instanceof Error ? error.message : String(error),
+        base64: Buffer.from(reply.state).toString('base64'),
+      };
+    }
+    return found;
   }
 
   modules(): LoadedModule[] {

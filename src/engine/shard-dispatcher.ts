@@ -22,6 +22,8 @@ import type {
   ExecuteBatchTask,
   LoadModulesReply,
   LoadModulesTask,
+  StateAtReply,
+  StateAtTask,
 } from '../protocol/messages.js';
 import { ProgressBoard } from '../protocol/progress-board.js';
 import { ShardRouter } from './shard-router.js';
@@ -39,10 +41,10 @@ interface PendingCommand {
   reject(error: unknown): void;
 }
 
-/** A task for the shard's worker that must run between two batches, in queue order (a module reload). */
+/** A task for the shard's worker that must run between two batches, in queue order (a module reload, a state at a seq). */
 interface PendingControl {
-  control: LoadModulesTask | CloseTask;
-  resolve(reply: LoadModulesReply | ClosedReply): void;
+  control: LoadModulesTask | CloseTask | StateAtTask;
+  resolve(reply: LoadModulesReply | ClosedReply | StateAtReply): void;
   reject(error: unknown): void;
 }
 
@@ -111,11 +113,28 @@ export class ShardDispatcher {
       this.shards.map(
         (state, shard) =>
           new Promise<LoadModulesReply | ClosedReply>((resolve, reject) => {
-            state.queue.push({ control: { ...task, shard } as LoadModulesTask | CloseTask, resolve, reject });
+            state.queue.push({
+              control: { ...task, shard } as LoadModulesTask | CloseTask,
+              resolve: resolve as PendingControl['resolve'],
+              reject,
+            });
             this.schedule(shard);
           }),
       ),
     );
+  }
+
+  /**
+   * Rebuild a state at a past seq on the shard's worker (see workers/state-at.ts), between two of
+   * its batches: it sees every command submitted before it. The watchdog stops it past the command
+   * deadline, failing it with `COMMAND_TIMEOUT`.
+   */
+  stateAt(shard: number, task: Omit<StateAtTask, 'type' | 'shard' | 'seq'>): Promise<StateAtReply> {
+    return new Promise<StateAtReply>((resolve, reject) => {
+      const control: StateAtTask = { type: 'state-at', shard, seq: 0, ...task };
+      this.shards[shard]!.queue.push({ control, resolve: resolve as PendingControl['resolve'], reject });
+      this.schedule(shard);
+    });
   }
 
   /** Commands submitted and not yet answered, per shard. */
@@ -151,15 +170,18 @@ export class ShardDispatcher {
     const head = state.queue[0]!;
     if ('control' in head) {
       state.queue.shift();
-      state.inFlight = { seq: state.nextSeq++, commands: [], control: head };
+      const inFlight: InFlight = { seq: state.nextSeq++, commands: [], control: head };
+      state.inFlight = inFlight;
+      // A state rebuild marks its progress under this number, which the watchdog reads.
+      if (head.control.type === 'state-at') head.control.seq = inFlight.seq;
       this.pool.run(Object.assign(head.control, ShardRouter.tag(shard))).then(
-        (reply: LoadModulesReply | ClosedReply) => {
+        (reply: LoadModulesReply | ClosedReply | StateAtReply) => {
           head.resolve(reply);
           this.finish(shard, 0);
         },
         (error: unknown) => {
           // The worker died: its replacement starts with the current modules (see Engine).
-          head.reject(error);
+          head.reject(inFlight.timedOut === undefined ? error : this.timeoutOf(head.control, error));
           this.finish(shard, 0);
         },
       );
@@ -238,6 +260,16 @@ export class ShardDispatcher {
     this.outstanding -= answered;
     if (state.queue.length > 0) this.dispatch(shard);
     if (this.outstanding === 0) for (const resolve of this.drained.splice(0)) resolve();
+  }
+
+  /** The error of a control task the watchdog stopped (only a state rebuild marks progress). */
+  private timeoutOf(control: PendingControl['control'], cause: unknown): ThaloError {
+    const ms = this.options.commandTimeoutMs;
+    const what = control.type === 'state-at' ? `rebuilding ${control.aggregate} ${control.id} at seq ${control.at}` : control.type;
+    return new ThaloError('COMMAND_TIMEOUT', `${what} ran longer than ${ms} ms and was stopped; its worker was replaced`, {
+      data: control.type === 'state-at' ? { aggregate: control.aggregate, id: control.id, timeoutMs: ms } : { timeoutMs: ms },
+      cause,
+    });
   }
 
   private checkDeadlines(): void {

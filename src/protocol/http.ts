@@ -55,6 +55,27 @@ export interface LogPage {
   lastPosition: number;
 }
 
+/** `GET /v1/streams`: one page of stream names; `next` is the `after` of the next page, null after the last. */
+export interface StreamList {
+  streams: { stream: string; aggregate: string; id: string; version: number }[];
+  next: string | null;
+}
+
+/**
+ * `GET /v1/aggregates/:aggregate/:id/state?at=`: the aggregate's state after its events up to
+ * `seq`, as its module's snapshot decodes (msgpack); `version` is the stream's last seq.
+ */
+export interface AggregateStateAt {
+  aggregate: string;
+  id: string;
+  stream: string;
+  seq: number;
+  version: number;
+  state: unknown;
+  /** Only when the snapshot bytes are not msgpack (a module with a format of its own): why, and the bytes in base64. `state` is then null. */
+  undecodable?: { reason: string; base64: string };
+}
+
 /** A module as the API shows it (the compiled module and the command set stay inside). */
 export interface ModuleInfo {
   name: string;

@@ -73,7 +73,23 @@ export interface CloseTask {
   shard: number;
 }
 
-export type WorkerTask = ExecuteBatchTask | LoadModulesTask | CloseTask;
+/**
+ * Rebuild `stream` (aggregate `aggregate`, id `id`) up to seq `at` in a fresh guest state and
+ * answer its snapshot: the console's time travel. The cached state is neither read nor changed.
+ * `seq` is the dispatcher's task number, marked on the progress board so that the watchdog stops
+ * a guest that never returns, as it does for a command.
+ */
+export interface StateAtTask {
+  type: 'state-at';
+  shard: number;
+  seq: number;
+  aggregate: string;
+  id: string;
+  stream: string;
+  at: number;
+}
+
+export type WorkerTask = ExecuteBatchTask | LoadModulesTask | CloseTask | StateAtTask;
 
 export type CommandReply =
   { ok: true; version: number; events: ExecutedEvent[]; duplicate: boolean } | { ok: false; error: SerializedError };
@@ -94,7 +110,20 @@ export interface ClosedReply {
   type: 'closed';
 }
 
-export type WorkerReply = ExecuteBatchReply | LoadModulesReply | ClosedReply;
+/** The state of a `StateAtTask`: the module's snapshot bytes after the events up to `seq`. */
+export type StateAtReply = { type: 'state-at'; ok: false; error: SerializedError } | StateAtFound;
+
+export interface StateAtFound {
+  type: 'state-at';
+  ok: true;
+  /** The seq the state includes: `at`, or the stream's version when `at` is past it. */
+  seq: number;
+  /** The stream's version when the rebuild read it. */
+  version: number;
+  state: Uint8Array;
+}
+
+export type WorkerReply = ExecuteBatchReply | LoadModulesReply | ClosedReply | StateAtReply;
 
 /** Posted by a worker outside any task: a guest's `thalo.log` line. */
 export interface GuestLogMessage {

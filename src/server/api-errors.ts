@@ -43,7 +43,9 @@ export type ApiErrorCode =
    * A new remote subscriber name while the runtime knows `--max-subscribers` names already; names
    * it knows keep working. 409: the registry's state is in the way, and deleting names clears it.
    */
-  | 'TOO_MANY_SUBSCRIBERS';
+  | 'TOO_MANY_SUBSCRIBERS'
+  /** `GET /` or `/console` while the console's files were not built (`npm run build:console`). */
+  | 'CONSOLE_NOT_BUILT';
 
 export type ErrorCode = ThaloErrorCode | ApiErrorCode;
 
@@ -92,9 +94,12 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   COMMAND_REJECTED: 422,
   // The command was understood, but what it would append is over the runtime's limits.
   TOO_MANY_EVENTS: 422,
+  // The module cannot show its state: the request is understood, the aggregate cannot answer it.
+  SNAPSHOTS_UNSUPPORTED: 422,
   EVENT_TOO_LARGE: 422,
   METADATA_TOO_LARGE: 413,
   DRAINING: 503,
+  CONSOLE_NOT_BUILT: 503,
   ENGINE_STOPPED: 503,
   STORE_CLOSED: 503,
   // PostgreSQL cannot be reached: the runtime reconnects with a backoff, /readyz says not ready meanwhile.

@@ -29,6 +29,7 @@ import {
 } from './connection-limits.js';
 import type { LogSubscription } from './log-subscription.js';
 import { RuntimeMetrics } from './metrics.js';
+import { registerConsole } from './console.js';
 import { compileRequestSchema } from './request-validation.js';
 import type { ModuleDirectory } from './module-directory.js';
 import { registerCommandRoutes } from './routes/commands.js';
@@ -37,6 +38,7 @@ import { registerHealthRoutes } from './routes/health.js';
 import { registerModuleRoutes } from './routes/modules.js';
 import { registerProjectionRoutes } from './routes/projections.js';
 import { registerReadRoutes } from './routes/reads.js';
+import { registerStreamRoutes } from './routes/streams.js';
 import { registerSubscribeRoute } from './routes/subscribe.js';
 import { registerSubscriberRoutes } from './routes/subscribers.js';
 import { SubscriberRegistry } from './subscriber-registry.js';
@@ -70,6 +72,8 @@ export interface ApiServerOptions {
   maxConnections?: number;
   /** Remote subscriber names known at once; a new one past it is refused. Default 1,000. */
   maxSubscribers?: number;
+  /** The built console's folder, served at `/` and `/console/`. Default: the package's dist/console/. */
+  consoleDirectory?: string;
 }
 
 export class ApiServer {
@@ -163,11 +167,13 @@ export class ApiServer {
 
     registerCommandRoutes(this.app, context);
     registerReadRoutes(this.app, context);
+    registerStreamRoutes(this.app, context);
     registerSubscribeRoute(this.app, context);
     registerSubscriberRoutes(this.app, context);
     registerProjectionRoutes(this.app, context);
     registerModuleRoutes(this.app, context);
     registerHealthRoutes(this.app, context);
+    registerConsole(this.app, options.consoleDirectory);
   }
 
   /** Listen and return the base URL (port 0 picks a free port). */

@@ -27,11 +27,13 @@ import type {
   AppendResult,
   BatchAppendOutcome,
   CheckpointEntry,
+  ListStreamsOptions,
   NewEvent,
   ReadAllOptions,
   ReadStreamOptions,
   Snapshot,
   StoredEvent,
+  StreamEntry,
 } from './types.js';
 
 /** A value, or a promise of it: what a read of the contract answers with. Await it. */
@@ -91,6 +93,14 @@ export interface EventStoreContract {
 
   /** The seq of `stream`'s last event; 0 when it has none. */
   streamVersion(stream: string): Awaitable<number>;
+
+  /**
+   * The streams that have events, in name order (the order of their names' UTF-8 bytes), with
+   * their versions: those whose names start with `options.prefix` and sort after `options.after`,
+   * at most `options.limit`. A page ends where the next one starts: pass its last name as `after`.
+   * Fails with `INVALID_ARGUMENT` naming the option at fault.
+   */
+  listStreams(options: ListStreamsOptions): Promise<StreamEntry[]>;
 
   /** The position stored under checkpoint `name`, or undefined when there is none. */
   getCheckpoint(name: string): Awaitable<number | undefined>;

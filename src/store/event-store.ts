@@ -23,11 +23,12 @@ import { openDatabases } from './databases.js';
 import type { StoreDatabases } from './databases.js';
 import { readEvents, readSnapshot } from './event-reads.js';
 import { DirectoryLock } from './lock.js';
-import { readBackward, readForward, readHead } from './stream-index.js';
+import { listStreams, readBackward, readForward, readHead } from './stream-index.js';
 import { validateStreamName } from './stream-name.js';
 import {
   checkCheckpointName,
   checkCount,
+  checkListStreamsOptions,
   checkReadAllOptions,
   checkReadStreamOptions,
   checkSnapshot,
@@ -43,11 +44,13 @@ import type {
   BatchAppendOutcome,
   CheckpointEntry,
   EventStoreOptions,
+  ListStreamsOptions,
   NewEvent,
   ReadAllOptions,
   ReadStreamOptions,
   Snapshot,
   StoredEvent,
+  StreamEntry,
 } from './types.js';
 
 /** How often (at most) an append transaction also deletes expired command ids, per store instance. */
@@ -189,6 +192,18 @@ export class EventStore implements EventStoreContract {
     this.beginRead();
     validateStreamName(stream);
     return readHead(this.dbs, stream).seq;
+  }
+
+  /**
+   * Streams by name, with their versions (see `EventStoreContract.listStreams`).
+   *
+   * @example
+   *   await store.listStreams({ prefix: 'counter-', limit: 2 });   // [{ stream: 'counter-a', version: 3 }, …]
+   */
+  async listStreams(options: ListStreamsOptions): Promise<StreamEntry[]> {
+    this.beginRead();
+    const { prefix, after, limit } = checkListStreamsOptions(options);
+    return listStreams(this.dbs, prefix, after, limit);
   }
 
   /** The position a subscriber stored under `name`, if any. */

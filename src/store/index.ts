@@ -15,12 +15,14 @@ export type {
   Durability,
   EventMetadata,
   EventStoreOptions,
+  ListStreamsOptions,
   ExpectedVersion,
   NewEvent,
   ReadAllOptions,
   ReadStreamOptions,
   Snapshot,
   StoredEvent,
+  StreamEntry,
 } from './types.js';
 export type { Awaitable } from './contract.js';
 export { storeLocation, openStore, describeLocation } from './open-store.js';

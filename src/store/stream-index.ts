@@ -24,7 +24,7 @@ import { damaged, damagedAt, describeFailure, isReadFailure } from './damage.js'
 import { MAX_KEY_NUMBER } from './databases.js';
 import type { HeadRecord, StoreDatabases } from './databases.js';
 import { guardedRange, readEvent } from './event-reads.js';
-import type { StoredEvent } from './types.js';
+import type { StoredEvent, StreamEntry } from './types.js';
 
 /** Every how many seqs of a stream `streams` has an entry. */
 export const STREAM_INDEX_EVERY = 32;
@@ -111,6 +111,31 @@ export function readBackward(
     bytes += event.data.length;
     if (bytes > maxBytes) break;
     out.push(event);
+  }
+  return out;
+}
+
+/**
+ * The streams in `heads` whose names start with `prefix` and come after `after`, in key order,
+ * at most `limit`: one range read over `heads`, which holds one key per stream.
+ */
+export function listStreams(dbs: StoreDatabases, prefix: string, after: string | undefined, limit: number): StreamEntry[] {
+  const out: StreamEntry[] = [];
+  if (limit === 0) return out;
+  // A range starts at its key inclusive, so the page's `after` itself is skipped below; an
+  // `after` before the prefix's keys starts at the prefix instead.
+  const start = after !== undefined && after > prefix ? after : prefix;
+  const range = guardedRange(dbs.heads.getRange(start === '' ? {} : { start }), (error) =>
+    isReadFailure(error) ? damaged(dbs.path, `listing streams failed: ${describeFailure(error)}`, {}, error) : error,
+  );
+  for (const { key, value } of range as Iterable<{ key: string; value: HeadRecord | number }>) {
+    if (!key.startsWith(prefix)) break;
+    if (key === after) continue;
+    // A head of format 1 is the plain seq (see above).
+    const version = typeof value === 'number' ? value : Array.isArray(value) ? value[0] : undefined;
+    if (!isCount(version)) throw damagedStream(dbs, key, `its head reads as ${JSON.stringify(value)}`);
+    out.push({ stream: key, version });
+    if (out.length >= limit) break;
   }
   return out;
 }

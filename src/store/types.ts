@@ -94,6 +94,23 @@ export interface ReadAllOptions {
   maxBytes?: number;
 }
 
+/** What `EventStoreContract.listStreams` lists: the streams whose names start with `prefix`, after `after`. */
+export interface ListStreamsOptions {
+  /** Only streams whose names start with this (default: all). */
+  prefix?: string;
+  /** Only streams whose names sort after this one (the last name of the page before). */
+  after?: string;
+  /** At most this many streams. */
+  limit: number;
+}
+
+/** A stream as `EventStoreContract.listStreams` lists it. */
+export interface StreamEntry {
+  stream: string;
+  /** The seq of its last event. */
+  version: number;
+}
+
 /** A stored checkpoint, as `EventStoreContract.listCheckpoints` lists it. */
 export interface CheckpointEntry {
   name: string;

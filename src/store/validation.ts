@@ -15,6 +15,7 @@ import type {
   EventMetadata,
   EventStoreOptions,
   ExpectedVersion,
+  ListStreamsOptions,
   NewEvent,
   ReadAllOptions,
   ReadStreamOptions,
@@ -213,6 +214,15 @@ export function checkReadStreamOptions(
   if (typeof backwards !== 'boolean') invalid('options.backwards must be a boolean');
   if (maxBytes !== undefined) checkPosition(maxBytes, 'options.maxBytes');
   return { from, limit: limit ?? Infinity, backwards, maxBytes: maxBytes ?? Infinity };
+}
+
+export function checkListStreamsOptions(options: ListStreamsOptions): { prefix: string; after: string | undefined; limit: number } {
+  if (typeof options !== 'object' || options === null) invalid('list options must be an object');
+  const { prefix = '', after, limit } = options;
+  if (typeof prefix !== 'string') invalid(`options.prefix must be a string, got ${String(prefix)}`);
+  if (after !== undefined && typeof after !== 'string') invalid(`options.after must be a string, got ${String(after)}`);
+  checkCount(limit, 'options.limit');
+  return { prefix, after, limit };
 }
 
 export function checkReadAllOptions(options: ReadAllOptions): { from: number; limit: number; maxBytes: number } {

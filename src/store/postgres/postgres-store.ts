@@ -33,6 +33,7 @@ import { validateStreamName } from '../stream-name.js';
 import {
   checkCheckpointName,
   checkCommonOptions,
+  checkListStreamsOptions,
   checkCount,
   checkReadAllOptions,
   checkReadStreamOptions,
@@ -48,11 +49,13 @@ import type {
   CheckpointEntry,
   CommonStoreOptions,
   EventMetadata,
+  ListStreamsOptions,
   NewEvent,
   ReadAllOptions,
   ReadStreamOptions,
   Snapshot,
   StoredEvent,
+  StreamEntry,
 } from '../types.js';
 import { planAppends } from './append-plan.js';
 import type { CommandRow, StreamHead } from './append-plan.js';
@@ -279,6 +282,19 @@ export class PostgresEventStore implements EventStoreContract {
     validateStreamName(stream);
     const { rows } = await this.query<{ version: number }>(`SELECT version FROM ${this.s}.streams WHERE stream = $1`, [stream]);
     return rows[0]?.version ?? 0;
+  }
+
+  async listStreams(options: ListStreamsOptions): Promise<StreamEntry[]> {
+    this.assertOpen();
+    const { prefix, after, limit } = checkListStreamsOptions(options);
+    if (limit === 0) return [];
+    // "C" collation: names compare by their UTF-8 bytes, as the contract orders them.
+    const { rows } = await this.query<{ stream: string; version: number }>(
+      `SELECT stream, version FROM ${this.s}.streams
+       WHERE left(stream, length($1)) = $1 AND ($2::text IS NULL OR stream > $2) AND version > 0 ORDER BY stream LIMIT $3`,
+      [prefix, after ?? null, limit],
+    );
+    return rows.map((row) => ({ stream: row.stream, version: row.version }));
   }
 
   async getCheckpoint(name: string): Promise<number | undefined> {

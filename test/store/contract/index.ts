@@ -19,6 +19,7 @@ import { describeInput } from './input.js';
 import { describeLifecycle } from './lifecycle.js';
 import { describeReads } from './reads.js';
 import { describeSnapshots } from './snapshots.js';
+import { describeStreamList } from './streams.js';
 import { underTest } from './support.js';
 import type { ContractContext, ContractStoreOptions, StoreUnderTest } from './support.js';
 
@@ -63,6 +64,7 @@ export function describeEventStoreContract(name: string, factory: EventStoreFact
     describeInput(context);
     describeIdempotency(context);
     describeReads(context);
+    describeStreamList(context);
     describeCheckpoints(context);
     describeSnapshots(context);
     describeLifecycle(context);

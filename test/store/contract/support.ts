@@ -24,6 +24,7 @@ const METHODS: Record<keyof EventStoreContract, true> = {
   readAll: true,
   lastPosition: true,
   streamVersion: true,
+  listStreams: true,
   getCheckpoint: true,
   setCheckpoint: true,
   advanceCheckpoint: true,
