@@ -66,7 +66,9 @@ export interface StartOptions {
 /** Start the runtime on a free port and wait until it listens. */
 export async function startRuntime(options: StartOptions = {}): Promise<RuntimeProcess> {
   const spawned = spawnRuntime(options);
-  const listening = await spawned.waitForLog((line) => typeof line.msg === 'string' && line.msg.startsWith('listening on'));
+  // A start takes about a second here; the minute is for a machine loaded by other work (a start
+  // after a SIGKILL, beside a browser or a cargo build, took over 10 s under a load of 12 on 2 cores).
+  const listening = await spawned.waitForLog((line) => typeof line.msg === 'string' && line.msg.startsWith('listening on'), 60_000);
   return { ...spawned, url: listening.url as string };
 }
 
