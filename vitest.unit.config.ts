@@ -18,6 +18,11 @@ export default defineConfig({
       'test/server/{connection-limits,error-table}.test.ts',
       'test/cli/relay-spec.test.ts',
     ],
-    exclude: ['**/node_modules/**', '**/crash.test.ts', 'test/store/{durability,lock}.test.ts', 'test/wasm/{module-limits,c-counter}.test.ts'],
+    exclude: [
+      '**/node_modules/**',
+      '**/crash.test.ts',
+      'test/store/{durability,lock}.test.ts',
+      'test/wasm/{module-limits,c-counter}.test.ts',
+    ],
   },
 });

@@ -58,7 +58,8 @@ describe.skipIf(builds.length < 2)('the AssemblyScript and Rust builds over one 
       const open = await settle(engine.execute('bank_account', 'acc', 'OpenAccount', { initial_balance: 1 }));
       expect(!open.ok && (open.error.data as { code: string }).code).toBe('ACCOUNT_ALREADY_OPEN');
       await engine.execute('counter', 'c', 'Increment', { amount: 1 });
-      expect(engine.readStream('counter', 'c').map((e) => (e.data as { amount: number }).amount)).toEqual([
+      // `await`: the store's reads are becoming Promises (the PostgreSQL store); this works either way.
+      expect((await engine.readStream('counter', 'c')).map((e) => (e.data as { amount: number }).amount)).toEqual([
         ...Array.from({ length: 7 }, (_, i) => 2 ** 40 * (i + 1)),
         1,
       ]);

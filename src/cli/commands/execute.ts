@@ -55,7 +55,10 @@ export function registerExecute(program: Command): void {
         process.stdout.write(`${JSON.stringify(result)}\n`);
         return;
       }
-      const lines = [`Executed with ${result.events.length} events:`, ...result.events.map((e) => `    ${e.type}  ${JSON.stringify(e.data)}`)];
+      const lines = [
+        `Executed with ${result.events.length} events:`,
+        ...result.events.map((e) => `    ${e.type}  ${JSON.stringify(e.data)}`),
+      ];
       if (result.duplicate) lines.push('(a retry: the command id was executed before, nothing new was appended)');
       process.stdout.write(`${lines.join('\n')}\n`);
     });
