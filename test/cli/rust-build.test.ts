@@ -8,6 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findRustToolchain } from '../../src/cli/build-rust.js';
+import { buildAggregate } from '../../src/cli/build.js';
+import { Given, emitted, given } from '../wasm/scenario.js';
 import { startRuntime, thalo } from '../server/runtime-process.js';
 import { RUST_TARGET_DIR, rustMissing, rustSkipped } from '../rust-toolchain.js';
 
@@ -73,5 +75,37 @@ describe.skipIf(rustSkipped())('thalo build on a Rust crate', () => {
       ].join('\n'),
     );
     expect(readdirSync(scratch)).not.toContain('broken');
+  }, 180_000);
+
+  it('takes every enum shape docs/guest-rust.md promises: unit, struct and tuple variants, serde attributes, rejection data', async () => {
+    process.env.CARGO_TARGET_DIR ??= RUST_TARGET_DIR;
+    const { module } = await buildAggregate('test/fixtures/rust-shapes/shapes', join(scratch, 'shapes'));
+    const state = given(module);
+    // A unit command takes any payload; its unit event's data is nil.
+    expect(state.when('Reset', { anything: [1, 2] })).toEqual(emitted(['WasReset', null]));
+    // #[serde(rename)] and #[serde(default)] on a struct variant's fields; skip_serializing_if on the event's.
+    expect(state.when('Add', { by: 5 })).toEqual(emitted(['Added', { by: 5 }]));
+    const events = state.accept('Add', { by: 5, note: 'five' });
+    // A tuple variant reads an array and writes one.
+    expect(state.when('Pair', [2, 3])).toEqual(emitted(['Paired', [2, 3]], ['Added', { by: 5 }]));
+    events.push(...state.accept('Pair', [2, 3]));
+    expect(state.snapshot()).toEqual({ total: 10, notes: ['five'] });
+    // A payload that does not fit the variant: INVALID_PAYLOAD with serde's message, before handle runs.
+    expect(state.when('Add', { amount: 5 })).toEqual({ rejected: 'INVALID_PAYLOAD', message: 'Add: missing field `by`' });
+    expect(state.when('Pair', { a: 1 })).toMatchObject({ rejected: 'INVALID_PAYLOAD' });
+    // A rejection from the aggregate's own error, with data.
+    expect(state.when('Add', { by: 91 })).toEqual({
+      rejected: 'OVER_LIMIT',
+      message: '10 + 91 is over 100',
+      data: { total: 10, max: 100 },
+    });
+    // Replayed events and a restored snapshot give the same state.
+    const replayed = given(module);
+    replayed.instance.apply(replayed.handle, events);
+    expect(replayed.snapshot()).toEqual({ total: 10, notes: ['five'] });
+    const restored = new Given(state.instance, state.instance.restore('test', state.instance.snapshot(state.handle)));
+    expect(restored.snapshot()).toEqual({ total: 10, notes: ['five'] });
+    state.accept('Reset', null);
+    expect(state.snapshot()).toEqual({ total: 0, notes: [] });
   }, 180_000);
 });
