@@ -21,6 +21,11 @@ export default defineConfig({
       'test/cli/relay-spec.test.ts',
       'test/console/metrics.test.ts',
     ],
-    exclude: ['**/node_modules/**', '**/crash.test.ts', 'test/store/{durability,lock}.test.ts', 'test/wasm/module-limits.test.ts'],
+    exclude: [
+      '**/node_modules/**',
+      '**/crash.test.ts',
+      'test/store/{durability,lock}.test.ts',
+      'test/wasm/{module-limits,c-counter}.test.ts',
+    ],
   },
 });

@@ -17,7 +17,6 @@
  *   malformed, an undeclared event type, a failing `thalo_apply` status). The instance stays
  *   usable, but the state concerned must be dropped and rebuilt.
  */
-import { Packr } from 'msgpackr';
 import { ThaloError } from '../errors.js';
 import type { AggregateModule } from './aggregate-module.js';
 import { guestImports } from './guest-imports.js';
@@ -27,6 +26,7 @@ import { GROW_FAILED_EXPORT } from './grow-probe.js';
 import { PAGE_BYTES, formatBytes } from './memory-limit.js';
 import { FrameReader, arrayHeaderSize, encodeString, writeArrayHeader } from './msgpack-frames.js';
 import { NameTable } from './name-table.js';
+import { PayloadEncoder } from './payload-encoder.js';
 import { readResult } from './result-reader.js';
 import type { ResultLimits } from './result-reader.js';
 import type { AggregateHandle, GuestEvent, HandleOutcome } from './types.js';
@@ -43,8 +43,9 @@ interface Exports {
   thalo_restore?(idPtr: number, idLen: number, ptr: number, len: number): number;
 }
 
-// `undefined` becomes nil, as in JSON where it cannot appear at all.
-const packr = new Packr({ useRecords: false, encodeUndefinedAsNil: true });
+// Integers as msgpack integers, `undefined` properties dropped (payload-encoder.ts). One per
+// thread: its bytes are copied into the guest before the next command is encoded.
+const payloads = new PayloadEncoder();
 const EMPTY = new Uint8Array(0);
 /** The smallest input region asked for: most commands and event batches fit in it. */
 const MIN_REGION = 4096;
@@ -189,7 +190,7 @@ export class AggregateInstance {
     }
     let body: Uint8Array;
     try {
-      body = packr.pack(payload);
+      body = payloads.encode(payload);
     } catch (error) {
       throw new ThaloError(
         'INVALID_PAYLOAD',

@@ -47,7 +47,7 @@ describe('thalo execute', () => {
   it('prints the events like the original Thalo and exits 0', async () => {
     const { code, stdout } = await cli(['execute', 'counter', 'abc123', 'Increment', '{"amount":10}']);
     expect(code).toBe(0);
-    expect(stdout).toBe('Executed with 1 events:\n  Incremented {"amount":10}\n');
+    expect(stdout).toBe('Executed with 1 events:\n    Incremented  {"amount":10}\n');
   });
 
   it('prints the whole result with --json', async () => {
@@ -163,7 +163,7 @@ describe('reading through the CLI', () => {
     const published = await cli(['publish', 'tally', join(runtime.modules, 'counter.wasm')]);
     expect(published.code).toBe(0);
     expect(published.stdout).toContain('Published tally 1.0.0');
-    expect((await cli(['execute', 'tally', 't', 'Increment', '{"amount":2}'])).stdout).toContain('Incremented {"amount":2}');
+    expect((await cli(['execute', 'tally', 't', 'Increment', '{"amount":2}'])).stdout).toContain('Incremented  {"amount":2}');
     const bad = await cli(['publish', 'tally', join(runtime.root, 'nothing-here.wasm')]);
     expect(bad.code).toBe(2);
     writeFileSync(join(runtime.root, 'garbage.wasm'), 'not a module');

@@ -60,7 +60,7 @@ describe('the examples as modules', () => {
 describe('commands and results, byte for byte', () => {
   it("answers the ABI page's example exactly", () => {
     const { g, handle } = counterAt(0);
-    const result = g.handle(handle, bytes(0x92, 'Increment', 0xde, 0x00, 0x01, 'amount', 0x05));
+    const result = g.handle(handle, bytes(0x92, 'Increment', 0x81, 'amount', 0x05));
     expect(hex(result)).toBe(hex(bytes(0x92, 0x00, 0x91, 0x92, 'Incremented', 0x81, 'amount', 0x05)));
   });
 

@@ -89,13 +89,13 @@ describe('bad input', () => {
     expect(instance.poisoned).toBe(false);
   });
 
-  it('strings with lone surrogates inside a payload reach the guest without harm; an event echoing one is refused (not UTF-8)', () => {
-    // The engine refuses such a payload at its edge (INVALID_PAYLOAD); the instance itself packs
-    // it, the guest copies the bytes into its event, and the host refuses to store them.
+  it('strings with lone surrogates inside a payload: INVALID_PAYLOAD before the guest runs (no UTF-8 form)', () => {
+    // The engine refuses such a payload at its edge (INVALID_PAYLOAD); the instance refuses to
+    // encode it too, rather than send the guest a replacement character or bytes that are not UTF-8.
     const state = given(todos);
     expect(caught(() => state.when('AddTodo', { id: 'a', title: 'half \ud83d' }))).toMatchObject({
-      code: 'GUEST_FAULT',
-      message: expect.stringContaining('not valid UTF-8'),
+      code: 'INVALID_PAYLOAD',
+      message: expect.stringContaining('lone surrogate'),
     });
     expect(state.instance.poisoned).toBe(false);
     expect(state.when('AddTodo', { id: 'b', title: 'fine' })).toEqual(emitted(['TodoAdded', { id: 'b', title: 'fine' }]));

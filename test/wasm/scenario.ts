@@ -7,7 +7,9 @@
  * Given events are packed with msgpack as the store would hold them; emitted event data is
  * unpacked for comparison.
  */
-import { Packr, unpack } from 'msgpackr';
+import { Packr } from 'msgpackr';
+// As the host reads event data: integers of any width as numbers (src/json-values.ts).
+import { unpackValue as unpack } from '../../src/json-values.js';
 import type { AggregateHandle, AggregateInstance, AggregateModule, GuestEvent, HandleOutcome } from '../../src/wasm/index.js';
 
 const packr = new Packr({ useRecords: false });

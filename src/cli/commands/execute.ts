@@ -1,9 +1,9 @@
 /**
  * `thalo execute <aggregate> <id> <command> <json>`: execute one command and print its events,
- * as the original Thalo does:
+ * as the original Thalo's README shows it (four spaces, the type, two spaces, the data):
  *
  *   Executed with 1 events:
- *     Incremented {"amount":10}
+ *       Incremented  {"amount":10}
  */
 import type { Command } from 'commander';
 import { parseExpectedVersion } from '../../expected-version.js';
@@ -55,7 +55,10 @@ export function registerExecute(program: Command): void {
         process.stdout.write(`${JSON.stringify(result)}\n`);
         return;
       }
-      const lines = [`Executed with ${result.events.length} events:`, ...result.events.map((e) => `  ${e.type} ${JSON.stringify(e.data)}`)];
+      const lines = [
+        `Executed with ${result.events.length} events:`,
+        ...result.events.map((e) => `    ${e.type}  ${JSON.stringify(e.data)}`),
+      ];
       if (result.duplicate) lines.push('(a retry: the command id was executed before, nothing new was appended)');
       process.stdout.write(`${lines.join('\n')}\n`);
     });
