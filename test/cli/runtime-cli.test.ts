@@ -63,7 +63,9 @@ describe('thalo execute', () => {
   it("exits 1 on a rejection, with the aggregate's code", async () => {
     const text = await cli(['execute', 'bank_account', 'acc1', 'Withdraw', '{"amount":1000}']);
     expect(text.code).toBe(1);
-    expect(text.stderr).toContain('Rejected: INSUFFICIENT_FUNDS');
+    expect(text.stderr).toBe(
+      'Rejected: INSUFFICIENT_FUNDS: cannot withdraw 1000 from a balance of 100\n  data: {"balance":100,"requested":1000}\n',
+    );
     const json = await cli(['execute', 'bank_account', 'acc1', 'Withdraw', '{"amount":1000}', '--json']);
     expect(json.code).toBe(1);
     expect(JSON.parse(json.stdout).error).toMatchObject({
