@@ -12,14 +12,17 @@
  * only spells out, once per field, what a person would otherwise write three to five times.
  * Methods the class defines itself are kept.
  */
+import { relative, resolve, sep } from 'node:path';
 import { ASTBuilder, CommonFlags, Node, NodeKind, ParameterKind, Source, SourceKind, Tokenizer } from 'assemblyscript';
 import type {
+  CallExpression,
   ClassDeclaration,
   DeclarationStatement,
   FieldDeclaration,
   ImportStatement,
   MethodDeclaration,
   Parser,
+  PropertyAccessExpression,
   Range,
   Statement,
 } from 'assemblyscript';
@@ -38,7 +41,10 @@ export class DataTransformError extends Error {
 
 function place(range: Range): string {
   const line = range.source.lineAt(range.start);
-  return `${range.source.normalizedPath}:${line}:${range.source.columnAt()}`;
+  // asc's paths are relative to its base directory, the working directory here.
+  const path = resolve(range.source.normalizedPath);
+  const shown = path.startsWith(process.cwd() + sep) ? relative(process.cwd(), path) : path;
+  return `${shown}:${line}:${range.source.columnAt()}`;
 }
 
 function isData(node: ClassDeclaration): boolean {
@@ -61,6 +67,7 @@ export class DataTransform {
   afterParse(parser: Parser): void {
     for (const source of parser.sources) {
       if (source.sourceKind !== SourceKind.User && source.sourceKind !== SourceKind.UserEntry) continue;
+      checkEmits(source.statements);
       const classes = source.statements.filter(
         (s): s is ClassDeclaration => s.kind === NodeKind.ClassDeclaration && isData(s as ClassDeclaration),
       );
@@ -173,4 +180,32 @@ function moveRanges(node: object, range: Range, seen = new Set<object>()): void 
     } else if ('range' in value) moveRanges(value, range, seen);
   }
   if ('range' in node) (node as { range: Range }).range = range;
+}
+
+/**
+ * `out.emit("Type", 42)` or `out.emit("Type", "text")`: the SDK's compile-time check would point
+ * into its own generic code, so say it here, at the call.
+ */
+function checkEmits(statements: Statement[]): void {
+  walk(statements, (node) => {
+    if (node.kind !== NodeKind.Call) return;
+    const call = node as CallExpression;
+    if (call.expression.kind !== NodeKind.PropertyAccess || call.args.length !== 2) return;
+    if ((call.expression as PropertyAccessExpression).property.text !== 'emit' || call.args[1]!.kind !== NodeKind.Literal) return;
+    throw new DataTransformError(
+      `${place(call.range)}: out.emit(type, data): data must be a @data event class (new Incremented(5)) or an Obj (new Obj().int("amount", 5)), not a literal`,
+    );
+  });
+}
+
+function walk(node: unknown, visit: (node: Node) => void, seen = new Set<object>()): void {
+  if (node === null || typeof node !== 'object' || seen.has(node)) return;
+  seen.add(node);
+  if (Array.isArray(node)) {
+    for (const item of node) walk(item, visit, seen);
+    return;
+  }
+  if (!('kind' in node) || !('range' in node)) return;
+  visit(node as Node);
+  for (const [key, value] of Object.entries(node)) if (key !== 'range' && typeof value === 'object') walk(value, visit, seen);
 }
