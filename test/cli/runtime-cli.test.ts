@@ -158,7 +158,7 @@ describe('reading through the CLI', () => {
     expect(text.code).toBe(0);
     expect(text.stdout).toContain('counter 1.0.0 (modules/counter.wasm)\n  commands: Increment\n  events:   Incremented');
     const json = JSON.parse((await cli(['modules', '--json'])).stdout);
-    expect(json.modules.map((m: { name: string }) => m.name)).toEqual(['bank_account', 'counter', 'todos']);
+    expect(json.modules.map((m: { name: string }) => m.name)).toEqual(['bank_account', 'counter', 'inventory', 'todos']);
   });
 
   it('thalo publish uploads a module that then serves; a bad file exits 1', async () => {
