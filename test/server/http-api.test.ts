@@ -28,6 +28,7 @@ describe('start-up', () => {
     expect(loaded.map((l) => l.file)).toEqual([
       'modules/bank_account.wasm',
       'modules/counter.wasm',
+      'modules/inventory.wasm',
       'modules/runaway.wasm',
       'modules/todos.wasm',
     ]);
