@@ -21,6 +21,8 @@ import type {
   FieldDeclaration,
   ImportStatement,
   MethodDeclaration,
+  NamedTypeNode,
+  NewExpression,
   Parser,
   PropertyAccessExpression,
   Range,
@@ -67,7 +69,7 @@ export class DataTransform {
   afterParse(parser: Parser): void {
     for (const source of parser.sources) {
       if (source.sourceKind !== SourceKind.User && source.sourceKind !== SourceKind.UserEntry) continue;
-      checkEmits(source.statements);
+      checkCalls(source.statements);
       const classes = source.statements.filter(
         (s): s is ClassDeclaration => s.kind === NodeKind.ClassDeclaration && isData(s as ClassDeclaration),
       );
@@ -183,18 +185,48 @@ function moveRanges(node: object, range: Range, seen = new Set<object>()): void 
 }
 
 /**
- * `out.emit("Type", 42)` or `out.emit("Type", "text")`: the SDK's compile-time check would point
- * into its own generic code, so say it here, at the call.
+ * Calls the SDK checks at compile time, said here at the user's line instead: the SDK's own
+ * compile errors would point into its generic code. `out.emit("Type", 42)` (a literal), and
+ * `decode<X>()` or `out.emit("Type", new X(…))` of a class of this file that is not `@data` and
+ * lacks the method the SDK calls (`read`, `write`).
  */
-function checkEmits(statements: Statement[]): void {
+function checkCalls(statements: Statement[]): void {
+  const plain = new Map<string, Set<string>>();
+  for (const statement of statements) {
+    if (statement.kind !== NodeKind.ClassDeclaration || isData(statement as ClassDeclaration)) continue;
+    const node = statement as ClassDeclaration;
+    // A subclass may inherit the method: only classes that extend nothing are judged here.
+    if (node.extendsType !== null) continue;
+    plain.set(node.name.text, new Set(node.members.filter((m) => m.kind === NodeKind.MethodDeclaration).map((m) => m.name.text)));
+  }
+  const lacking = (type: string, method: string) => plain.has(type) && !plain.get(type)!.has(method);
   walk(statements, (node) => {
     if (node.kind !== NodeKind.Call) return;
     const call = node as CallExpression;
-    if (call.expression.kind !== NodeKind.PropertyAccess || call.args.length !== 2) return;
-    if ((call.expression as PropertyAccessExpression).property.text !== 'emit' || call.args[1]!.kind !== NodeKind.Literal) return;
-    throw new DataTransformError(
-      `${place(call.range)}: out.emit(type, data): data must be a @data event class (new Incremented(5)) or an Obj (new Obj().int("amount", 5)), not a literal`,
-    );
+    if (call.expression.kind !== NodeKind.PropertyAccess) return;
+    const method = (call.expression as PropertyAccessExpression).property.text;
+    if (method === 'emit' && call.args.length === 2) {
+      const data = call.args[1]!;
+      if (data.kind === NodeKind.Literal) {
+        throw new DataTransformError(
+          `${place(call.range)}: out.emit(type, data): data must be a @data event class (new Incremented(5)) or an Obj (new Obj().int("amount", 5)), not a literal`,
+        );
+      }
+      const type = data.kind === NodeKind.New ? (data as NewExpression).typeName.identifier.text : undefined;
+      if (type !== undefined && lacking(type, 'write')) {
+        throw new DataTransformError(
+          `${place(call.range)}: out.emit(type, new ${type}(…)): declare class ${type} @data (or give it write(data: Obj))`,
+        );
+      }
+    }
+    if (method === 'decode' && call.typeArguments?.length === 1 && call.typeArguments[0]!.kind === NodeKind.NamedType) {
+      const type = (call.typeArguments[0] as NamedTypeNode).name.identifier.text;
+      if (lacking(type, 'read')) {
+        throw new DataTransformError(
+          `${place(call.range)}: decode<${type}>(): declare class ${type} @data (or give it read(data: Fields))`,
+        );
+      }
+    }
   });
 }
 

@@ -66,6 +66,20 @@ describe('thalo build refuses, with the fix in the message', () => {
     expect(output).toContain('out.emit(type, data): data must be a @data event class');
   });
 
+  it('decode<T>() of a class that is not @data, at the line of the call', async () => {
+    const source =
+      HEADER +
+      EXPORTS +
+      `class Go { n: i64 = 0; }\n` +
+      AGGREGATE.replace('out.emit("Done", new Obj());', 'command.decode<Go>(); out.noEvents();') +
+      REGISTER;
+    const { code, output } = await build('plain', source);
+    expect(code).toBe(1);
+    expect(output).toContain(
+      `${join(dir, 'plain', 'index.ts')}:7:50: decode<Go>(): declare class Go @data (or give it read(data: Fields))`,
+    );
+  });
+
   it('a @data class whose constructor needs an argument', async () => {
     const constructor = await build(
       'needsargs',
