@@ -7,13 +7,11 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import asc from 'assemblyscript/asc';
 import type { Command } from 'commander';
 import { ThaloError } from '../errors.js';
 import { aggregateNameProblem } from '../aggregate-name.js';
 import { compileModule } from '../wasm/index.js';
 import type { AggregateModule } from '../wasm/index.js';
-import { DataTransform, DataTransformError } from './data-transform.js';
 
 /** Compiler flags: optimised, no assertions, and a runtime with a GC so dropped states are freed. */
 export const ASC_FLAGS = ['-O3', '--noAssert', '--runtime', 'minimal'];
@@ -73,6 +71,12 @@ export async function compileAggregate(dir: string, file?: string): Promise<Comp
   }
   const entry = entryOf(source);
   if (!entry) throw new ThaloError('BUILD_FAILED', `${dir}: no index.ts or assembly/index.ts to compile`, { data: { dir } });
+  // asc (with binaryen) takes seconds to import: load it when a build runs, not with every
+  // command of the CLI (`thalo execute` imports this file too) or every test that loads a module.
+  const [{ default: asc }, { DataTransform, DataTransformError }] = await Promise.all([
+    import('assemblyscript/asc'),
+    import('./data-transform.js'),
+  ]);
   const stderr = asc.createMemoryStream();
   let binary: Uint8Array | undefined;
   const { error } = await asc.main([entry, '--outFile', `${name}.wasm`, ...ASC_FLAGS], {
