@@ -80,6 +80,24 @@ describe('thalo build refuses, with the fix in the message', () => {
     );
   });
 
+  it('npm run build:modules names the example that does not compile, builds the others and exits 1', async () => {
+    const examples = join(dir, 'examples');
+    for (const [name, source] of [
+      ['good', HEADER + EXPORTS + AGGREGATE + REGISTER],
+      ['broken', HEADER + EXPORTS + AGGREGATE.replace('n: i64 = 0;', 'n: i64 = "zero";') + REGISTER],
+    ]) {
+      mkdirSync(join(examples, name!), { recursive: true });
+      writeFileSync(join(examples, name!, 'index.ts'), source!);
+    }
+    const { code, output } = await run(process.execPath, [resolve('dist/src/cli/build-examples.js'), examples]).then(
+      ({ stdout, stderr }) => ({ code: 0, output: stdout + stderr }),
+      (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, output: e.stdout + e.stderr }),
+    );
+    expect(code).toBe(1);
+    expect(output).toContain(`${join(examples, 'broken')}: compilation failed`);
+    expect(output).toContain('good.wasm');
+  });
+
   it('a @data class whose constructor needs an argument', async () => {
     const constructor = await build(
       'needsargs',
