@@ -143,10 +143,17 @@ export function thalo_apply(handle: i32, ptr: usize, len: i32): i32 {
     event.type = readName(r, registered.events);
     event.data.parse(r);
     if (r.error.length > 0) break;
+    event.names = registered.events;
+    event.fault = "";
     state.apply(event);
     // An event this module cannot read (a missing or mistyped field) must not pass for zeros.
     if (event.data.error.length > 0) {
       log(Level.Error, "cannot apply " + event.type + ": " + event.data.error);
+      status = 4;
+      break;
+    }
+    if (event.fault.length > 0) {
+      log(Level.Error, "cannot apply " + event.type + ": " + event.fault);
       status = 4;
       break;
     }
@@ -170,6 +177,12 @@ function rejection(code: string, message: string, details: Obj | null = null): u
   return packed(w);
 }
 
+function fault(message: string): u64 {
+  log(Level.Error, message);
+  collectBetweenCalls();
+  return 0;
+}
+
 export function thalo_handle(handle: i32, ptr: usize, len: i32): u64 {
   const state = stateOf(handle);
   if (state == null) {
@@ -186,9 +199,19 @@ export function thalo_handle(handle: i32, ptr: usize, len: i32): u64 {
     return rejection("UNKNOWN_COMMAND", registered.name + " has no command " + command.name);
   }
   outcome.reset();
+  command.names = registered.commands;
+  command.fault = "";
   state.handle(command, outcome);
   // A payload the handler could not read wins over what the handler decided on neutral values.
   if (command.data.error.length > 0) return rejection("INVALID_PAYLOAD", command.name + ": " + command.data.error);
+  // Bugs in the module, not business outcomes: an empty result makes the host fail the command
+  // with GUEST_FAULT, quoting the error line logged here.
+  if (command.fault.length > 0) return fault(command.name + ": " + command.fault);
+  if (!outcome.decided) {
+    return fault(
+      command.name + ": handle decided nothing (no emit, reject or noEvents): handle every registered command, and call out.noEvents() when one changes nothing",
+    );
+  }
   if (outcome.rejected) return rejection(outcome.code, outcome.message, outcome.details);
   const w = out.reset();
   w.array(2);
@@ -225,6 +248,7 @@ export function thalo_restore(idPtr: usize, idLen: i32, ptr: usize, len: i32): i
   }
   const fields = Fields.read(r);
   state.restore(fields);
+  // restore reads through Fields too: a mistyped value, nested ones included, fails the restore.
   if (r.error.length > 0 || fields.error.length > 0) {
     log(Level.Error, "cannot restore the snapshot: " + (r.error.length > 0 ? r.error : fields.error));
     return 0;

@@ -1,10 +1,12 @@
 // Reading a msgpack map field by field: a command's payload, an event's data, a snapshot.
 import { Reader } from "./reader";
+import { readValue } from "./values";
 
 /**
- * The fields of a msgpack map. Getters return a neutral value (0, "", false) for a missing or
- * mistyped field and record the problem in `error`; the SDK turns a recorded problem in a
- * command's payload into an `INVALID_PAYLOAD` rejection.
+ * The fields of a msgpack map. Getters return a neutral value (0, "", false, null) for a missing
+ * or mistyped field and record the problem, with the field's path (`lines[2].quantity`), in the
+ * outermost map's `error`; the SDK turns a recorded problem in a command's payload into an
+ * `INVALID_PAYLOAD` rejection, and one in an event or a snapshot into a `GUEST_FAULT`.
  *
  * A `Fields` points into the input bytes of the current call: read what you need during the
  * call and keep the values, never the `Fields` (the SDK reuses it for the next call).
@@ -12,11 +14,24 @@ import { Reader } from "./reader";
 export class Fields {
   /** Per field: key start, key length, value start, value end (addresses in guest memory). */
   private ranges: usize[] = [];
+  /** The first problem met reading this map or anything nested in it ("" when none). */
   error: string = "";
+  /** Where this map sits in the outermost one: "" for the outermost, `lines[2]` for a nested one. */
+  path: string = "";
+  /** The outermost map, which collects the problems of every nested one (null: this is it). */
+  private root: Fields | null = null;
 
   /** Parse the map at the reader's position into new fields and move past it. */
   static read(reader: Reader): Fields {
     return new Fields().parse(reader);
+  }
+
+  /** A map nested at `path` in `parent`: its problems are recorded in `parent`'s outermost map. */
+  static nested(reader: Reader, parent: Fields, path: string): Fields {
+    const fields = new Fields();
+    fields.root = parent.root != null ? parent.root : parent;
+    fields.path = path;
+    return fields.parse(reader);
   }
 
   /** Parse the map at the reader's position into these fields, forgetting earlier ones. */
@@ -56,7 +71,8 @@ export class Fields {
     return keys;
   }
 
-  private at(key: string): Reader | null {
+  /** A reader over the value of `key`, or null when the map has no such key. */
+  valueOf(key: string): Reader | null {
     const ranges = this.ranges;
     for (let i = 0; i < ranges.length; i += 4) {
       if (bytesEqual(ranges[i], ranges[i + 1], key)) return new Reader(ranges[i + 2], ranges[i + 3]);
@@ -64,12 +80,33 @@ export class Fields {
     return null;
   }
 
-  private problem(message: string): void {
-    if (this.error.length == 0) this.error = message;
+  /** The path of `key` in the outermost map: `quantity`, or `lines[2].quantity` in a nested one. */
+  pathOf(key: string): string {
+    return this.path.length == 0 ? key : this.path + "." + key;
   }
 
+  /** Record a problem (the first one wins), in the outermost map. */
+  problem(message: string): void {
+    const root = this.root != null ? this.root! : this;
+    if (root.error.length == 0) root.error = message;
+  }
+
+  /** True when the map has `key` with a value other than nil: an optional field is absent or nil. */
   has(key: string): bool {
-    return this.at(key) != null;
+    const r = this.valueOf(key);
+    return r != null && r.peek() != 0xc0;
+  }
+
+  /**
+   * The value of `key` as a `T`, checked all the way down: a boolean, an integer type (`i64`,
+   * `i32`, `u8`, … in range), `f64`/`f32`, `string`, an array `T[]`, a `Map<string, T>`, or a
+   * class with `read(data: Fields)` (a `@data` class). A nullable `T` (`string | null`,
+   * `Line[] | null`) makes the field optional: absent or nil read as null. Anything else records
+   * a problem naming the path (`lines[2].quantity must be an integer`) and reads as 0, "", false
+   * or an empty value.
+   */
+  get<T>(key: string): T {
+    return readValue<T>(this.valueOf(key), this, this.pathOf(key), -1);
   }
 
   /**
@@ -78,55 +115,29 @@ export class Fields {
    * an integer too; `1.5` is not.
    */
   int(key: string): i64 {
-    const r = this.at(key);
-    if (r != null && r.isInt()) {
-      const v = r.int();
-      if (r.error.length == 0) return v;
-    } else if (r != null && r.isFloat()) {
-      const f = r.float();
-      // NaN fails the first test, the infinities the range (2^63 is the first float past i64).
-      if (f == Math.trunc(f) && f >= -9223372036854775808.0 && f < 9223372036854775808.0) return <i64>f;
-    }
-    this.problem(key + " must be an integer");
-    return 0;
+    return this.get<i64>(key);
   }
 
   float(key: string): f64 {
-    const r = this.at(key);
-    if (r != null && r.isInt()) return <f64>r.int();
-    if (r == null || !r.isFloat()) {
-      this.problem(key + " must be a number");
-      return 0;
-    }
-    return r.float();
+    return this.get<f64>(key);
   }
 
   str(key: string): string {
-    const r = this.at(key);
-    if (r == null || !r.isString()) {
-      this.problem(key + " must be a string");
-      return "";
-    }
-    return r.str();
+    return this.get<string>(key);
   }
 
   bool(key: string): bool {
-    const r = this.at(key);
-    if (r == null || !r.isBool()) {
-      this.problem(key + " must be a boolean");
-      return false;
-    }
-    return r.bool();
+    return this.get<bool>(key);
   }
 
-  /** A nested map (for example the items kept in a snapshot). */
+  /** A nested map (for example the items kept in a snapshot); its problems name their path. */
   fields(key: string): Fields {
-    const r = this.at(key);
+    const r = this.valueOf(key);
     if (r == null || !r.isMap()) {
-      this.problem(key + " must be a map");
-      return new Fields();
+      this.problem(this.pathOf(key) + " must be a map");
+      return Fields.nested(new Reader(0, 0), this, this.pathOf(key));
     }
-    return Fields.read(r);
+    return Fields.nested(r, this, this.pathOf(key));
   }
 }
 

@@ -1,5 +1,6 @@
 // MessagePack for the guest, writing side: a growable byte buffer and the encoders (the reading
 // side is reader.ts).
+import { writeValue } from "./values";
 
 /** A growable byte buffer. `Writer` writes msgpack values into one; `Obj` writes map fields. */
 export class Bytes {
@@ -205,5 +206,10 @@ export class Writer extends Bytes {
 
   map(n: i32): void {
     packHeader(this, 0x80, n);
+  }
+
+  /** Any value `Fields.get<T>` reads (an array, a map, a `@data` class, …). */
+  value<T>(v: T): void {
+    writeValue<T>(this, v);
   }
 }

@@ -1,5 +1,6 @@
 // Writing a msgpack map field by field: event data, snapshots.
 import { Bytes, packBool, packFloat, packHeader, packInt, packStr } from "./msgpack";
+import { writeValue } from "./values";
 
 /**
  * A msgpack map under construction: `new Obj().int("amount", 5).str("note", "rent")`. The
@@ -37,6 +38,21 @@ export class Obj extends Bytes {
 
   bool(k: string, v: bool): Obj {
     packBool(this.key(k), v);
+    return this;
+  }
+
+  /** Nil: an optional field that holds nothing. */
+  nil(k: string): Obj {
+    this.key(k).byte(0xc0);
+    return this;
+  }
+
+  /**
+   * Any value `Fields.get<T>` reads: `set("lines", lines)` writes an array of `@data` classes,
+   * `set("tags", ["a", "b"])` an array of strings, `set("lot", null as string | null)` nil.
+   */
+  set<T>(k: string, v: T): Obj {
+    writeValue<T>(this.key(k), v);
     return this;
   }
 

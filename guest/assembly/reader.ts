@@ -93,6 +93,11 @@ export class Reader {
     return (t & 0xf0) == 0x80 || t == 0xde || t == 0xdf;
   }
 
+  isArray(): bool {
+    const t = this.peek();
+    return (t & 0xf0) == 0x90 || t == 0xdc || t == 0xdd;
+  }
+
   isString(): bool {
     const t = this.peek();
     return (t & 0xe0) == 0xa0 || t == 0xd9 || t == 0xda || t == 0xdb;

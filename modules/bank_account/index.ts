@@ -1,39 +1,18 @@
 // A bank account: opened once, then deposits and withdrawals that never overdraw it.
-import { Aggregate, Command, Event, Fields, Obj, Outcome, register } from "../../guest/assembly";
-export * from "../../guest/assembly/exports";
+import { Aggregate, Command, Event, Obj, Outcome, register } from "thalo-node/guest";
+export * from "thalo-node/guest/exports";
 
 // Commands, decoded from their payloads.
-class OpenAccount {
-  initial_balance: i64 = 0;
-  read(data: Fields): void { this.initial_balance = data.int("initial_balance"); }
-}
-class Deposit {
-  amount: i64 = 0;
-  read(data: Fields): void { this.amount = data.int("amount"); }
-}
-class Withdraw {
-  amount: i64 = 0;
-  read(data: Fields): void { this.amount = data.int("amount"); }
-}
+@data class OpenAccount { initial_balance: i64 = 0; }
+@data class Deposit { amount: i64 = 0; }
+@data class Withdraw { amount: i64 = 0; }
 
 // Events: read when applied, written when emitted.
-class AccountOpened {
-  constructor(public initial_balance: i64 = 0) {}
-  read(data: Fields): void { this.initial_balance = data.int("initial_balance"); }
-  write(data: Obj): void { data.int("initial_balance", this.initial_balance); }
-}
-class Deposited {
-  constructor(public amount: i64 = 0) {}
-  read(data: Fields): void { this.amount = data.int("amount"); }
-  write(data: Obj): void { data.int("amount", this.amount); }
-}
-class Withdrawn {
-  constructor(public amount: i64 = 0) {}
-  read(data: Fields): void { this.amount = data.int("amount"); }
-  write(data: Obj): void { data.int("amount", this.amount); }
-}
+@data class AccountOpened { initial_balance: i64 = 0; }
+@data class Deposited { amount: i64 = 0; }
+@data class Withdrawn { amount: i64 = 0; }
 
-class BankAccount extends Aggregate {
+@data class BankAccount extends Aggregate {
   open: bool = false;
   balance: i64 = 0;
 
@@ -69,15 +48,6 @@ class BankAccount extends Aggregate {
       this.balance = event.decode<AccountOpened>().initial_balance;
     } else if (event.is("Deposited")) this.balance += event.decode<Deposited>().amount;
     else if (event.is("Withdrawn")) this.balance -= event.decode<Withdrawn>().amount;
-  }
-
-  snapshot(): Obj {
-    return new Obj().bool("open", this.open).int("balance", this.balance);
-  }
-
-  restore(state: Fields): void {
-    this.open = state.bool("open");
-    this.balance = state.int("balance");
   }
 }
 

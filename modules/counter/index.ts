@@ -1,21 +1,13 @@
 // The counter aggregate: the original Thalo example.
-import { Aggregate, Command, Event, Fields, Obj, Outcome, register } from "../../guest/assembly";
-export * from "../../guest/assembly/exports";
+import { Aggregate, Command, Event, Outcome, register } from "thalo-node/guest";
+export * from "thalo-node/guest/exports";
 
-// The command, decoded from its payload.
-class Increment {
-  amount: i64 = 0;
-  read(data: Fields): void { this.amount = data.int("amount"); }
-}
+// The command and the event: @data derives reading, writing and a constructor from the fields.
+@data class Increment { amount: i64 = 0; }
+@data class Incremented { amount: i64 = 0; }
 
-// The event: read when applied, written when emitted.
-class Incremented {
-  constructor(public amount: i64 = 0) {}
-  read(data: Fields): void { this.amount = data.int("amount"); }
-  write(data: Obj): void { data.int("amount", this.amount); }
-}
-
-class Counter extends Aggregate {
+// The state: @data on the aggregate derives its snapshot and restore.
+@data class Counter extends Aggregate {
   count: i64 = 0;
 
   handle(command: Command, out: Outcome): void {
@@ -28,14 +20,6 @@ class Counter extends Aggregate {
 
   apply(event: Event): void {
     if (event.is("Incremented")) this.count += event.decode<Incremented>().amount;
-  }
-
-  snapshot(): Obj {
-    return new Obj().int("count", this.count);
-  }
-
-  restore(state: Fields): void {
-    this.count = state.int("count");
   }
 }
 

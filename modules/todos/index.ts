@@ -1,7 +1,7 @@
 // A todo list: string-heavy state with several event types. It reads fields straight from the
 // payloads and builds event data with Obj, without typed classes (compare counter and bank_account).
-import { Aggregate, Command, Event, Fields, Obj, Outcome, register } from "../../guest/assembly";
-export * from "../../guest/assembly/exports";
+import { Aggregate, Command, Event, Fields, Obj, Outcome, register } from "thalo-node/guest";
+export * from "thalo-node/guest/exports";
 
 class Todo {
   constructor(public title: string, public done: bool) {}

@@ -63,7 +63,9 @@ describe('thalo execute', () => {
   it("exits 1 on a rejection, with the aggregate's code", async () => {
     const text = await cli(['execute', 'bank_account', 'acc1', 'Withdraw', '{"amount":1000}']);
     expect(text.code).toBe(1);
-    expect(text.stderr).toContain('Rejected: INSUFFICIENT_FUNDS');
+    expect(text.stderr).toBe(
+      'Rejected: INSUFFICIENT_FUNDS: cannot withdraw 1000 from a balance of 100\n  data: {"balance":100,"requested":1000}\n',
+    );
     const json = await cli(['execute', 'bank_account', 'acc1', 'Withdraw', '{"amount":1000}', '--json']);
     expect(json.code).toBe(1);
     expect(JSON.parse(json.stdout).error).toMatchObject({
@@ -156,7 +158,7 @@ describe('reading through the CLI', () => {
     expect(text.code).toBe(0);
     expect(text.stdout).toContain('counter 1.0.0 (modules/counter.wasm)\n  commands: Increment\n  events:   Incremented');
     const json = JSON.parse((await cli(['modules', '--json'])).stdout);
-    expect(json.modules.map((m: { name: string }) => m.name)).toEqual(['bank_account', 'counter', 'todos']);
+    expect(json.modules.map((m: { name: string }) => m.name)).toEqual(['bank_account', 'counter', 'inventory', 'todos']);
   });
 
   it('thalo publish uploads a module that then serves; a bad file exits 1', async () => {

@@ -52,7 +52,7 @@ describe('at start', () => {
       'modules/start_zero.wasm: is a character device, not a regular file: only regular files are loaded',
     ]);
     const modules = await request(`${runtime.url}/v1/modules`);
-    expect(modules.body.modules.map((m: { name: string }) => m.name)).toEqual(['bank_account', 'counter', 'hostile', 'todos']);
+    expect(modules.body.modules.map((m: { name: string }) => m.name)).toEqual(['bank_account', 'counter', 'hostile', 'inventory', 'todos']);
     expect(modules.body.refused.map((r: { file: string }) => r.file).sort()).toEqual(refused.map((name) => `modules/${name}.wasm`));
     expect((await execute(runtime.url, 'counter', 'c', 'Increment', { amount: 1 })).status).toBe(200);
   });

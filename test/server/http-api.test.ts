@@ -28,6 +28,7 @@ describe('start-up', () => {
     expect(loaded.map((l) => l.file)).toEqual([
       'modules/bank_account.wasm',
       'modules/counter.wasm',
+      'modules/inventory.wasm',
       'modules/runaway.wasm',
       'modules/todos.wasm',
     ]);
@@ -242,7 +243,7 @@ describe('modules', () => {
   it('lists what each module describes, and the refused files', async () => {
     const { status, body } = await request(`${url}/v1/modules`);
     expect(status).toBe(200);
-    expect(body.modules.map((m: { name: string }) => m.name)).toEqual(['bank_account', 'counter', 'runaway', 'todos']);
+    expect(body.modules.map((m: { name: string }) => m.name)).toEqual(['bank_account', 'counter', 'inventory', 'runaway', 'todos']);
     expect(body.modules[1]).toMatchObject({
       name: 'counter',
       file: 'modules/counter.wasm',

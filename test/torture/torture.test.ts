@@ -375,7 +375,7 @@ describe('thalo-runtime under SIGKILL, bad input and a runaway module', () => {
       )
       .toEqual([]);
     expect.soft(longIdRead, "a read of a valid id of 200 bytes (docs: ids up to the stream name's 256 bytes)").toBe(200);
-    expect.soft(servedModules, 'modules served at the end').toEqual(['bank_account', 'counter', 'rogue', 'runaway', 'todos']);
+    expect.soft(servedModules, 'modules served at the end').toEqual(['bank_account', 'counter', 'inventory', 'rogue', 'runaway', 'todos']);
   });
 
   it('the runaway module cost only its own commands a timeout; other aggregates kept being served', () => {

@@ -41,8 +41,11 @@ export async function reportFailure(options: ConnectionOptions, body: () => Prom
         `${JSON.stringify({ error: { status: error.status, code: error.code, message: error.message, data: error.data } })}\n`,
       );
     } else if (error.code === 'COMMAND_REJECTED') {
-      const rejection = error.data as { code?: string; message?: string } | undefined;
-      process.stderr.write(`Rejected: ${rejection?.code ?? error.code}: ${rejection?.message ?? error.message}\n`);
+      // The rejection's data is for programs, but a person reading the terminal needs it too
+      // (the balance an overdraft was refused against): one JSON line after the message.
+      const rejection = error.data as { code?: string; message?: string; data?: unknown } | undefined;
+      const data = rejection?.data === undefined || rejection.data === null ? '' : `\n  data: ${JSON.stringify(rejection.data)}`;
+      process.stderr.write(`Rejected: ${rejection?.code ?? error.code}: ${rejection?.message ?? error.message}${data}\n`);
     } else {
       process.stderr.write(`Error: ${error.code}: ${error.message}\n`);
     }
