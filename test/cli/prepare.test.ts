@@ -25,8 +25,8 @@ function prepare(npmCommand: string, status = 0): { code: number | null; calls: 
 }
 
 describe('scripts/prepare.js', () => {
-  it('builds the TypeScript and the example modules after npm install', () => {
-    expect(prepare('install')).toEqual({ code: 0, calls: ['run build', 'run build:modules'], stderr: '' });
+  it('builds the TypeScript, the example modules and the console after npm install', () => {
+    expect(prepare('install')).toEqual({ code: 0, calls: ['run build', 'run build:modules', 'run build:console'], stderr: '' });
   });
 
   it('does nothing under npx (npm exec)', () => {
