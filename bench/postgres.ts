@@ -8,7 +8,7 @@
  * Environment: THALO_POSTGRES_URL (default the local `test` database), BENCH_PG_COMMANDS (default
  * 100,000 per run), BENCH_IN_FLIGHT (default 2,000), BENCH_WORKERS (default the core count).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -60,20 +60,54 @@ function postgres(): Place {
   };
 }
 
-/** CPU seconds of this process (the engine's main thread and its workers) over `fn`. */
-async function withCpu<T>(fn: () => Promise<T>): Promise<{ value: T; cpuS: number }> {
-  const before = process.cpuUsage();
-  const value = await fn();
-  const used = process.cpuUsage(before);
-  return { value, cpuS: (used.user + used.system) / 1e6 };
+/**
+ * CPU seconds of every `postgres` process on this machine (the server's backends, WAL writer,
+ * checkpointer), from /proc; undefined where /proc cannot tell (not Linux, another user's server).
+ */
+function postgresCpuS(): number | undefined {
+  try {
+    let ticks = 0;
+    for (const pid of readdirSync('/proc')) {
+      if (!/^\d+$/.test(pid)) continue;
+      let stat: string;
+      try {
+        stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      } catch {
+        continue;
+      }
+      const close = stat.lastIndexOf(')');
+      if (!stat.slice(stat.indexOf('(') + 1, close).startsWith('postgres')) continue;
+      const fields = stat.slice(close + 2).split(' ');
+      // Its own time and its reaped children's: a backend that exits hands its time to the postmaster.
+      ticks += Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
+    }
+    return ticks / 100;
+  } catch {
+    return undefined;
+  }
 }
 
-async function commands(place: Place): Promise<{ perS: number; p50: number; p99: number; cpuUs: number }> {
+/** CPU seconds of this process (the engine's main thread and its workers) and of PostgreSQL over `fn`. */
+async function withCpu<T>(fn: () => Promise<T>): Promise<{ value: T; cpuS: number; postgresS: number | undefined }> {
+  const before = process.cpuUsage();
+  const postgresBefore = postgresCpuS();
+  const value = await fn();
+  const used = process.cpuUsage(before);
+  const postgresAfter = postgresCpuS();
+  const postgresS = postgresBefore === undefined || postgresAfter === undefined ? undefined : postgresAfter - postgresBefore;
+  return { value, cpuS: (used.user + used.system) / 1e6, postgresS };
+}
+
+async function commands(place: Place): Promise<{ perS: number; p50: number; p99: number; cpuUs: number; postgresUs: number | undefined }> {
   const engine = await Engine.start({ modules: MODULES, workers: WORKERS, ...place.engine });
   try {
     await Promise.all(Array.from({ length: 2_000 }, (_, i) => engine.execute('counter', `warm-${i}`, 'Increment', { amount: 1 })));
     const latencies = new Float64Array(COMMANDS);
-    const { value: seconds, cpuS } = await withCpu(async () => {
+    const {
+      value: seconds,
+      cpuS,
+      postgresS,
+    } = await withCpu(async () => {
       let issued = 0;
       let done = 0;
       const started = performance.now();
@@ -93,7 +127,13 @@ async function commands(place: Place): Promise<{ perS: number; p50: number; p99:
       return (performance.now() - started) / 1000;
     });
     latencies.sort();
-    return { perS: COMMANDS / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99), cpuUs: (cpuS / COMMANDS) * 1e6 };
+    return {
+      perS: COMMANDS / seconds,
+      p50: percentile(latencies, 50),
+      p99: percentile(latencies, 99),
+      cpuUs: (cpuS / COMMANDS) * 1e6,
+      postgresUs: postgresS === undefined ? undefined : (postgresS / COMMANDS) * 1e6,
+    };
   } finally {
     await engine.stop();
   }
@@ -126,7 +166,7 @@ console.log(describeMachine());
 console.log(
   `\nthe engine on each store, same run: counter, 10,000 aggregates, ${COMMANDS} durable commands, ${IN_FLIGHT} in flight, ${WORKERS} workers`,
 );
-console.log(row(['store', 'commands/s', 'p50 ms', 'p99 ms', 'CPU µs/cmd', 'readAll ev/s']));
+console.log(row(['store', 'commands/s', 'p50 ms', 'p99 ms', 'CPU µs/cmd', 'server µs/cmd', 'readAll ev/s']));
 const figures = new Map<string, { perS: number; readPerS: number }>();
 for (const place of [lmdb(), postgres()]) {
   try {
@@ -134,13 +174,21 @@ for (const place of [lmdb(), postgres()]) {
     const read = await readAll(place);
     figures.set(place.name, { perS: run.perS, readPerS: read.perS });
     console.log(
-      row([place.name, Math.round(run.perS), run.p50.toFixed(2), run.p99.toFixed(2), run.cpuUs.toFixed(1), Math.round(read.perS)]),
+      row([
+        place.name,
+        Math.round(run.perS),
+        run.p50.toFixed(2),
+        run.p99.toFixed(2),
+        run.cpuUs.toFixed(1),
+        place.name === 'PostgreSQL' && run.postgresUs !== undefined ? run.postgresUs.toFixed(1) : '-',
+        Math.round(read.perS),
+      ]),
     );
   } finally {
     await place.remove();
   }
 }
-console.log("(CPU: this process, main thread and workers together; PostgreSQL's own processes are not counted)");
+console.log("(CPU: this process, main thread and workers together; server: PostgreSQL's own processes, from /proc)");
 const pgFigures = figures.get('PostgreSQL')!;
 const failures: string[] = [];
 if (pgFigures.perS < BAR_COMMANDS_PER_S)
