@@ -11,7 +11,7 @@ import { PostgresEventStore } from '../../src/store/postgres/index.js';
 import { expectDenseLog, underTest } from '../store/contract/support.js';
 import { POSTGRES, dropSchemas, freshSchema, postgresSkipped, requirePostgres, sql, startProxy } from '../store/postgres-helpers.js';
 import type { RuntimeProcess } from './runtime-process.js';
-import { startRuntime, tempRoot } from './runtime-process.js';
+import { spawnRuntime, startRuntime, tempRoot } from './runtime-process.js';
 
 const schemas: string[] = [];
 
@@ -32,6 +32,20 @@ async function post(url: string, id: string, commandId: string): Promise<{ statu
 describe.skipIf(postgresSkipped)('thalo-runtime on PostgreSQL', () => {
   beforeAll(requirePostgres);
   afterAll(() => dropSchemas(schemas));
+
+  it('exits 1 at start when the database cannot be reached, naming the URL with its password hidden', async () => {
+    const proxy = await startProxy();
+    await proxy.close();
+    const url = new URL(proxy.url);
+    url.username = 'app';
+    url.password = 'hunter2-secret';
+    const runtime = spawnRuntime({ args: ['--store', url.toString(), '--schema', freshSchema()] });
+    expect(await runtime.exited).toBe(1);
+    const fatal = runtime.logs.find((line) => line.level === 60)!;
+    expect(fatal).toMatchObject({ code: 'STORE_UNAVAILABLE', data: { url: `postgres://app:***@127.0.0.1:${proxy.port}${url.pathname}` } });
+    expect(fatal.msg).toContain(`cannot start: the PostgreSQL event store at postgres://app:***@127.0.0.1:${proxy.port}`);
+    expect(JSON.stringify(runtime.logs)).not.toContain('hunter2-secret');
+  });
 
   it('keeps every acknowledged command exactly once through terminated connections, an outage and a SIGKILL', async () => {
     const proxy = await startProxy();
