@@ -47,11 +47,12 @@ export class BatchExecutor {
   async execute(task: ExecuteBatchTask): Promise<ExecuteBatchReply> {
     const replies = new Array<CommandReply>(task.commands.length);
     let lastPosition = 0;
+    const cache = { hits: 0, misses: 0 };
     let pending = task.commands.map((_, index) => index);
     try {
       for (let round = 1; pending.length > 0; round++) {
         const retry = round < MAX_ROUNDS ? new Array<number>() : undefined;
-        lastPosition = Math.max(lastPosition, await this.round(task, pending, replies, retry));
+        lastPosition = Math.max(lastPosition, await this.round(task, pending, replies, retry, cache));
         pending = retry ?? [];
       }
     } catch (error) {
@@ -72,12 +73,18 @@ export class BatchExecutor {
         );
       });
     }
-    return { type: 'batch-result', replies, lastPosition };
+    return { type: 'batch-result', replies, lastPosition, cache };
   }
 
   /** Runs `indices` of the batch; pushes onto `retry` what must run again. Returns the last position committed. */
-  private async round(task: ExecuteBatchTask, indices: number[], replies: CommandReply[], retry: number[] | undefined): Promise<number> {
-    await this.rebuildMissing(task, indices);
+  private async round(
+    task: ExecuteBatchTask,
+    indices: number[],
+    replies: CommandReply[],
+    retry: number[] | undefined,
+    cache: { hits: number; misses: number },
+  ): Promise<number> {
+    await this.rebuildMissing(task, indices, cache);
     const accepted: Accepted[] = [];
     // Streams with uncommitted events in this round: a rebuild from the store would miss them.
     const uncommitted = new Set<string>();
@@ -207,13 +214,20 @@ export class BatchExecutor {
    * Rebuilds, all at once, the states the round will need and the cache lacks, so that a store
    * over the network reads them in a few queries (the PostgreSQL store merges the reads issued
    * together) rather than two round trips per aggregate, one after the other. A rebuild that fails
-   * here is left to the command's own rebuild, which answers with its error.
+   * here is left to the command's own rebuild, which answers with its error. Counts, per command,
+   * whether its state was cached (a hit; also a command after the first of its aggregate in the
+   * round) or had to be rebuilt (a miss).
    */
-  private async rebuildMissing(task: ExecuteBatchTask, indices: number[]): Promise<void> {
+  private async rebuildMissing(task: ExecuteBatchTask, indices: number[], cache: { hits: number; misses: number }): Promise<void> {
     const missing = new Map<string, CommandMessage>();
     for (const index of indices) {
       const command = task.commands[index]!;
-      if (!missing.has(command.stream) && this.states.cached(command.stream) === undefined) missing.set(command.stream, command);
+      if (missing.has(command.stream) || this.states.cached(command.stream) !== undefined) {
+        cache.hits++;
+      } else {
+        cache.misses++;
+        missing.set(command.stream, command);
+      }
     }
     if (missing.size < 2) return;
     await Promise.all(

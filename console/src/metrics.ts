@@ -27,6 +27,8 @@ export interface Point {
   conflicts: number;
   /** Commands waiting or running, per shard, at the second reading. */
   queueDepths: number[];
+  /** The share of the interval's commands whose aggregate state was cached (0 to 1), or null when none ran. */
+  cacheHitRate: number | null;
   /** The log's last position at the second reading. */
   head: number;
 }
@@ -114,6 +116,12 @@ export function pointBetween(before: Reading, after: Reading): Point {
     rejections: rate('thalo_commands_total', { outcome: 'COMMAND_REJECTED' }),
     conflicts: rate('thalo_commands_total', { outcome: 'WRONG_EXPECTED_VERSION' }),
     queueDepths: depths,
+    cacheHitRate: hitRate(rate('thalo_cache_hits_total'), rate('thalo_cache_misses_total')),
     head: sum(after, 'thalo_log_position'),
   };
+}
+
+/** Hits over lookups, or null when there were none. */
+export function hitRate(hits: number, misses: number): number | null {
+  return hits + misses === 0 ? null : hits / (hits + misses);
 }

@@ -85,7 +85,9 @@ function Figures({ points, head }: { points: Point[]; head: number | undefined }
       </div>
       <div>
         <dt>Cache hit rate</dt>
-        <dd title="The aggregate caches live in the worker threads, which do not report them (src/server/metrics.ts)">not reported</dd>
+        <dd data-testid="cache-hit-rate" title="Commands whose aggregate state was in its worker's cache, over the last interval">
+          {last?.cacheHitRate == null ? '–' : `${(last.cacheHitRate * 100).toFixed(1)} %`}
+        </dd>
       </div>
     </dl>
   );

@@ -48,6 +48,7 @@ export class Engine {
   private readonly workerErrorListeners = new Set<(error: unknown) => void>();
   private readonly closeListeners = new Set<() => Promise<void> | void>();
   private stopWatching = (): void => undefined;
+  private readonly cacheUse = { hits: 0, misses: 0 };
 
   private constructor(
     readonly options: EngineSettings,
@@ -111,6 +112,11 @@ export class Engine {
       const dispatcher = new ShardDispatcher(pool, router, new ProgressBoard(buffer, origin), {
         commandTimeoutMs: settings.commandTimeoutMs,
         onCommit: (position) => engine?.notifyCommit(position),
+        onCacheUse: (hits, misses) => {
+          if (!engine) return;
+          engine.cacheUse.hits += hits;
+          engine.cacheUse.misses += misses;
+        },
         onWorkerError: (error) => (engine ? engine.notifyWorkerError(error) : warnWorkerError(error)),
       });
       engine = new Engine(settings, store, registry, workerData, pool, dispatcher, refused);
@@ -231,6 +237,14 @@ export class Engine {
       };
     }
     return found;
+  }
+
+  /**
+   * Commands answered so far whose aggregate state the worker had cached (`hits`), and those whose
+   * state it rebuilt from the store first (`misses`), all workers together.
+   */
+  cacheStats(): { hits: number; misses: number } {
+    return { ...this.cacheUse };
   }
 
   modules(): LoadedModule[] {

@@ -71,6 +71,8 @@ export interface ShardDispatcherOptions {
   onCommit(position: number): void;
   /** Called when a worker failed with no task in flight; Piscina has already replaced it. */
   onWorkerError(error: unknown): void;
+  /** Called with each batch's aggregate-state cache hits and misses (see `ExecuteBatchReply.cache`). */
+  onCacheUse?(hits: number, misses: number): void;
 }
 
 export class ShardDispatcher {
@@ -209,6 +211,7 @@ export class ShardDispatcher {
     });
     this.finish(shard, inFlight.commands.length);
     if (reply.lastPosition > 0) this.options.onCommit(reply.lastPosition);
+    this.options.onCacheUse?.(reply.cache.hits, reply.cache.misses);
   }
 
   /** The task failed as a whole: its worker died (crashed, or was terminated by the watchdog). */

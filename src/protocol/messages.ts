@@ -99,6 +99,8 @@ export interface ExecuteBatchReply {
   replies: CommandReply[];
   /** The global position of the last event committed by this batch, 0 if none. */
   lastPosition: number;
+  /** Commands of the batch whose aggregate state was in the worker's cache, and those whose state had to be rebuilt. */
+  cache: { hits: number; misses: number };
 }
 
 export interface LoadModulesReply {

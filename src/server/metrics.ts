@@ -6,8 +6,8 @@
  * commands/s. Gauges that describe the current state (queue depths, lag) are computed when
  * Prometheus scrapes, not kept up to date on every commit.
  *
- * Aggregate state cache hits and misses are not exported: the caches live in the worker threads
- * and the engine does not report them; counting them would add a message per batch.
+ * Aggregate state cache hits and misses come from the workers with each batch's reply (two counts
+ * per batch, not per command) and are read from the engine when Prometheus scrapes.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Engine } from '../engine/index.js';
@@ -70,6 +70,20 @@ export class RuntimeMetrics {
         engine.queueDepths().forEach((depth, shard) => this.set({ shard: String(shard) }, depth));
       },
     });
+    for (const kind of ['hits', 'misses'] as const) {
+      new Counter({
+        name: `thalo_cache_${kind}_total`,
+        help:
+          kind === 'hits'
+            ? "Commands whose aggregate state was in its worker's cache"
+            : 'Commands whose aggregate state its worker rebuilt from the store (snapshot and events) first',
+        registers: [this.registry],
+        collect() {
+          this.reset();
+          this.inc(engine.cacheStats()[kind]);
+        },
+      });
+    }
     new Gauge({
       name: 'thalo_log_position',
       help: 'The global position of the last committed event',

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { diff } from '../../console/src/diff.js';
 import { parseMetrics, pointBetween, quantile } from '../../console/src/metrics.js';
 
-function metrics({ ok, rejected, conflicts, events, buckets, depths, head }: Record<string, any>): string {
+function metrics({ ok, rejected, conflicts, events, buckets, depths, head, hits = 0, misses = 0 }: Record<string, any>): string {
   const bounds = ['0.001', '0.01', '0.1', '+Inf'];
   return [
     '# HELP thalo_commands_total Commands answered, by outcome',
@@ -20,21 +20,28 @@ function metrics({ ok, rejected, conflicts, events, buckets, depths, head }: Rec
     `thalo_command_duration_seconds_count ${buckets[3]}`,
     ...depths.map((d: number, shard: number) => `thalo_shard_queue_depth{shard="${shard}"} ${d}`),
     `thalo_log_position ${head}`,
+    `thalo_cache_hits_total ${hits}`,
+    `thalo_cache_misses_total ${misses}`,
     '',
   ].join('\n');
 }
 
 describe('the overview figures', () => {
   const before = parseMetrics(
-    metrics({ ok: 10, rejected: 1, conflicts: 0, events: 12, buckets: [5, 10, 11, 11], depths: [0, 0], head: 12 }),
+    metrics({ ok: 10, rejected: 1, conflicts: 0, events: 12, buckets: [5, 10, 11, 11], depths: [0, 0], head: 12, hits: 3, misses: 8 }),
     1_000,
   );
   // 2 s later: 20 more commands (18 ok, 1 rejected, 1 conflict), 40 events; 10 commands under 1 ms,
   // 10 between 1 and 10 ms.
   const after = parseMetrics(
-    metrics({ ok: 28, rejected: 2, conflicts: 1, events: 52, buckets: [15, 25, 26, 26], depths: [3, 1], head: 52 }),
+    metrics({ ok: 28, rejected: 2, conflicts: 1, events: 52, buckets: [15, 25, 26, 26], depths: [3, 1], head: 52, hits: 18, misses: 13 }),
     3_000,
   );
+
+  it("reads the interval's cache hit rate: 15 hits and 5 misses are 75 %, none at all is unknown", () => {
+    expect(pointBetween(before, after).cacheHitRate).toBe(0.75);
+    expect(pointBetween(after, after).cacheHitRate).toBeNull();
+  });
 
   it('reads rates, outcomes, queue depths and the head from two readings', () => {
     const point = pointBetween(before, after);

@@ -192,6 +192,13 @@ describe.each(BACKENDS)('on $name', (backend) => {
       }
     });
 
+    it('counts each command as a cache hit or a rebuild (a miss)', async () => {
+      const engine = await startEngine({ ...backend.place(), cacheSize: 1, workers: 1 });
+      // x is rebuilt, then cached; y takes the one place; x is rebuilt again.
+      for (const id of ['x', 'x', 'y', 'x']) await engine.execute('counter', id, 'Increment', { amount: 1 });
+      expect(engine.cacheStats()).toEqual({ hits: 1, misses: 3 });
+    });
+
     it('writes snapshots every N events, and a rebuild from one equals a full replay', async () => {
       const place = backend.place();
       let engine = await startEngine({ ...place, snapshotEvery: 10, workers: 1 });

@@ -307,6 +307,9 @@ describe('operations', () => {
     expect(text).toMatch(/thalo_shard_queue_depth\{shard="1"\} 0/);
     expect(text).toMatch(/thalo_subscription_lag_events\{subscription="sse"\} 0/);
     expect(text).toMatch(/thalo_log_position [1-9]/);
+    // Every command answered by a worker was a cache hit or a rebuild, and some were rebuilt.
+    expect(text).toMatch(/thalo_cache_hits_total \d+/);
+    expect(text).toMatch(/thalo_cache_misses_total [1-9]/);
   });
 
   it('names every metric after the Prometheus conventions', async () => {
