@@ -18,6 +18,7 @@
 import { mkdirSync } from 'node:fs';
 import { ThaloError, isThaloError } from '../errors.js';
 import type { EventStoreContract } from './contract.js';
+import { GroupCommit, appendEach, appendOne } from './append-requests.js';
 import { applyRequests, duplicateResult, findCommandRecord, readLastPosition } from './append-transaction.js';
 import { openDatabases } from './databases.js';
 import type { StoreDatabases } from './databases.js';
@@ -33,9 +34,8 @@ import {
   checkReadStreamOptions,
   checkSnapshot,
   checkStoreOptions,
-  prepareRequest,
 } from './validation.js';
-import type { PreparedRequest, StoreSettings } from './validation.js';
+import type { StoreSettings } from './validation.js';
 import { writeFailure } from './write-failure.js';
 import type {
   AppendOptions,
@@ -56,17 +56,26 @@ import type {
 /** How often (at most) an append transaction also deletes expired command ids, per store instance. */
 const PRUNE_INTERVAL_MS = 1000;
 
-interface PendingBatch {
-  requests: PreparedRequest[];
-  outcomes: Promise<BatchAppendOutcome[]>;
-}
-
 export class EventStore implements EventStoreContract {
   private closed = false;
   private closing: Promise<void> | undefined;
   private lastPruneAt = 0;
-  /** Appends waiting for the transaction that will write them (see commitRequests). */
-  private openBatch: PendingBatch | undefined;
+  /**
+   * Appends made before this store's next write transaction starts all join one callback: lmdb-js
+   * would group separate callbacks into one transaction as well, but each would then read the last
+   * position again (a cursor: ~12% of an append's cost) and settle its own promises.
+   */
+  private readonly batches = new GroupCommit((requests, close) => {
+    // A transaction that fails before its callback runs closes the batch too (GroupCommit).
+    return this.commit(() => {
+      // From here on, new appends go to the next transaction.
+      close();
+      const now = Date.now();
+      const prune = now - this.lastPruneAt >= PRUNE_INTERVAL_MS;
+      if (prune) this.lastPruneAt = now;
+      return applyRequests(this.dbs, requests, { now, idempotencyWindowMs: this.settings.idempotencyWindowMs, prune });
+    });
+  });
 
   private constructor(
     private readonly dbs: StoreDatabases,
@@ -104,11 +113,7 @@ export class EventStore implements EventStoreContract {
    */
   async append(stream: string, events: NewEvent[], options: AppendOptions = {}): Promise<AppendResult> {
     this.assertOpen();
-    if (typeof options !== 'object' || options === null) throw new ThaloError('INVALID_ARGUMENT', 'append options must be an object');
-    const request = prepareRequest({ stream, events, expected: options.expected, commandId: options.commandId }, this.settings.limits);
-    const [outcome] = await this.commitRequests([request]);
-    if (!outcome!.ok) throw outcome!.error;
-    return outcome!.result;
+    return appendOne(stream, events, options, this.settings.limits, (requests) => this.batches.add(requests));
   }
 
   /**
@@ -120,24 +125,7 @@ export class EventStore implements EventStoreContract {
    */
   async appendBatch(requests: AppendRequest[]): Promise<BatchAppendOutcome[]> {
     this.assertOpen();
-    if (!Array.isArray(requests)) throw new ThaloError('INVALID_ARGUMENT', 'appendBatch takes an array of requests');
-    const outcomes = new Array<BatchAppendOutcome>(requests.length);
-    const valid: PreparedRequest[] = [];
-    const validIndex: number[] = [];
-    requests.forEach((request, index) => {
-      try {
-        valid.push(prepareRequest(request, this.settings.limits));
-        validIndex.push(index);
-      } catch (error) {
-        if (!isThaloError(error)) throw error;
-        outcomes[index] = { ok: false, error: error as ThaloError };
-      }
-    });
-    if (valid.length > 0) {
-      const committed = await this.commitRequests(valid);
-      committed.forEach((outcome, i) => (outcomes[validIndex[i]!] = outcome));
-    }
-    return outcomes;
+    return appendEach(requests, this.settings.limits, (prepared) => this.batches.add(prepared));
   }
 
   /**
@@ -314,37 +302,6 @@ export class EventStore implements EventStoreContract {
       }
     })();
     return this.closing;
-  }
-
-  /**
-   * Queues `requests` for the next write transaction of this store and resolves with their
-   * outcomes. Appends made before that transaction starts all join one callback: lmdb-js would
-   * group separate callbacks into one transaction as well, but each would then read the last
-   * position again (a cursor: ~12% of an append's cost) and settle its own promises.
-   */
-  private commitRequests(requests: PreparedRequest[]): Promise<BatchAppendOutcome[]> {
-    let batch = this.openBatch;
-    if (batch === undefined) {
-      const opened: PendingBatch = { requests: [], outcomes: undefined as unknown as Promise<BatchAppendOutcome[]> };
-      opened.outcomes = this.commit(() => {
-        // From here on, new appends go to the next transaction.
-        if (this.openBatch === opened) this.openBatch = undefined;
-        const now = Date.now();
-        const prune = now - this.lastPruneAt >= PRUNE_INTERVAL_MS;
-        if (prune) this.lastPruneAt = now;
-        return applyRequests(this.dbs, opened.requests, { now, idempotencyWindowMs: this.settings.idempotencyWindowMs, prune });
-      });
-      // A transaction that failed before its callback ran must not keep collecting appends.
-      opened.outcomes.catch(() => {
-        if (this.openBatch === opened) this.openBatch = undefined;
-      });
-      this.openBatch = batch = opened;
-    }
-    const first = batch.requests.length;
-    for (const request of requests) batch.requests.push(request);
-    return batch.outcomes.then((outcomes) =>
-      first === 0 && outcomes.length === requests.length ? outcomes : outcomes.slice(first, first + requests.length),
-    );
   }
 
   /**

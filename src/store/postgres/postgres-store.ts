@@ -26,6 +26,7 @@
 import { pack, unpack } from 'msgpackr';
 import type pg from 'pg';
 import { ThaloError, isThaloError } from '../../errors.js';
+import { GroupCommit, appendEach, appendOne } from '../append-requests.js';
 import { commandIdReused } from '../command-ids.js';
 import { redactUrl } from '../redact-url.js';
 import type { EventStoreContract } from '../contract.js';
@@ -38,7 +39,6 @@ import {
   checkReadAllOptions,
   checkReadStreamOptions,
   checkSnapshot,
-  prepareRequest,
 } from '../validation.js';
 import type { CommonStoreSettings, PreparedRequest } from '../validation.js';
 import type {
@@ -107,11 +107,6 @@ interface EventRow {
   previous: number;
 }
 
-interface PendingBatch {
-  requests: PreparedRequest[];
-  outcomes: Promise<BatchAppendOutcome[]>;
-}
-
 /** Whether the database answers, as the handle last found out. */
 export interface StoreHealth {
   available: boolean;
@@ -122,9 +117,20 @@ export interface StoreHealth {
 export class PostgresEventStore implements EventStoreContract {
   private closed = false;
   private closing: Promise<void> | undefined;
-  private openBatch: PendingBatch | undefined;
-  /** The append transactions of this handle, one after the other (see `commitRequests`). */
+  /** The append transactions of this handle, one after the other. */
   private writes: Promise<unknown> = Promise.resolve();
+  /**
+   * Appends made while a transaction runs all join the next one (group commit), and transactions
+   * run one after the other, so appends made without waiting commit in the order they were made.
+   */
+  private readonly batches = new GroupCommit((requests, close) => {
+    const outcomes = this.writes.then(() => {
+      close();
+      return this.transact(requests);
+    });
+    this.writes = outcomes.catch(() => undefined);
+    return outcomes;
+  });
   private lastPruneAt = 0;
   private notices: CommitNotices | undefined;
   /** Snapshot and stream reads issued in the same turn, merged into one query each (a worker rebuilding many aggregates at once). */
@@ -206,33 +212,12 @@ export class PostgresEventStore implements EventStoreContract {
 
   async append(stream: string, events: NewEvent[], options: AppendOptions = {}): Promise<AppendResult> {
     this.assertOpen();
-    if (typeof options !== 'object' || options === null) throw new ThaloError('INVALID_ARGUMENT', 'append options must be an object');
-    const request = prepareRequest({ stream, events, expected: options.expected, commandId: options.commandId }, this.settings.limits);
-    const [outcome] = await this.commitRequests([request]);
-    if (!outcome!.ok) throw outcome!.error;
-    return outcome!.result;
+    return appendOne(stream, events, options, this.settings.limits, (requests) => this.batches.add(requests));
   }
 
   async appendBatch(requests: AppendRequest[]): Promise<BatchAppendOutcome[]> {
     this.assertOpen();
-    if (!Array.isArray(requests)) throw new ThaloError('INVALID_ARGUMENT', 'appendBatch takes an array of requests');
-    const outcomes = new Array<BatchAppendOutcome>(requests.length);
-    const valid: PreparedRequest[] = [];
-    const validIndex: number[] = [];
-    requests.forEach((request, index) => {
-      try {
-        valid.push(prepareRequest(request, this.settings.limits));
-        validIndex.push(index);
-      } catch (error) {
-        if (!isThaloError(error)) throw error;
-        outcomes[index] = { ok: false, error: error as ThaloError };
-      }
-    });
-    if (valid.length > 0) {
-      const committed = await this.commitRequests(valid);
-      committed.forEach((outcome, i) => (outcomes[validIndex[i]!] = outcome));
-    }
-    return outcomes;
+    return appendEach(requests, this.settings.limits, (prepared) => this.batches.add(prepared));
   }
 
   async findCommand(commandId: string, stream?: string): Promise<AppendResult | undefined> {
@@ -396,30 +381,6 @@ export class PostgresEventStore implements EventStoreContract {
       await this.pool.end();
     })();
     return this.closing;
-  }
-
-  /**
-   * Queues `requests` for the next append transaction of this handle and resolves with their
-   * outcomes. Appends made while a transaction runs all join the next one (group commit), and
-   * transactions run one after the other, so appends made without waiting commit in the order
-   * they were made.
-   */
-  private commitRequests(requests: PreparedRequest[]): Promise<BatchAppendOutcome[]> {
-    let batch = this.openBatch;
-    if (batch === undefined) {
-      const opened: PendingBatch = { requests: [], outcomes: undefined as unknown as Promise<BatchAppendOutcome[]> };
-      opened.outcomes = this.writes.then(() => {
-        if (this.openBatch === opened) this.openBatch = undefined;
-        return this.transact(opened.requests);
-      });
-      this.writes = opened.outcomes.catch(() => undefined);
-      this.openBatch = batch = opened;
-    }
-    const first = batch.requests.length;
-    for (const request of requests) batch.requests.push(request);
-    return batch.outcomes.then((outcomes) =>
-      first === 0 && outcomes.length === requests.length ? outcomes : outcomes.slice(first, first + requests.length),
-    );
   }
 
   /** One append transaction: lock the head, read what the checks need, decide, write, commit. */
