@@ -14,48 +14,12 @@ import { Engine } from '../src/engine/index.js';
 import { EventStore } from '../src/store/index.js';
 import { loadModule } from '../src/wasm/index.js';
 import { AggregateStates } from '../workers/aggregate-states.js';
-import { describeMachine, percentile, progress } from './machine.js';
+import { closedLoop, describeMachine } from './machine.js';
 
 const MODULES = resolve(process.env.THALO_BENCH_MODULES ?? 'modules');
 const COMMANDS = Number(process.env.BENCH_COMMANDS ?? 200_000);
 const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? 2_000);
 const BAR_COMMANDS_PER_S = 10_000;
-
-interface RunResult {
-  commandsPerS: number;
-  p50: number;
-  p99: number;
-  peakRssMiB: number;
-}
-
-/** Keeps `inFlight` commands outstanding until `total` were acknowledged. */
-async function closedLoop(engine: Engine, label: string, total: number, inFlight: number, idOf: (i: number) => string): Promise<RunResult> {
-  const latencies = new Float64Array(total);
-  let issued = 0;
-  let done = 0;
-  let peakRss = process.memoryUsage().rss;
-  const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
-  const started = performance.now();
-  await new Promise<void>((resolvePromise, reject) => {
-    const next = (): void => {
-      if (issued >= total) return;
-      const i = issued++;
-      const t0 = performance.now();
-      engine.execute('counter', idOf(i), 'Increment', { amount: 1 }).then(() => {
-        latencies[i] = performance.now() - t0;
-        done++;
-        if (done % 10_000 === 0) progress(label, done, total);
-        if (done === total) resolvePromise();
-        else next();
-      }, reject);
-    };
-    for (let k = 0; k < Math.min(inFlight, total); k++) next();
-  });
-  const seconds = (performance.now() - started) / 1000;
-  clearInterval(sampler);
-  latencies.sort();
-  return { commandsPerS: total / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99), peakRssMiB: peakRss / 2 ** 20 };
-}
 
 async function withEngine<T>(workers: number, fn: (engine: Engine) => Promise<T>): Promise<T> {
   const data = mkdtempSync(join(tmpdir(), 'thalo-bench-'));

@@ -1,5 +1,6 @@
 /** What every benchmark prints first: the machine its figures come from. */
 import { availableParallelism, cpus, totalmem } from 'node:os';
+import type { Engine } from '../src/engine/index.js';
 
 export function describeMachine(): string {
   const cpu = cpus()[0]?.model.trim() ?? 'unknown CPU';
@@ -18,4 +19,47 @@ export function progress(label: string, done: number, total: number): void {
   if (!process.stdout.isTTY) return;
   process.stdout.write(`\r  ${label}: ${done}/${total} (${Math.floor((done / total) * 100)}%)   `);
   if (done >= total) process.stdout.write('\r\x1b[K');
+}
+
+/** What one closed-loop run of `counter` commands measured. */
+export interface RunResult {
+  commandsPerS: number;
+  p50: number;
+  p99: number;
+  peakRssMiB: number;
+}
+
+/** Keeps `inFlight` commands outstanding until `total` were acknowledged. */
+export async function closedLoop(
+  engine: Engine,
+  label: string,
+  total: number,
+  inFlight: number,
+  idOf: (i: number) => string,
+): Promise<RunResult> {
+  const latencies = new Float64Array(total);
+  let issued = 0;
+  let done = 0;
+  let peakRss = process.memoryUsage().rss;
+  const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
+  const started = performance.now();
+  await new Promise<void>((resolvePromise, reject) => {
+    const next = (): void => {
+      if (issued >= total) return;
+      const i = issued++;
+      const t0 = performance.now();
+      engine.execute('counter', idOf(i), 'Increment', { amount: 1 }).then(() => {
+        latencies[i] = performance.now() - t0;
+        done++;
+        if (done % 10_000 === 0) progress(label, done, total);
+        if (done === total) resolvePromise();
+        else next();
+      }, reject);
+    };
+    for (let k = 0; k < Math.min(inFlight, total); k++) next();
+  });
+  const seconds = (performance.now() - started) / 1000;
+  clearInterval(sampler);
+  latencies.sort();
+  return { commandsPerS: total / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99), peakRssMiB: peakRss / 2 ** 20 };
 }

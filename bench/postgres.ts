@@ -18,7 +18,7 @@ import { DEFAULT_READ_PAGE_BYTES } from '../src/limits.js';
 import { EventStore } from '../src/store/index.js';
 import type { EventStoreContract } from '../src/store/index.js';
 import { PostgresEventStore } from '../src/store/postgres/index.js';
-import { describeMachine, percentile } from './machine.js';
+import { closedLoop, describeMachine } from './machine.js';
 
 const MODULES = resolve(process.env.THALO_BENCH_MODULES ?? 'modules');
 const URL = process.env.THALO_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -102,35 +102,15 @@ async function commands(place: Place): Promise<{ perS: number; p50: number; p99:
   const engine = await Engine.start({ modules: MODULES, workers: WORKERS, ...place.engine });
   try {
     await Promise.all(Array.from({ length: 2_000 }, (_, i) => engine.execute('counter', `warm-${i}`, 'Increment', { amount: 1 })));
-    const latencies = new Float64Array(COMMANDS);
     const {
-      value: seconds,
+      value: run,
       cpuS,
       postgresS,
-    } = await withCpu(async () => {
-      let issued = 0;
-      let done = 0;
-      const started = performance.now();
-      await new Promise<void>((resolvePromise, reject) => {
-        const next = (): void => {
-          if (issued >= COMMANDS) return;
-          const i = issued++;
-          const t0 = performance.now();
-          engine.execute('counter', `c-${i % 10_000}`, 'Increment', { amount: 1 }).then(() => {
-            latencies[i] = performance.now() - t0;
-            if (++done === COMMANDS) resolvePromise();
-            else next();
-          }, reject);
-        };
-        for (let k = 0; k < Math.min(IN_FLIGHT, COMMANDS); k++) next();
-      });
-      return (performance.now() - started) / 1000;
-    });
-    latencies.sort();
+    } = await withCpu(() => closedLoop(engine, place.name, COMMANDS, IN_FLIGHT, (i) => `c-${i % 10_000}`));
     return {
-      perS: COMMANDS / seconds,
-      p50: percentile(latencies, 50),
-      p99: percentile(latencies, 99),
+      perS: run.commandsPerS,
+      p50: run.p50,
+      p99: run.p99,
       cpuUs: (cpuS / COMMANDS) * 1e6,
       postgresUs: postgresS === undefined ? undefined : (postgresS / COMMANDS) * 1e6,
     };

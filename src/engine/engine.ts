@@ -68,7 +68,6 @@ export class Engine {
       durability: settings.durability,
       idempotencyWindowMs: settings.idempotencyWindowMs,
     });
-    let stopWatching = (): void => undefined;
     try {
       const registry = new ModuleRegistry(settings.modules, {
         validationTimeoutMs: settings.moduleValidationTimeoutMs,
@@ -121,11 +120,10 @@ export class Engine {
       });
       engine = new Engine(settings, store, registry, workerData, pool, dispatcher, refused);
       // A store shared by several processes tells of their commits too (PostgreSQL's notices).
-      if (store.watchCommits) stopWatching = store.watchCommits((position) => engine?.notifyCommit(position));
-      engine.stopWatching = stopWatching;
-      return engine;
+      const started = engine;
+      if (store.watchCommits) started.stopWatching = store.watchCommits((position) => started.notifyCommit(position));
+      return started;
     } catch (error) {
-      stopWatching();
       await store.close();
       throw error;
     }
