@@ -15,6 +15,8 @@ import type { Logger } from 'pino';
 import { DEFAULT_MAX_GUEST_MEMORY_BYTES, DEFAULT_VALIDATION_TIMEOUT_MS, Engine } from '../engine/index.js';
 import { isThaloError, serializeError } from '../errors.js';
 import { DEFAULT_MAX_EVENT_BYTES, DEFAULT_MAX_EVENTS_PER_COMMAND, DEFAULT_MAX_METADATA_BYTES } from '../limits.js';
+import { clusterOptions } from '../cluster/cluster-options.js';
+import type { ClusterOptions } from '../cluster/cluster-options.js';
 import { Consumers } from '../projections/index.js';
 import { startRelay } from '../relays/index.js';
 import type { RelayFormat, RelayOptions } from '../relays/index.js';
@@ -58,6 +60,9 @@ interface RuntimeOptions {
   logFormat: LogFormat;
   verify?: boolean;
   json?: boolean;
+  advertise?: string;
+  clusterToken?: string;
+  leaseMs?: number;
 }
 
 function integer(min: number): (value: string) => number {
@@ -234,6 +239,21 @@ const program = new Command('thalo-runtime')
       .default([])
       .argParser(appendList),
   )
+  .addOption(
+    new Option('--advertise <url>', 'join a cluster (with --store): the http:// URL the other nodes reach this one at').env(
+      'THALO_ADVERTISE',
+    ),
+  )
+  .addOption(
+    new Option('--cluster-token <secret>', 'with --advertise, the secret every node of the cluster shares to forward commands').env(
+      'THALO_CLUSTER_TOKEN',
+    ),
+  )
+  .addOption(
+    new Option('--lease-ms <ms>', 'with --advertise, how long a node, projection or relay lease lasts after its last renewal')
+      .env('THALO_LEASE_MS')
+      .argParser(integer(300)),
+  )
   .addOption(new Option('--log-level <level>', 'log level').env('THALO_LOG_LEVEL').default('info').choices(LOG_LEVELS))
   .addOption(
     new Option('--log-format <format>', 'json lines, or one readable line per entry')
@@ -252,7 +272,7 @@ const program = new Command('thalo-runtime')
   .showHelpAfterError();
 
 /** Start everything; resolves once the runtime listens. */
-async function run(options: RuntimeOptions, relays: RelayOptions[], logger: Logger): Promise<void> {
+async function run(options: RuntimeOptions, relays: RelayOptions[], cluster: ClusterOptions | undefined, logger: Logger): Promise<void> {
   const projections = await Promise.all(options.projection.map(loadProjectionFile));
   const engine = await Engine.start({
     modules: options.modules,
@@ -335,6 +355,7 @@ async function run(options: RuntimeOptions, relays: RelayOptions[], logger: Logg
       ...(options.store === undefined ? { data: resolve(options.data) } : { store: describeLocation(engine.options.location) }),
       modules: modules.displayPath(modules.directory),
       workers: options.workers,
+      ...(cluster === undefined ? {} : { node: cluster.nodeId, advertise: cluster.url }),
       token: options.token !== undefined,
       maxConnections: api.app.server.maxConnections,
     },
@@ -371,6 +392,7 @@ async function run(options: RuntimeOptions, relays: RelayOptions[], logger: Logg
 
 let options: RuntimeOptions;
 let relays: RelayOptions[];
+let cluster: ClusterOptions | undefined;
 try {
   program.parse();
   options = program.opts<RuntimeOptions>();
@@ -383,9 +405,10 @@ try {
     maxLen: options.relayMaxLen,
   };
   relays = options.relay.map((spec) => parseRelaySpec(spec, defaults));
+  cluster = clusterOptions(options);
 } catch (error) {
   // Commander has printed its own usage errors (and the help, which exits 0).
-  if (error instanceof RelaySpecError) process.stderr.write(`error: ${error.message}\n`);
+  if (error instanceof RelaySpecError || isThaloError(error, 'INVALID_ARGUMENT')) process.stderr.write(`error: ${error.message}\n`);
   process.exit(error instanceof CommanderError && error.exitCode === 0 ? 0 : 2);
 }
 
@@ -399,7 +422,7 @@ if (options.verify) process.exit(verifyCommand(resolve(options.data), options.js
 
 const logger = createLogger(options.logLevel, options.logFormat);
 try {
-  await run(options, relays, logger);
+  await run(options, relays, cluster, logger);
 } catch (error) {
   if (error instanceof ProjectionFileError) {
     logger.fatal(`cannot start: ${error.message}`);
