@@ -20,6 +20,14 @@ export interface LagSource {
   readonly delivered: number;
 }
 
+/** A cluster node's leases of projections and relays, as the metrics count them (src/cluster/cluster-leases.ts). */
+export interface LeaseStats {
+  /** Leases this node holds now. */
+  leasesHeld(): number;
+  /** Leases this node took over from a previous holder since it started. */
+  handovers(): number;
+}
+
 export class RuntimeMetrics {
   readonly registry = new Registry();
   private readonly commands: Counter<'outcome'>;
@@ -33,7 +41,12 @@ export class RuntimeMetrics {
    * `consumers` are the in-process projections and relays; `subscribers` lists the remote ones,
    * each reported by name in `thalo_subscription_lag_events` next to the projections and relays.
    */
-  constructor(engine: Engine, consumers: Consumers, subscribers: () => Awaitable<Iterable<{ name: string; lag: number }>> = () => []) {
+  constructor(
+    engine: Engine,
+    consumers: Consumers,
+    subscribers: () => Awaitable<Iterable<{ name: string; lag: number }>> = () => [],
+    leases?: LeaseStats,
+  ) {
     // prom-client's names begin with their own group (`process_cpu_user_seconds_total`,
     // `nodejs_heap_size_used_bytes`), so the prefix is only ours: `thalo_process_` read
     // `thalo_process_process_cpu_…`.
@@ -81,6 +94,25 @@ export class RuntimeMetrics {
         collect() {
           this.reset();
           this.inc(engine.cacheStats()[kind]);
+        },
+      });
+    }
+    if (leases !== undefined) {
+      new Counter({
+        name: 'thalo_lease_handovers_total',
+        help: 'Leases of projections and relays this node took over from a previous holder (a node that died, was cut off, or stopped)',
+        registers: [this.registry],
+        collect() {
+          this.reset();
+          this.inc(leases.handovers());
+        },
+      });
+      new Gauge({
+        name: 'thalo_leases_held',
+        help: 'Leases of projections and relays this node holds now (it runs those consumers; the other nodes stand by)',
+        registers: [this.registry],
+        collect() {
+          this.set(leases.leasesHeld());
         },
       });
     }
