@@ -305,7 +305,13 @@ async function run(options: RuntimeOptions, relays: RelayOptions[], cluster: Clu
   const leases =
     cluster === undefined || location.kind !== 'postgres'
       ? undefined
-      : ClusterLeases.open({ url: location.url, schema: location.schema, nodeId: cluster.nodeId, leaseMs: cluster.leaseMs, events: leaseLog(logger) });
+      : ClusterLeases.open({
+          url: location.url,
+          schema: location.schema,
+          nodeId: cluster.nodeId,
+          leaseMs: cluster.leaseMs,
+          events: leaseLog(logger),
+        });
   const api = new ApiServer({
     engine,
     consumers,
@@ -324,7 +330,11 @@ async function run(options: RuntimeOptions, relays: RelayOptions[], cluster: Clu
     for (const relayOptions of relays) {
       if (leases !== undefined) {
         const name = relayOptions.name ?? `relay:${relayOptions.url}`;
-        leases.relay(consumers, { ...relayOptions, name, onStateChange: relayStateLog(logger, name, relayOptions.url) }, redactUrl(relayOptions.url));
+        leases.relay(
+          consumers,
+          { ...relayOptions, name, onStateChange: relayStateLog(logger, name, relayOptions.url) },
+          redactUrl(relayOptions.url),
+        );
         logger.info({ relay: name, target: redactUrl(relayOptions.url) }, 'relay set up: it runs on the node holding its lease');
         continue;
       }

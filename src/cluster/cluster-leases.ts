@@ -58,7 +58,12 @@ export class ClusterLeases {
 
   /** Run projection `name` here while this node holds `projection:<name>`; stand by otherwise. */
   project(consumers: Consumers, name: string, handler: ProjectionHandler, options: ProjectionOptions = {}): LeasedConsumer {
-    return this.add(consumers, 'projection', name, (checkpoints) => new Projection(name, handler, consumers.log, { ...options, checkpoints }));
+    return this.add(
+      consumers,
+      'projection',
+      name,
+      (checkpoints) => new Projection(name, handler, consumers.log, { ...options, checkpoints }),
+    );
   }
 
   /**
@@ -82,7 +87,13 @@ export class ClusterLeases {
       const kind = row.name.startsWith('projection:') ? 'projection' : row.name.startsWith('relay:') ? 'relay' : undefined;
       if (kind === undefined) continue;
       const expiresInMs = Math.round(row.expiresInMs);
-      leases.push({ name: row.name.slice(kind.length + 1), kind, holder: expiresInMs > 0 ? row.holder : null, fence: row.fence, expiresInMs });
+      leases.push({
+        name: row.name.slice(kind.length + 1),
+        kind,
+        holder: expiresInMs > 0 ? row.holder : null,
+        fence: row.fence,
+        expiresInMs,
+      });
     }
     return leases;
   }

@@ -73,7 +73,9 @@ export class LeaseKeeper {
     if (fence !== undefined) {
       this.drop('released');
       await this.transitions;
-      await this.options.table.release(this.options.name, this.options.holder, fence).catch((error: unknown) => this.options.onError?.(error));
+      await this.options.table
+        .release(this.options.name, this.options.holder, fence)
+        .catch((error: unknown) => this.options.onError?.(error));
     }
     await this.transitions;
   }

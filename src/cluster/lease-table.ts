@@ -118,7 +118,9 @@ export class LeaseTable {
 
   /** A checkpoint as stored (the same table the store's `getCheckpoint` reads). */
   async readCheckpoint(checkpoint: string): Promise<number | undefined> {
-    const { rows } = await this.pool.query<{ position: number }>(`SELECT position FROM ${this.s}.checkpoints WHERE name = $1`, [checkpoint]);
+    const { rows } = await this.pool.query<{ position: number }>(`SELECT position FROM ${this.s}.checkpoints WHERE name = $1`, [
+      checkpoint,
+    ]);
     return rows[0]?.position;
   }
 }
