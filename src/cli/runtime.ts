@@ -18,6 +18,8 @@ import { DEFAULT_MAX_EVENT_BYTES, DEFAULT_MAX_EVENTS_PER_COMMAND, DEFAULT_MAX_ME
 import { clusterOptions } from '../cluster/cluster-options.js';
 import type { ClusterOptions } from '../cluster/cluster-options.js';
 import { ClusterLeases } from '../cluster/cluster-leases.js';
+import { ModuleSync } from '../cluster/module-sync.js';
+import { ModuleTable } from '../cluster/module-table.js';
 import type { LeaseEvents } from '../cluster/leased-consumer.js';
 import { Consumers } from '../projections/index.js';
 import { startRelay } from '../relays/index.js';
@@ -295,13 +297,34 @@ async function run(options: RuntimeOptions, relays: RelayOptions[], cluster: Clu
     onGuestLog: (level, message, module) => logger[GUEST_LEVELS[level] ?? 'info']({ module }, `guest: ${message}`),
   });
   engine.onWorkerError((error) => logger.error({ err: error }, 'a worker thread failed outside a command and was replaced'));
-  const modules = new ModuleDirectory({ engine, directory: options.modules, logger });
+  const location = engine.options.location;
+  const clusterStore = cluster !== undefined && location.kind === 'postgres' ? { ...location, node: cluster.nodeId } : undefined;
+  // In a cluster the modules are kept in the store and every node serves its newest revisions
+  // (src/cluster/module-sync.ts says the rule); on a single node the directory alone, as always.
+  const moduleTable = clusterStore === undefined ? undefined : ModuleTable.open(clusterStore.url, clusterStore.schema);
+  const modules = new ModuleDirectory({
+    engine,
+    directory: options.modules,
+    logger,
+    ...(moduleTable === undefined || clusterStore === undefined
+      ? {}
+      : { shared: { publish: (name, bytes, sha256) => moduleTable.publish(name, bytes, sha256, clusterStore.node) } }),
+  });
+  const moduleSync =
+    moduleTable === undefined
+      ? undefined
+      : new ModuleSync({
+          table: moduleTable,
+          directory: modules,
+          onError: (error) =>
+            logger.warn({ error: serializeError(error).message }, 'reading the modules kept in the store failed: trying again every second'),
+          onRecovered: () => logger.info('reading the modules kept in the store again'),
+        });
   // The engine runs no consumer: the projections and relays are started here, over its log, and
   // stop by themselves when the engine closes the log.
   const consumers = new Consumers(engine.log);
   // In a cluster, each projection and relay runs on the one node holding its lease (the others
   // stand by); on a single node they run here, with no lease.
-  const location = engine.options.location;
   const leases =
     cluster === undefined || location.kind !== 'postgres'
       ? undefined
@@ -327,6 +350,7 @@ async function run(options: RuntimeOptions, relays: RelayOptions[], cluster: Clu
   let url: string;
   try {
     await modules.start();
+    await moduleSync?.start();
     for (const relayOptions of relays) {
       if (leases !== undefined) {
         const name = relayOptions.name ?? `relay:${relayOptions.url}`;
@@ -378,9 +402,11 @@ async function run(options: RuntimeOptions, relays: RelayOptions[], cluster: Clu
     }
     url = await api.listen(options.host, options.port);
   } catch (error) {
+    await moduleSync?.stop();
     await modules.stop();
     await engine.stop();
     await leases?.stop();
+    await moduleTable?.close();
     throw error;
   }
   logger.info(
@@ -408,11 +434,13 @@ async function run(options: RuntimeOptions, relays: RelayOptions[], cluster: Clu
     // events are durable by then), and only then close the server, so every accepted request
     // gets its answer before its connection closes.
     api.startDraining();
+    await moduleSync?.stop();
     await modules.stop();
     // The engine's close stops each leased consumer (its last checkpoint stored under its fence)
     // and gives its lease up, so another node takes over at once rather than after the expiry.
     await engine.stop();
     await leases?.stop();
+    await moduleTable?.close();
     await api.close();
     logger.info('stopped');
     process.exit(0);

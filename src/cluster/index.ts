@@ -11,3 +11,7 @@ export { LeaseTable } from './lease-table.js';
 export type { AcquiredLease, LeaseRow } from './lease-table.js';
 export { LeasedConsumer } from './leased-consumer.js';
 export type { LeaseEvents, LeasedConsumerOptions, LeasedInfo } from './leased-consumer.js';
+export { ModuleSync } from './module-sync.js';
+export type { ModuleInstaller, ModuleSyncOptions } from './module-sync.js';
+export { ModuleTable } from './module-table.js';
+export type { StoredModule } from './module-table.js';

@@ -84,6 +84,13 @@ export interface ModuleInfo {
   revision: number;
   description: { name: string; version: string; commands: string[]; events: string[] };
   supportsSnapshots: boolean;
+  /** The SHA-256 (hex) of the module's bytes that serve. */
+  sha256?: string;
+  /**
+   * In a cluster: the revision of the module kept in the store that serves here (the same on
+   * every node once they caught up), when and by which node it was published.
+   */
+  stored?: { revision: number; publishedAt: string; publishedBy: string };
 }
 
 /** A module file the runtime refused, and why. */
