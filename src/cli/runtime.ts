@@ -317,7 +317,10 @@ async function run(options: RuntimeOptions, relays: RelayOptions[], cluster: Clu
           table: moduleTable,
           directory: modules,
           onError: (error) =>
-            logger.warn({ error: serializeError(error).message }, 'reading the modules kept in the store failed: trying again every second'),
+            logger.warn(
+              { error: serializeError(error).message },
+              'reading the modules kept in the store failed: trying again every second',
+            ),
           onRecovered: () => logger.info('reading the modules kept in the store again'),
         });
   // The engine runs no consumer: the projections and relays are started here, over its log, and
