@@ -128,6 +128,9 @@ describe.skipIf(postgresSkipped || skipped(REDIS))('a cluster runs each projecti
     expect((await consumer(b, 'positions')).holder).toBe(holder);
     expect(await consumer(b, RELAY_NAME)).toMatchObject({ kind: 'relay', status: 'standby', runningHere: false });
     expect(delivered(b)).toEqual([]);
+    // A reset is the holder's to do: the node standing by refuses it, naming the holder.
+    const reset = await request(`${b.runtime.url}/v1/projections/positions/reset`, { method: 'POST' });
+    expect(reset).toMatchObject({ status: 409, body: { code: 'LEASE_NOT_HELD', data: { name: 'positions', holder } } });
 
     // SIGKILL the holder while commands keep coming to the other node.
     a.runtime.child.kill('SIGKILL');
