@@ -472,6 +472,7 @@ function leaseLog(logger: Logger): LeaseEvents {
         taken: 'another node holds it',
         expired: 'not renewed in time (the database is slow or unreachable): stopped before it could expire',
         fenced: 'a checkpoint write found another fence',
+        failed: 'it could not start here (the error is logged): the lease is given back',
       }[reason];
       logger[reason === 'released' ? 'info' : 'warn']({ lease, fence, reason }, `lease lost: ${lease} stopped on this node, ${said}`);
     },

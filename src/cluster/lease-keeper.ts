@@ -14,7 +14,7 @@
 import { performance } from 'node:perf_hooks';
 import type { LeaseTable } from './lease-table.js';
 
-export type LeaseLoss = 'expired' | 'taken' | 'fenced' | 'released';
+export type LeaseLoss = 'expired' | 'taken' | 'fenced' | 'released' | 'failed';
 
 export interface LeaseKeeperOptions {
   table: LeaseTable;
@@ -28,7 +28,8 @@ export interface LeaseKeeperOptions {
   /**
    * The lease is no longer (or may soon no longer be) this node's: stop the consumer. `expired`:
    * renewals failed until the deadline; `taken`: a renewal found the lease gone; `fenced`: a
-   * checkpoint write was refused; `released`: a clean stop.
+   * checkpoint write was refused; `released`: a clean stop; `failed`: the consumer could not
+   * start (the lease is given back, and tried for again at the next tick).
    */
   lost(fence: number, reason: LeaseLoss): Promise<void> | void;
   /** An acquisition found the lease another's: a chance to look at who holds it (its errors go to `onError`). */
@@ -96,7 +97,16 @@ export class LeaseKeeper {
         else if (acquired !== undefined && this.held === undefined) {
           this.held = acquired.fence;
           this.armDeadline(sentAt);
-          this.transition(() => this.options.acquired(acquired.fence));
+          this.transition(async () => {
+            try {
+              await this.options.acquired(acquired.fence);
+            } catch (error) {
+              // A lease held by a node that runs nothing would stall the consumer for the whole cluster.
+              this.options.onError?.(error);
+              this.drop('failed');
+              await table.release(name, holder, acquired.fence).catch((e: unknown) => this.options.onError?.(e));
+            }
+          });
         }
         if (acquired === undefined) await this.options.standingBy?.();
       } else {

@@ -175,6 +175,32 @@ describe.skipIf(postgresSkipped)('cluster leases on PostgreSQL', () => {
     await proxy.restore();
   });
 
+  it('gives a lease back at once when its consumer cannot start, rather than holding it while running nothing', async () => {
+    const { schema } = await freshStore();
+    const table = new LeaseTable(pool(), schema);
+    const losses: LeaseLoss[] = [];
+    const errors: unknown[] = [];
+    const keeper = new LeaseKeeper({
+      table,
+      name: 'relay:r',
+      holder: 'a',
+      leaseMs: 60_000,
+      acquired: () => {
+        throw new Error('the broker client failed to load');
+      },
+      lost: (_fence, reason) => void losses.push(reason),
+      onError: (error) => void errors.push(error),
+    });
+    cleanups.push(() => keeper.stop());
+    keeper.start();
+    await until(() => losses.length > 0);
+    expect(losses[0]).toBe('failed');
+    expect(String(errors[0])).toContain('the broker client failed to load');
+    // Released, not left to expire a minute later: another node takes it now.
+    await until(async () => (await table.get('relay:r'))?.holder === null);
+    expect(await table.acquire('relay:r', 'b', 5_000)).toMatchObject({ fence: 2 });
+  });
+
   it('runs a leased projection on one of two nodes; a clean stop hands it to the other from the checkpoint', async () => {
     const { schema, store } = await freshStore();
     for (let i = 0; i < 4; i++) await store.append(`counter-${i}`, [{ type: 'Incremented', data: pack({ amount: 1 }) }]);
