@@ -11,11 +11,12 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REDIS, removeBrokerData, requireService, skipped } from '../services.js';
-import { POSTGRES, dropSchemas, freshSchema, postgresSkipped, requirePostgres } from '../store/postgres-helpers.js';
+import { POSTGRES, dropSchemas, freshSchema, postgresSkipped, requirePostgres, startProxy } from '../store/postgres-helpers.js';
 import { execute, request, startRuntime, tempRoot } from '../server/runtime-process.js';
 import type { RuntimeProcess } from '../server/runtime-process.js';
 
 const schema = freshSchema();
+const schemas = [schema];
 const redisKey = `thalo_test_cluster_${randomBytes(4).toString('hex')}`;
 const RELAY = `redis://127.0.0.1:${REDIS.port}?template=${redisKey}`;
 const RELAY_NAME = `relay:${RELAY}`;
@@ -36,7 +37,7 @@ interface Node {
   positions: string;
 }
 
-async function startNode(name: string): Promise<Node> {
+async function startNode(name: string, store = { url: POSTGRES.url, schema }, relay = true): Promise<Node> {
   const root = tempRoot();
   const file = join(root.root, 'positions.mjs');
   writeFileSync(file, PROJECTION);
@@ -47,9 +48,9 @@ async function startNode(name: string): Promise<Node> {
       '--workers',
       '1',
       '--store',
-      POSTGRES.url,
+      store.url,
       '--schema',
-      schema,
+      store.schema,
       '--advertise',
       'http://127.0.0.1:1',
       '--cluster-token',
@@ -58,8 +59,7 @@ async function startNode(name: string): Promise<Node> {
       String(LEASE_MS),
       '--projection',
       file,
-      '--relay',
-      RELAY,
+      ...(relay ? ['--relay', RELAY] : []),
     ],
     env: { POSITIONS_FILE: positions },
   });
@@ -105,7 +105,7 @@ describe.skipIf(postgresSkipped || skipped(REDIS))('a cluster runs each projecti
   });
   afterAll(async () => {
     await removeBrokerData({ redisKeys: [redisKey] });
-    await dropSchemas([schema]);
+    await dropSchemas(schemas);
   });
 
   it('runs them on the holder only, and hands them over from the checkpoints when the holder is SIGKILLed', async () => {
@@ -137,8 +137,8 @@ describe.skipIf(postgresSkipped || skipped(REDIS))('a cluster runs each projecti
     await a.runtime.exited;
     const killedAt = Date.now();
     const after = await increments(b, 12, 'after');
-    await b.runtime.waitForLog((l) => l.msg.startsWith('lease acquired: projection:positions'), 15_000);
-    const tookOverMs = Date.now() - killedAt;
+    const acquired = await b.runtime.waitForLog((l) => l.msg.startsWith('lease acquired: projection:positions'), 15_000);
+    const tookOverMs = Date.parse(acquired.time as string) - killedAt;
     await expect.poll(() => delivered(b).at(-1), { timeout: 15_000 }).toBe(after);
     await expect.poll(async () => (await relayedPositions()).at(-1), { timeout: 15_000 }).toBe(after);
 
@@ -155,6 +155,37 @@ describe.skipIf(postgresSkipped || skipped(REDIS))('a cluster runs each projecti
     // The lease lasts 1.5 s after its last renewal; the other node tries every 0.5 s.
     expect(tookOverMs).toBeLessThan(10_000);
     console.log(`hand-over after SIGKILL: lease acquired by the other node ${tookOverMs} ms after the kill (lease ${LEASE_MS} ms)`);
+    expect(await b.runtime.stop()).toBe(0);
+  });
+
+  it('hands a projection over when its holder loses PostgreSQL: the holder stops it before its lease expires', async () => {
+    const proxy = await startProxy();
+    const cutSchema = freshSchema();
+    schemas.push(cutSchema);
+    const a = await startNode('a', { url: proxy.url, schema: cutSchema }, false);
+    await a.runtime.waitForLog((l) => l.msg.startsWith('lease acquired: projection:positions'));
+    const b = await startNode('b', { url: POSTGRES.url, schema: cutSchema }, false);
+    const before = await increments(b, 6, 'cut-before');
+    await expect.poll(() => delivered(a).at(-1), { timeout: 10_000 }).toBe(before);
+
+    await proxy.cut();
+    const cutAt = Date.now();
+    const lost = await a.runtime.waitForLog((l) => l.msg.startsWith('lease lost: projection:positions'), 15_000);
+    expect(lost).toMatchObject({ reason: 'expired', fence: 1 });
+    const acquired = await b.runtime.waitForLog((l) => l.msg.startsWith('lease acquired: projection:positions') && l.fence === 2, 15_000);
+    const tookOverMs = Date.parse(acquired.time as string) - cutAt;
+    // Both processes log on this machine's clock: the cut-off holder stopped first.
+    expect(Date.parse(lost.time as string)).toBeLessThan(Date.parse(acquired.time as string));
+    const after = await increments(b, 6, 'cut-after');
+    await expect.poll(() => delivered(b).at(-1), { timeout: 10_000 }).toBe(after);
+    expect([...new Set([...delivered(a), ...delivered(b)])].sort((x, y) => x - y)).toEqual(range(after));
+    // The node cut off ran nothing after it stopped the projection.
+    expect(delivered(a).at(-1)).toBe(before);
+    expect(await consumer(b, 'positions')).toMatchObject({ status: 'running', runningHere: true, fence: 2 });
+    console.log(`hand-over after the holder lost PostgreSQL: ${tookOverMs} ms (lease ${LEASE_MS} ms)`);
+    expect(tookOverMs).toBeLessThan(10_000);
+    a.runtime.child.kill('SIGKILL');
+    await proxy.close();
     expect(await b.runtime.stop()).toBe(0);
   });
 });
