@@ -114,13 +114,16 @@ export interface PublishedModule {
 export interface ProjectionEntry {
   name: string;
   kind: 'projection' | 'relay' | 'subscriber';
-  /** `running`, `paused`, `retrying`, `stopped` (projections and relays); `connected`, `disconnected` (subscribers). */
+  /**
+   * `running`, `paused`, `retrying`, `stopped` (projections and relays), `standby` (a cluster node
+   * where another node runs it); `connected`, `disconnected` (subscribers).
+   */
   status: string;
   /** The checkpoint: the last position processed (or acked). */
   position: number;
   /** Events in the log after the checkpoint. */
   lag: number;
-  /** Per kind: `failures`, `lastError`, `target`, `state`, `connections`, `delivered`. */
+  /** Per kind: `failures`, `lastError`, `target`, `state`, `connections`, `delivered`; in a cluster `runningHere`, `holder`, `fence`. */
   [field: string]: unknown;
 }
 
