@@ -16,7 +16,7 @@ import type { FSWatcher } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, extname, isAbsolute, join, relative, resolve } from 'node:path';
 import type { Logger } from 'pino';
-import { serializeError } from '../errors.js';
+import { deserializeError, serializeError } from '../errors.js';
 import { aggregateNameProblem } from '../aggregate-name.js';
 import type { SerializedError } from '../errors.js';
 import { isMissingFile, readModuleFile } from '../engine/index.js';
@@ -266,7 +266,10 @@ export class ModuleDirectory {
         try {
           loaded = await this.engine.loadModule(staged);
         } catch (error) {
-          this.refuse(this.fileOf(name), error, revision.sha256);
+          // Named by its final file, as an upload's refusal is (and logged once per revision).
+          const serialized = serializeError(error);
+          serialized.message = `store revision ${revision.revision}: ${serialized.message.split(staged).join(this.fileOf(name))}`;
+          this.refuse(this.fileOf(name), deserializeError(serialized), revision.sha256);
           return;
         }
         await rename(staged, this.fileOf(name));
