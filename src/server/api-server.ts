@@ -75,7 +75,7 @@ export interface ApiServerOptions {
   maxSubscribers?: number;
   /** The built console's folder, served at `/` and `/console/`. Default: the package's dist/console/. */
   consoleDirectory?: string;
-  /** A cluster node's leases, counted in the metrics. Default: none (a single node). */
+  /** A cluster node's leases, counted in the metrics and given to the routes. Default: none (a single node). */
   leases?: LeaseStats;
 }
 
@@ -142,6 +142,7 @@ export class ApiServer {
       modules: options.modules,
       subscriptions: this.subscriptions,
       subscribers: this.subscribers,
+      ...(options.leases === undefined ? {} : { leases: options.leases }),
       draining: () => this.draining,
       authorized: (request) => authorized === undefined || authorized(request.headers.authorization),
     };

@@ -10,6 +10,7 @@
  * per batch, not per command) and are read from the engine when Prometheus scrapes.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { LeaseInfo } from '../cluster/lease-info.js';
 import type { Engine } from '../engine/index.js';
 import type { Consumers } from '../projections/index.js';
 import type { Awaitable } from '../store/contract.js';
@@ -20,8 +21,13 @@ export interface LagSource {
   readonly delivered: number;
 }
 
-/** A cluster node's leases of projections and relays, as the metrics count them (src/cluster/cluster-leases.ts). */
+/**
+ * A cluster node's leases of projections and relays (src/cluster/cluster-leases.ts): counted in
+ * the metrics, and listed for the routes (`RouteContext.leases`).
+ */
 export interface LeaseStats {
+  /** Every lease of a projection or relay in the store, of every node. */
+  listLeases(): Promise<LeaseInfo[]>;
   /** Leases this node holds now. */
   leasesHeld(): number;
   /** Leases this node took over from a previous holder since it started. */
