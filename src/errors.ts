@@ -61,6 +61,12 @@ export type ThaloErrorCode =
   | 'RELAY_UNREACHABLE'
   /** A relay's broker answered and refused the batch: a Redis error reply, a JetStream refusal, no JetStream stream for the subjects. */
   | 'RELAY_REJECTED'
+  // cluster
+  /**
+   * This node does not hold the lease of a projection or relay (any more): a fenced checkpoint
+   * write was refused because another node took over, or a reset was asked of a node standing by.
+   */
+  | 'LEASE_NOT_HELD'
   | 'INTERNAL';
 
 /** The plain shape an error takes when it crosses a thread or a socket. */

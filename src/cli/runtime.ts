@@ -17,11 +17,16 @@ import { isThaloError, serializeError } from '../errors.js';
 import { DEFAULT_MAX_EVENT_BYTES, DEFAULT_MAX_EVENTS_PER_COMMAND, DEFAULT_MAX_METADATA_BYTES } from '../limits.js';
 import { clusterOptions } from '../cluster/cluster-options.js';
 import type { ClusterOptions } from '../cluster/cluster-options.js';
+import { ClusterLeases } from '../cluster/cluster-leases.js';
+import { ModuleSync } from '../cluster/module-sync.js';
+import { ModuleTable } from '../cluster/module-table.js';
+import type { LeaseEvents } from '../cluster/leased-consumer.js';
 import { Consumers } from '../projections/index.js';
 import { startRelay } from '../relays/index.js';
 import type { RelayFormat, RelayOptions } from '../relays/index.js';
 import { ApiServer, DEFAULT_MAX_SUBSCRIBERS, DEFAULT_REQUEST_TIMEOUT_MS, ModuleDirectory } from '../server/index.js';
 import { describeLocation } from '../store/index.js';
+import { redactUrl } from '../store/redact-url.js';
 import { LOG_FORMATS, createLogger } from './log-format.js';
 import type { LogFormat } from './log-format.js';
 import { ProjectionFileError, loadProjectionFile } from './projection-files.js';
@@ -292,10 +297,47 @@ async function run(options: RuntimeOptions, relays: RelayOptions[], cluster: Clu
     onGuestLog: (level, message, module) => logger[GUEST_LEVELS[level] ?? 'info']({ module }, `guest: ${message}`),
   });
   engine.onWorkerError((error) => logger.error({ err: error }, 'a worker thread failed outside a command and was replaced'));
-  const modules = new ModuleDirectory({ engine, directory: options.modules, logger });
+  const location = engine.options.location;
+  const clusterStore = cluster !== undefined && location.kind === 'postgres' ? { ...location, node: cluster.nodeId } : undefined;
+  // In a cluster the modules are kept in the store and every node serves its newest revisions
+  // (src/cluster/module-sync.ts says the rule); on a single node the directory alone, as always.
+  const moduleTable = clusterStore === undefined ? undefined : ModuleTable.open(clusterStore.url, clusterStore.schema);
+  const modules = new ModuleDirectory({
+    engine,
+    directory: options.modules,
+    logger,
+    ...(moduleTable === undefined || clusterStore === undefined
+      ? {}
+      : { shared: { publish: (name, bytes, sha256) => moduleTable.publish(name, bytes, sha256, clusterStore.node) } }),
+  });
+  const moduleSync =
+    moduleTable === undefined
+      ? undefined
+      : new ModuleSync({
+          table: moduleTable,
+          directory: modules,
+          onError: (error) =>
+            logger.warn(
+              { error: serializeError(error).message },
+              'reading the modules kept in the store failed: trying again every second',
+            ),
+          onRecovered: () => logger.info('reading the modules kept in the store again'),
+        });
   // The engine runs no consumer: the projections and relays are started here, over its log, and
   // stop by themselves when the engine closes the log.
   const consumers = new Consumers(engine.log);
+  // In a cluster, each projection and relay runs on the one node holding its lease (the others
+  // stand by); on a single node they run here, with no lease.
+  const leases =
+    cluster === undefined || location.kind !== 'postgres'
+      ? undefined
+      : ClusterLeases.open({
+          url: location.url,
+          schema: location.schema,
+          nodeId: cluster.nodeId,
+          leaseMs: cluster.leaseMs,
+          events: leaseLog(logger),
+        });
   const api = new ApiServer({
     engine,
     consumers,
@@ -306,11 +348,23 @@ async function run(options: RuntimeOptions, relays: RelayOptions[], cluster: Clu
     requestTimeoutMs: options.requestTimeout,
     maxConnections: options.maxConnections,
     maxSubscribers: options.maxSubscribers,
+    ...(leases === undefined ? {} : { leases }),
   });
   let url: string;
   try {
     await modules.start();
+    await moduleSync?.start();
     for (const relayOptions of relays) {
+      if (leases !== undefined) {
+        const name = relayOptions.name ?? `relay:${relayOptions.url}`;
+        leases.relay(
+          consumers,
+          { ...relayOptions, name, onStateChange: relayStateLog(logger, name, relayOptions.url) },
+          redactUrl(relayOptions.url),
+        );
+        logger.info({ relay: name, target: redactUrl(relayOptions.url) }, 'relay set up: it runs on the node holding its lease');
+        continue;
+      }
       // A broker that is down does not stop the start: the relay retries with a capped backoff
       // and says once when it fails and once when it delivers again.
       const relay = await startRelay(consumers, {
@@ -330,23 +384,32 @@ async function run(options: RuntimeOptions, relays: RelayOptions[], cluster: Clu
       logger.info({ relay: relay.name, target: relay.info().target, position: relay.info().position }, 'relay started');
     }
     for (const { name, handle, options: projectionOptions } of projections) {
-      const projection = consumers.project(name, handle, {
+      const settings = {
         ...projectionOptions,
-        onError: (error, failures) => {
+        onError: (error: unknown, failures: number) => {
           logger.warn(
             { projection: name, failures, error: serializeError(error).message },
             'projection failed: the batch is retried after a backoff',
           );
           projectionOptions?.onError?.(error, failures);
         },
-      });
+      };
+      if (leases !== undefined) {
+        leases.project(consumers, name, handle, settings);
+        logger.info({ projection: name }, 'projection set up: it runs on the node holding its lease');
+        continue;
+      }
+      const projection = consumers.project(name, handle, settings);
       await projection.ready();
       logger.info({ projection: name, position: projection.info().position }, 'projection started');
     }
     url = await api.listen(options.host, options.port);
   } catch (error) {
+    await moduleSync?.stop();
     await modules.stop();
     await engine.stop();
+    await leases?.stop();
+    await moduleTable?.close();
     throw error;
   }
   logger.info(
@@ -374,8 +437,13 @@ async function run(options: RuntimeOptions, relays: RelayOptions[], cluster: Clu
     // events are durable by then), and only then close the server, so every accepted request
     // gets its answer before its connection closes.
     api.startDraining();
+    await moduleSync?.stop();
     await modules.stop();
+    // The engine's close stops each leased consumer (its last checkpoint stored under its fence)
+    // and gives its lease up, so another node takes over at once rather than after the expiry.
     await engine.stop();
+    await leases?.stop();
+    await moduleTable?.close();
     await api.close();
     logger.info('stopped');
     process.exit(0);
@@ -388,6 +456,44 @@ async function run(options: RuntimeOptions, relays: RelayOptions[], cluster: Clu
       });
     });
   }
+}
+
+/** Log each lease taken and lost, with its fence; a failing statement at most once per lease every 30 s. */
+function leaseLog(logger: Logger): LeaseEvents {
+  const lastError = new Map<string, number>();
+  return {
+    acquired: (lease, fence) => {
+      lastError.delete(lease);
+      logger.info({ lease, fence }, `lease acquired: ${lease} runs on this node`);
+    },
+    lost: (lease, fence, reason) => {
+      const said = {
+        released: 'released on stop',
+        taken: 'another node holds it',
+        expired: 'not renewed in time (the database is slow or unreachable): stopped before it could expire',
+        fenced: 'a checkpoint write found another fence',
+        failed: 'it could not start here (the error is logged): the lease is given back',
+      }[reason];
+      logger[reason === 'released' ? 'info' : 'warn']({ lease, fence, reason }, `lease lost: ${lease} stopped on this node, ${said}`);
+    },
+    error: (lease, error) => {
+      const now = Date.now();
+      if (now - (lastError.get(lease) ?? 0) < 30_000) return;
+      lastError.set(lease, now);
+      const { code, message } = serializeError(error);
+      logger.warn({ lease, code, error: message }, 'lease statement failed: trying again');
+    },
+  };
+}
+
+/** A relay's state changes, logged once each (not once per try). */
+function relayStateLog(logger: Logger, relay: string, url: string): (state: 'connected' | 'failing', error?: unknown) => void {
+  return (state, error) => {
+    if (state === 'failing') {
+      const { code, message } = serializeError(error);
+      logger.warn({ relay, target: redactUrl(url), code, error: message }, 'relay cannot deliver: retrying, commands are still accepted');
+    } else logger.info({ relay, target: redactUrl(url) }, 'relay delivering');
+  };
 }
 
 let options: RuntimeOptions;

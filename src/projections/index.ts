@@ -4,6 +4,7 @@ export { LogFollower } from './log-follower.js';
 export type { LogFollowerHandlers, LogFollowerOptions } from './log-follower.js';
 export { Projection } from './projection.js';
 export type {
+  ProjectionCheckpoints,
   ProjectionContext,
   ProjectionDefinition,
   ProjectionFilter,

@@ -13,7 +13,7 @@ import type { EventLog } from '../protocol/event-log.js';
 import type { StoredEvent } from '../store/types.js';
 import { compileFilter } from './filter.js';
 import { LogFollower } from './log-follower.js';
-import type { ProjectionHandler, ProjectionInfo, ProjectionOptions, ProjectionStatus } from './types.js';
+import type { ProjectionCheckpoints, ProjectionHandler, ProjectionInfo, ProjectionOptions, ProjectionStatus } from './types.js';
 
 export class Projection {
   readonly kind = 'projection' as const;
@@ -24,7 +24,8 @@ export class Projection {
   /** The checkpoint writes, chained so they land in order; the last one is awaited on stop. */
   private checkpointWrite: Promise<void> = Promise.resolve();
   private readonly follower: LogFollower;
-  private readonly settings: Required<Omit<ProjectionOptions, 'filter' | 'onError' | 'from'>>;
+  private readonly settings: Required<Omit<ProjectionOptions, 'filter' | 'onError' | 'from' | 'checkpoints'>>;
+  private readonly checkpoints: ProjectionCheckpoints;
   private readonly matches;
   private readonly stopOnClose: () => void;
   private readonly stopHeadWatch: () => void;
@@ -54,6 +55,10 @@ export class Projection {
       retryMaxMs: positive(options.retryMaxMs, 'retryMaxMs', 30_000),
     };
     this.matches = compileFilter(options.filter);
+    this.checkpoints = options.checkpoints ?? {
+      get: (checkpoint) => log.getCheckpoint(checkpoint),
+      set: async (checkpoint, position) => log.setCheckpoint(checkpoint, position),
+    };
     // Until the checkpoint is read (the follower's first step), the position is the one before `from`.
     this.position = from - 1;
     this.follower = new LogFollower(
@@ -66,7 +71,7 @@ export class Projection {
       {
         from,
         start: async () => {
-          const [checkpoint, head] = await Promise.all([log.getCheckpoint(name), log.lastPosition()]);
+          const [checkpoint, head] = await Promise.all([this.checkpoints.get(name), log.lastPosition()]);
           this.head = Math.max(this.head, head);
           this.position = checkpoint ?? from - 1;
           this.started = true;
@@ -117,7 +122,7 @@ export class Projection {
       throw new ThaloError('INVALID_ARGUMENT', `position must be a non-negative integer, got ${JSON.stringify(position)}`);
     if (this.status === 'stopped') {
       await this.checkpointWrite;
-      await this.log.setCheckpoint(this.name, position);
+      await this.checkpoints.set(this.name, position);
       this.position = position;
       return;
     }
@@ -158,7 +163,7 @@ export class Projection {
     // The checkpoint write overlaps the next batch; writes stay in order, and the last one is
     // awaited before stopping. A crash before it lands replays this batch: at-least-once.
     this.checkpointWrite = this.checkpointWrite
-      .then(() => this.log.setCheckpoint(this.name, last))
+      .then(() => this.checkpoints.set(this.name, last))
       .catch((error: unknown) => {
         // The store is closing or failing: the next start replays from the last checkpoint stored.
         this.lastError = `checkpoint not stored: ${error instanceof Error ? error.message : String(error)}`;
@@ -178,7 +183,7 @@ export class Projection {
   private async restarted(position: number): Promise<void> {
     await this.checkpointWrite;
     this.position = position;
-    this.checkpointWrite = this.log.setCheckpoint(this.name, position);
+    this.checkpointWrite = this.checkpoints.set(this.name, position);
     await this.checkpointWrite;
     this.failures = 0;
     if (this.status === 'retrying') this.status = 'running';

@@ -39,9 +39,29 @@ export interface ProjectionOptions {
   retryMaxMs?: number;
   /** Called on every failed attempt, with the error and the number of consecutive failures. */
   onError?: (error: unknown, failures: number) => void;
+  /**
+   * Where the checkpoint is read and written instead of the log's own checkpoints: a cluster
+   * node running the projection under a lease gives a writer that stores it only while the
+   * lease's fence is current (src/cluster/fenced-checkpoints.ts). Default: the log's.
+   */
+  checkpoints?: ProjectionCheckpoints;
 }
 
-export type ProjectionStatus = 'running' | 'paused' | 'retrying' | 'stopped';
+/**
+ * A projection's checkpoint, read once at start and written after each batch. `set` may refuse
+ * (reject); the projection then records the error and replays from the last stored checkpoint
+ * on its next start, as after a crash.
+ */
+export interface ProjectionCheckpoints {
+  get(name: string): Promise<number | undefined> | number | undefined;
+  set(name: string, position: number): Promise<void>;
+}
+
+/**
+ * `standby`: a cluster node that runs the projection (or relay) only while it holds its lease,
+ * and does not now: another node runs it, or nobody yet.
+ */
+export type ProjectionStatus = 'running' | 'paused' | 'retrying' | 'stopped' | 'standby';
 
 export interface ProjectionInfo {
   name: string;

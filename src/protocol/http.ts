@@ -84,6 +84,13 @@ export interface ModuleInfo {
   revision: number;
   description: { name: string; version: string; commands: string[]; events: string[] };
   supportsSnapshots: boolean;
+  /** The SHA-256 (hex) of the module's bytes that serve. */
+  sha256?: string;
+  /**
+   * In a cluster: the revision of the module kept in the store that serves here (the same on
+   * every node once they caught up), when and by which node it was published.
+   */
+  stored?: { revision: number; publishedAt: string; publishedBy: string };
 }
 
 /** A module file the runtime refused, and why. */
@@ -107,13 +114,16 @@ export interface PublishedModule {
 export interface ProjectionEntry {
   name: string;
   kind: 'projection' | 'relay' | 'subscriber';
-  /** `running`, `paused`, `retrying`, `stopped` (projections and relays); `connected`, `disconnected` (subscribers). */
+  /**
+   * `running`, `paused`, `retrying`, `stopped` (projections and relays), `standby` (a cluster node
+   * where another node runs it); `connected`, `disconnected` (subscribers).
+   */
   status: string;
   /** The checkpoint: the last position processed (or acked). */
   position: number;
   /** Events in the log after the checkpoint. */
   lag: number;
-  /** Per kind: `failures`, `lastError`, `target`, `state`, `connections`, `delivered`. */
+  /** Per kind: `failures`, `lastError`, `target`, `state`, `connections`, `delivered`; in a cluster `runningHere`, `holder`, `fence`. */
   [field: string]: unknown;
 }
 

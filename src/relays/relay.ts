@@ -101,6 +101,7 @@ export class Relay {
       retryInitialMs: options.retryInitialMs ?? 100,
       retryMaxMs: options.retryMaxMs ?? 5_000,
       onError: (error) => this.change('failing', error, options),
+      ...(options.checkpoints === undefined ? {} : { checkpoints: options.checkpoints }),
     });
     this.onStateChange = (state) => this.change(state, undefined, options);
   }

@@ -2,6 +2,7 @@
  * The public types of event relays: checkpointed consumers of the global log that publish each
  * event to a broker, at least once.
  */
+import type { ProjectionCheckpoints } from '../projections/index.js';
 
 /** `native`: Thalo's own fields. `cloudevents`: CloudEvents 1.0, structured JSON mode. */
 export type RelayFormat = 'native' | 'cloudevents';
@@ -31,6 +32,11 @@ export interface RelayOptions {
   /** Backoff while the broker is unreachable: starts here and doubles up to `retryMaxMs`. Defaults 100 and 5,000 ms. */
   retryInitialMs?: number;
   retryMaxMs?: number;
+  /**
+   * Where the relay's checkpoint is kept instead of the log's own checkpoints (a cluster node's
+   * fenced writer under the relay's lease): see `ProjectionOptions.checkpoints`.
+   */
+  checkpoints?: ProjectionCheckpoints;
   /** Told once per change of state (not once per try): `connected` or `failing` with the error. */
   onStateChange?: (state: RelayState, error?: unknown) => void;
 }

@@ -85,6 +85,8 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   WRONG_EXPECTED_VERSION: 409,
   COMMAND_ID_REUSED: 409,
   SUBSCRIBER_NAME_IN_USE: 409,
+  // Another node of the cluster runs that projection or relay now: ask that node.
+  LEASE_NOT_HELD: 409,
   TOO_MANY_SUBSCRIBERS: 409,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,

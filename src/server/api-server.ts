@@ -29,6 +29,7 @@ import {
 } from './connection-limits.js';
 import type { LogSubscription } from './log-subscription.js';
 import { RuntimeMetrics } from './metrics.js';
+import type { LeaseStats } from './metrics.js';
 import { registerConsole } from './console.js';
 import { compileRequestSchema } from './request-validation.js';
 import type { ModuleDirectory } from './module-directory.js';
@@ -74,6 +75,8 @@ export interface ApiServerOptions {
   maxSubscribers?: number;
   /** The built console's folder, served at `/` and `/console/`. Default: the package's dist/console/. */
   consoleDirectory?: string;
+  /** A cluster node's leases, counted in the metrics and given to the routes. Default: none (a single node). */
+  leases?: LeaseStats;
 }
 
 export class ApiServer {
@@ -91,7 +94,7 @@ export class ApiServer {
     const authorized = options.token === undefined ? undefined : tokenCheck(options.token);
     const consumers = options.consumers ?? new Consumers(options.engine.log);
     this.subscribers = new SubscriberRegistry(options.engine.log, consumers, options.maxSubscribers);
-    this.metrics = new RuntimeMetrics(options.engine, consumers, () => this.subscribers.list());
+    this.metrics = new RuntimeMetrics(options.engine, consumers, () => this.subscribers.list(), options.leases);
     const timeouts = requestTimeoutOptions(options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS);
     // No Fastify logger: a log line per request would cost more than the command itself. Errors
     // that are faults (500) are logged by the error handler below. Fastify's own 503 while it
@@ -139,6 +142,7 @@ export class ApiServer {
       modules: options.modules,
       subscriptions: this.subscriptions,
       subscribers: this.subscribers,
+      ...(options.leases === undefined ? {} : { leases: options.leases }),
       draining: () => this.draining,
       authorized: (request) => authorized === undefined || authorized(request.headers.authorization),
     };

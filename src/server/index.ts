@@ -9,6 +9,7 @@ export type { ApiErrorCode, ErrorBody, ErrorCode } from './api-errors.js';
 export { ModuleDirectory } from './module-directory.js';
 export type { ModuleDirectoryOptions, RefusedFile } from './module-directory.js';
 export { RuntimeMetrics } from './metrics.js';
+export type { LeaseStats } from './metrics.js';
 export { DEFAULT_MAX_SUBSCRIBERS, SubscriberRegistry, SUBSCRIBER_CHECKPOINT_PREFIX } from './subscriber-registry.js';
 export { DEFAULT_REQUEST_TIMEOUT_MS, defaultMaxConnections } from './connection-limits.js';
 export type { SubscriberInfo, SubscriberStatus } from './subscriber-registry.js';

@@ -10,6 +10,7 @@
  * per batch, not per command) and are read from the engine when Prometheus scrapes.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { LeaseInfo } from '../cluster/lease-info.js';
 import type { Engine } from '../engine/index.js';
 import type { Consumers } from '../projections/index.js';
 import type { Awaitable } from '../store/contract.js';
@@ -18,6 +19,19 @@ import type { Awaitable } from '../store/contract.js';
 export interface LagSource {
   /** The last position delivered to the reader, 0 if none. */
   readonly delivered: number;
+}
+
+/**
+ * A cluster node's leases of projections and relays (src/cluster/cluster-leases.ts): counted in
+ * the metrics, and listed for the routes (`RouteContext.leases`).
+ */
+export interface LeaseStats {
+  /** Every lease of a projection or relay in the store, of every node. */
+  listLeases(): Promise<LeaseInfo[]>;
+  /** Leases this node holds now. */
+  leasesHeld(): number;
+  /** Leases this node took over from a previous holder since it started. */
+  handovers(): number;
 }
 
 export class RuntimeMetrics {
@@ -33,7 +47,12 @@ export class RuntimeMetrics {
    * `consumers` are the in-process projections and relays; `subscribers` lists the remote ones,
    * each reported by name in `thalo_subscription_lag_events` next to the projections and relays.
    */
-  constructor(engine: Engine, consumers: Consumers, subscribers: () => Awaitable<Iterable<{ name: string; lag: number }>> = () => []) {
+  constructor(
+    engine: Engine,
+    consumers: Consumers,
+    subscribers: () => Awaitable<Iterable<{ name: string; lag: number }>> = () => [],
+    leases?: LeaseStats,
+  ) {
     // prom-client's names begin with their own group (`process_cpu_user_seconds_total`,
     // `nodejs_heap_size_used_bytes`), so the prefix is only ours: `thalo_process_` read
     // `thalo_process_process_cpu_…`.
@@ -81,6 +100,25 @@ export class RuntimeMetrics {
         collect() {
           this.reset();
           this.inc(engine.cacheStats()[kind]);
+        },
+      });
+    }
+    if (leases !== undefined) {
+      new Counter({
+        name: 'thalo_lease_handovers_total',
+        help: 'Leases of projections and relays this node took over from a previous holder (a node that died, was cut off, or stopped)',
+        registers: [this.registry],
+        collect() {
+          this.reset();
+          this.inc(leases.handovers());
+        },
+      });
+      new Gauge({
+        name: 'thalo_leases_held',
+        help: 'Leases of projections and relays this node holds now (it runs those consumers; the other nodes stand by)',
+        registers: [this.registry],
+        collect() {
+          this.set(leases.leasesHeld());
         },
       });
     }

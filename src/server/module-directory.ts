@@ -16,7 +16,7 @@ import type { FSWatcher } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, extname, isAbsolute, join, relative, resolve } from 'node:path';
 import type { Logger } from 'pino';
-import { serializeError } from '../errors.js';
+import { deserializeError, serializeError } from '../errors.js';
 import { aggregateNameProblem } from '../aggregate-name.js';
 import type { SerializedError } from '../errors.js';
 import { isMissingFile, readModuleFile } from '../engine/index.js';
@@ -29,6 +29,28 @@ export interface ModuleDirectoryOptions {
   logger: Logger;
   /** Quiet time after the last file event before the directory is rescanned. Default 100 ms. */
   debounceMs?: number;
+  /**
+   * A cluster's modules kept in the store: every module validated here from an upload or a new
+   * file is published there too, and `install` serves what the store holds. Default: none (the
+   * directory alone, as on a single node).
+   */
+  shared?: SharedModules;
+}
+
+/** A module's revision in a cluster's store. */
+export interface ModuleRevision {
+  revision: number;
+  sha256: string;
+  /** Milliseconds since the epoch. */
+  publishedAt: number;
+  /** The node that published it. */
+  publishedBy: string;
+}
+
+/** Where a cluster keeps its modules (src/cluster/module-table.ts). */
+export interface SharedModules {
+  /** Keep `bytes` as module `name`; resolves with the revision the store holds now. */
+  publish(name: string, bytes: Uint8Array, sha256: string): Promise<ModuleRevision>;
 }
 
 /** A module file the runtime refused, as the API lists it. */
@@ -45,6 +67,11 @@ export class ModuleDirectory {
   /** Per aggregate name: the hash of the file content last loaded or refused. */
   private readonly seen = new Map<string, string>();
   private readonly refused = new Map<string, RefusedFile>();
+  /** Per aggregate name: the hash of the content that serves now. */
+  private readonly servedHash = new Map<string, string>();
+  /** Per aggregate name: the store's revision last published or installed here (cluster only). */
+  private readonly revisions = new Map<string, ModuleRevision>();
+  private readonly shared: SharedModules | undefined;
   private chain: Promise<unknown> = Promise.resolve();
   private watcher: FSWatcher | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -55,6 +82,7 @@ export class ModuleDirectory {
     this.directory = resolve(options.directory);
     this.logger = options.logger;
     this.debounceMs = options.debounceMs ?? 100;
+    this.shared = options.shared;
   }
 
   /** `modules/counter.wasm` as the logs and the API show it: relative to the working directory when inside it. */
@@ -114,7 +142,11 @@ export class ModuleDirectory {
           throw new ApiError(code, shown, data);
         }
         await rename(staged, this.fileOf(name));
-        this.served(loaded, sha256(bytes), 'upload');
+        const hash = sha256(bytes);
+        this.served(loaded, hash, 'upload');
+        // Served here first (validation loads it), then kept in the store; if the store cannot
+        // take it, the upload fails and the next poll serves the store's revision again.
+        if (this.shared !== undefined) this.revisions.set(name, await this.shared.publish(name, bytes, hash));
         return loaded;
       } finally {
         await rm(staging, { recursive: true, force: true });
@@ -160,9 +192,9 @@ export class ModuleDirectory {
       present.add(name);
       const content = await readContent(file);
       if (content === undefined) continue; // removed since the listing; the next event rescans
-      const { hash, error } = content;
+      const { hash, error, bytes } = content;
       if (this.seen.get(name) === hash) continue;
-      if (error !== undefined) {
+      if (error !== undefined || bytes === undefined) {
         this.refuse(file, error, hash);
         continue;
       }
@@ -170,20 +202,101 @@ export class ModuleDirectory {
         this.served(await this.engine.loadModule(file), hash, 'file');
       } catch (error) {
         this.refuse(file, error, hash);
+        continue;
       }
+      await this.share(name, bytes, hash);
     }
     for (const name of [...this.seen.keys()]) {
       if (present.has(name)) continue;
       this.seen.delete(name);
+      this.servedHash.delete(name);
       this.refused.delete(name);
       if (await this.engine.unloadModule(name))
         this.logger.info({ file: this.displayPath(this.fileOf(name)), module: name }, 'unloaded module: its file was removed');
     }
   }
 
+  /** A file that changed in a cluster node's directory is published as if uploaded. */
+  private async share(name: string, bytes: Uint8Array, hash: string): Promise<void> {
+    if (this.shared === undefined) return;
+    try {
+      this.revisions.set(name, await this.shared.publish(name, bytes, hash));
+    } catch (error) {
+      const { code, message } = serializeError(error);
+      this.logger.error(
+        { module: name, code, error: message },
+        "module file changed but could not be kept in the store: the store's revision replaces it once the store answers",
+      );
+    }
+  }
+
+  /** The SHA-256 of the content module `name` serves from, if it serves. */
+  hashOf(name: string): string | undefined {
+    return this.servedHash.get(name);
+  }
+
+  /** The store's revision of module `name` when it is what serves here (cluster only). */
+  revisionOf(name: string): ModuleRevision | undefined {
+    const revision = this.revisions.get(name);
+    return revision !== undefined && revision.sha256 === this.servedHash.get(name) ? revision : undefined;
+  }
+
+  /** Whether the store's `revision` of `name` is to be installed here: it is newer, or it does not serve. */
+  needs(name: string, revision: ModuleRevision): boolean {
+    const known = this.revisions.get(name);
+    // Known, as new or newer, and its content is what was last loaded (or refused) here.
+    return !(known !== undefined && known.revision >= revision.revision && this.seen.get(name) === known.sha256);
+  }
+
+  /**
+   * Serve the store's `revision` of module `name` (cluster only): validated like an upload, written
+   * to the directory, and not published again. Skipped when a newer revision was published here
+   * meanwhile. A refusal is logged once per revision.
+   */
+  install(name: string, bytes: Uint8Array, revision: ModuleRevision): Promise<void> {
+    return this.enqueue(async () => {
+      if (!this.needs(name, revision)) return;
+      this.revisions.set(name, revision);
+      if (this.seen.get(name) === revision.sha256 && this.servedHash.get(name) === revision.sha256) return;
+      const staging = await mkdtemp(join(this.directory, '.install-'));
+      try {
+        const staged = join(staging, `${name}.wasm`);
+        await writeFile(staged, bytes);
+        let loaded: LoadedModule;
+        try {
+          loaded = await this.engine.loadModule(staged);
+        } catch (error) {
+          // Named by its final file, as an upload's refusal is (and logged once per revision).
+          const serialized = serializeError(error);
+          serialized.message = `store revision ${revision.revision}: ${serialized.message.split(staged).join(this.fileOf(name))}`;
+          this.refuse(this.fileOf(name), deserializeError(serialized), revision.sha256);
+          return;
+        }
+        await rename(staged, this.fileOf(name));
+        this.served(loaded, revision.sha256, 'store');
+      } finally {
+        await rm(staging, { recursive: true, force: true });
+      }
+    });
+  }
+
+  /** Publish every module serving here that the store lacks (a cluster node's start). */
+  shareLocal(stored: ReadonlySet<string>): Promise<void> {
+    return this.enqueue(async () => {
+      for (const module of this.engine.modules()) {
+        if (stored.has(module.name) || this.revisions.has(module.name)) continue;
+        const content = await readContent(this.fileOf(module.name));
+        if (content?.bytes !== undefined) await this.share(module.name, content.bytes, content.hash);
+      }
+    });
+  }
+
   /** `module` serves now, from content `hash`: remember the content, forget a refusal, say so. */
-  private served(module: LoadedModule, hash: string | undefined, source: 'file' | 'upload'): void {
-    if (hash) this.seen.set(module.name, hash);
+  private served(module: LoadedModule, hash: string | undefined, source: 'file' | 'upload' | 'store'): void {
+    if (hash) {
+      this.seen.set(module.name, hash);
+      this.servedHash.set(module.name, hash);
+    }
     this.refused.delete(module.name);
     const { version, commands } = module.description;
     this.logger.info(
@@ -217,9 +330,10 @@ function sha256(bytes: Uint8Array): string {
  * readModuleFile), the refusal, which is then the key, so it is logged once and not on every
  * rescan. Undefined when the file is gone.
  */
-async function readContent(file: string): Promise<{ hash: string; error?: unknown } | undefined> {
+async function readContent(file: string): Promise<{ hash: string; error?: unknown; bytes?: Uint8Array } | undefined> {
   try {
-    return { hash: sha256(await readModuleFile(file)) };
+    const bytes = await readModuleFile(file);
+    return { hash: sha256(bytes), bytes };
   } catch (error) {
     if (isMissingFile(error)) return undefined;
     return { hash: `unreadable: ${(error as Error).message}`, error };

@@ -2,7 +2,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { Engine } from '../../engine/index.js';
 import type { Consumers } from '../../projections/index.js';
-import type { RuntimeMetrics } from '../metrics.js';
+import type { LeaseStats, RuntimeMetrics } from '../metrics.js';
 import type { ModuleDirectory } from '../module-directory.js';
 import type { LogSubscription } from '../log-subscription.js';
 import type { SubscriberRegistry } from '../subscriber-registry.js';
@@ -20,6 +20,8 @@ export interface RouteContext {
   subscriptions: Set<LogSubscription>;
   /** The remote subscribers: their open streams and their checkpoints. */
   subscribers: SubscriberRegistry;
+  /** A cluster node's leases of projections and relays (`listLeases()` for `GET /v1/cluster`); absent on a single node. */
+  leases?: LeaseStats;
   /** True once the runtime is shutting down. */
   draining(): boolean;
   /** True when `request` carries the runtime's token, or the runtime has none (for public routes that show more to a client with it). */

@@ -21,13 +21,19 @@ export type ModuleView = ModuleInfo;
 
 export function moduleView(module: LoadedModule, directory: ModuleDirectory): ModuleView {
   const { name, version, commands, events } = module.description;
-  return {
+  const view: ModuleView = {
     name: module.name,
     file: directory.displayPath(directory.fileOf(module.name)),
     revision: module.version,
     description: { name, version, commands: [...commands], events: [...events] },
     supportsSnapshots: module.supportsSnapshots,
   };
+  const sha256 = directory.hashOf(module.name);
+  if (sha256 !== undefined) view.sha256 = sha256;
+  const stored = directory.revisionOf(module.name);
+  if (stored !== undefined)
+    view.stored = { revision: stored.revision, publishedAt: new Date(stored.publishedAt).toISOString(), publishedBy: stored.publishedBy };
+  return view;
 }
 
 export function registerModuleRoutes(app: FastifyInstance, { engine, modules }: RouteContext): void {

@@ -61,6 +61,27 @@ const MIGRATIONS: { version: number; name: string; sql: (s: string) => string }[
         state bytea NOT NULL
       );`,
   },
+  // Version 2 is the cluster's membership (branch cluster-core); a schema at 3 has both.
+  {
+    version: 3,
+    name: 'cluster leases of projections and relays, and modules kept in the store',
+    sql: (s) => `
+      CREATE TABLE ${s}.leases (
+        name text COLLATE "C" PRIMARY KEY,
+        holder text,
+        fence bigint NOT NULL,
+        expires_at timestamptz NOT NULL,
+        acquired_at timestamptz NOT NULL
+      );
+      CREATE TABLE ${s}.modules (
+        name text COLLATE "C" PRIMARY KEY,
+        sha256 text NOT NULL,
+        bytes bytea NOT NULL,
+        revision bigint NOT NULL,
+        published_at timestamptz NOT NULL,
+        published_by text NOT NULL
+      );`,
+  },
 ];
 
 /** The schema version this code writes. */

@@ -1,0 +1,17 @@
+export { DEFAULT_LEASE_MS, clusterOptions } from './cluster-options.js';
+export type { ClusterOptionInput, ClusterOptions } from './cluster-options.js';
+export { ClusterLeases } from './cluster-leases.js';
+export type { ClusterLeasesOptions } from './cluster-leases.js';
+export { fencedCheckpoints } from './fenced-checkpoints.js';
+export { LeaseKeeper } from './lease-keeper.js';
+export type { LeaseKeeperOptions, LeaseLoss } from './lease-keeper.js';
+export { leaseName } from './lease-info.js';
+export type { LeaseInfo } from './lease-info.js';
+export { LeaseTable } from './lease-table.js';
+export type { AcquiredLease, LeaseRow } from './lease-table.js';
+export { LeasedConsumer } from './leased-consumer.js';
+export type { LeaseEvents, LeasedConsumerOptions, LeasedInfo } from './leased-consumer.js';
+export { ModuleSync } from './module-sync.js';
+export type { ModuleInstaller, ModuleSyncOptions } from './module-sync.js';
+export { ModuleTable } from './module-table.js';
+export type { StoredModule } from './module-table.js';
