@@ -15,8 +15,8 @@ import type { Logger } from 'pino';
 import { DEFAULT_MAX_GUEST_MEMORY_BYTES, DEFAULT_VALIDATION_TIMEOUT_MS, Engine } from '../engine/index.js';
 import { isThaloError, serializeError } from '../errors.js';
 import { DEFAULT_MAX_EVENT_BYTES, DEFAULT_MAX_EVENTS_PER_COMMAND, DEFAULT_MAX_METADATA_BYTES } from '../limits.js';
-import { clusterOptions } from '../cluster/cluster-options.js';
-import type { ClusterOptions } from '../cluster/cluster-options.js';
+import { Forwarder, Membership, clusterOptions } from '../cluster/index.js';
+import type { ClusterNode, ClusterOptions } from '../cluster/index.js';
 import { Consumers } from '../projections/index.js';
 import { startRelay } from '../relays/index.js';
 import type { RelayFormat, RelayOptions } from '../relays/index.js';
@@ -292,6 +292,15 @@ async function run(options: RuntimeOptions, relays: RelayOptions[], cluster: Clu
     onGuestLog: (level, message, module) => logger[GUEST_LEVELS[level] ?? 'info']({ module }, `guest: ${message}`),
   });
   engine.onWorkerError((error) => logger.error({ err: error }, 'a worker thread failed outside a command and was replaced'));
+  let node: ClusterNode | undefined;
+  if (cluster) {
+    try {
+      node = await joinCluster(cluster, options, logger);
+    } catch (error) {
+      await engine.stop();
+      throw error;
+    }
+  }
   const modules = new ModuleDirectory({ engine, directory: options.modules, logger });
   // The engine runs no consumer: the projections and relays are started here, over its log, and
   // stop by themselves when the engine closes the log.
@@ -306,6 +315,7 @@ async function run(options: RuntimeOptions, relays: RelayOptions[], cluster: Clu
     requestTimeoutMs: options.requestTimeout,
     maxConnections: options.maxConnections,
     maxSubscribers: options.maxSubscribers,
+    ...(node === undefined ? {} : { cluster: node }),
   });
   let url: string;
   try {
@@ -345,6 +355,8 @@ async function run(options: RuntimeOptions, relays: RelayOptions[], cluster: Clu
     }
     url = await api.listen(options.host, options.port);
   } catch (error) {
+    await node?.membership.leave();
+    node?.forwarder.close();
     await modules.stop();
     await engine.stop();
     throw error;
@@ -374,9 +386,14 @@ async function run(options: RuntimeOptions, relays: RelayOptions[], cluster: Clu
     // events are durable by then), and only then close the server, so every accepted request
     // gets its answer before its connection closes.
     api.startDraining();
+    // Leave the cluster at once: the others re-hash this node's aggregates at their next renewal
+    // instead of after its lease expires, and forward nothing more here meanwhile (503 DRAINING
+    // makes them run it themselves).
+    await node?.membership.leave();
     await modules.stop();
     await engine.stop();
     await api.close();
+    node?.forwarder.close();
     logger.info('stopped');
     process.exit(0);
   };
@@ -388,6 +405,24 @@ async function run(options: RuntimeOptions, relays: RelayOptions[], cluster: Clu
       });
     });
   }
+}
+
+/** Registers this node in the store's membership, logs its comings and goings, and makes its forwarder. */
+async function joinCluster(cluster: ClusterOptions, options: RuntimeOptions, logger: Logger): Promise<ClusterNode> {
+  const membership = await Membership.join(cluster, { url: options.store!, schema: options.schema! });
+  let wasLive = true;
+  membership.onChange((view) => {
+    if (view.live && !wasLive) logger.info({ node: cluster.nodeId, nodes: view.members.length }, 'back in the cluster: serving commands');
+    else if (!view.live && wasLive)
+      logger.warn(
+        { node: cluster.nodeId, error: membership.error() },
+        'out of the cluster: the lease could not be renewed in time; refusing commands (503 NODE_NOT_IN_CLUSTER) until it is',
+      );
+    else logger.info({ node: cluster.nodeId, nodes: view.members.map((member) => member.id) }, 'cluster members changed');
+    wasLive = view.live;
+  });
+  logger.info({ node: cluster.nodeId, nodes: membership.members().map((member) => member.id) }, 'joined the cluster');
+  return { options: cluster, membership, forwarder: new Forwarder(cluster, membership) };
 }
 
 let options: RuntimeOptions;

@@ -5,6 +5,7 @@
  * on the other. Types and constants only: the client imports this file without the server, the
  * engine or Fastify.
  */
+import type { LeaseInfo } from '../cluster/types.js';
 import type { ExecuteOptions, ExecuteResult, ExecutedEvent } from './commands.js';
 
 /** The headers of `POST /v1/aggregates/:aggregate/:id/commands/:command`, lowercased as Node gives them. */
@@ -133,4 +134,32 @@ export interface AckResult {
 export interface SubscriberDeleted {
   name: string;
   deleted: true;
+}
+
+/** One live node in `GET /v1/cluster`. */
+export interface ClusterNodeEntry {
+  id: string;
+  /** Where the other nodes reach it (`--advertise`). */
+  url: string;
+  /** Whether it is the node that answered. */
+  self: boolean;
+  /** How long ago, by the database's clock, it last renewed its lease (ms). */
+  leaseAgeMs: number;
+  /** When it joined (ISO 8601, the database's clock). */
+  startedAt: string;
+  /** The fraction of the store's aggregates it owns (over `sample`); null while the store has no streams. */
+  share: number | null;
+}
+
+/** `GET /v1/cluster`. */
+export interface ClusterStatus {
+  /** The id of the node that answered. */
+  self: string;
+  /** Whether that node holds a current lease (while it does not, `nodes` is empty and it takes no commands). */
+  live: boolean;
+  nodes: ClusterNodeEntry[];
+  /** The streams the shares were measured on: all of them when `complete`, else the first ones by name. */
+  sample: { streams: number; complete: boolean };
+  projections: LeaseInfo[];
+  relays: LeaseInfo[];
 }

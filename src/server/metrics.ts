@@ -10,6 +10,7 @@
  * per batch, not per command) and are read from the engine when Prometheus scrapes.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { ClusterNode } from '../cluster/index.js';
 import type { Engine } from '../engine/index.js';
 import type { Consumers } from '../projections/index.js';
 import type { Awaitable } from '../store/contract.js';
@@ -33,7 +34,12 @@ export class RuntimeMetrics {
    * `consumers` are the in-process projections and relays; `subscribers` lists the remote ones,
    * each reported by name in `thalo_subscription_lag_events` next to the projections and relays.
    */
-  constructor(engine: Engine, consumers: Consumers, subscribers: () => Awaitable<Iterable<{ name: string; lag: number }>> = () => []) {
+  constructor(
+    engine: Engine,
+    consumers: Consumers,
+    subscribers: () => Awaitable<Iterable<{ name: string; lag: number }>> = () => [],
+    cluster?: ClusterNode,
+  ) {
     // prom-client's names begin with their own group (`process_cpu_user_seconds_total`,
     // `nodejs_heap_size_used_bytes`), so the prefix is only ours: `thalo_process_` read
     // `thalo_process_process_cpu_…`.
@@ -81,6 +87,35 @@ export class RuntimeMetrics {
         collect() {
           this.reset();
           this.inc(engine.cacheStats()[kind]);
+        },
+      });
+    }
+    new Counter({
+      name: 'thalo_stale_state_retries_total',
+      help: 'Commands run again on a state rebuilt from the store because the cached one was stale (another node wrote the stream)',
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc(engine.staleRetries());
+      },
+    });
+    if (cluster) {
+      new Counter({
+        name: 'thalo_forwarded_commands_total',
+        help: 'Commands owned by another node, by outcome: forwarded (the owner answered), ran_locally (the owner could not be asked, so this node ran it), outcome_unknown (the owner may have it; no command id to run it safely)',
+        labelNames: ['outcome'],
+        registers: [this.registry],
+        collect() {
+          this.reset();
+          for (const [outcome, count] of Object.entries(cluster.forwarder.outcomes())) this.inc({ outcome }, count);
+        },
+      });
+      new Gauge({
+        name: 'thalo_cluster_nodes',
+        help: 'Live nodes of the cluster as this node saw them at its last lease renewal (0 while this node is out)',
+        registers: [this.registry],
+        collect() {
+          this.set(cluster.membership.members().length);
         },
       });
     }

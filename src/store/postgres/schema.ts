@@ -61,6 +61,20 @@ const MIGRATIONS: { version: number; name: string; sql: (s: string) => string }[
         state bytea NOT NULL
       );`,
   },
+  {
+    version: 2,
+    name: 'cluster membership: the nodes and their leases',
+    // Times are the database's (now()), never a node's: every node judges leases by one clock.
+    // src/cluster/membership.ts writes and reads this table.
+    sql: (s) => `
+      CREATE TABLE ${s}.cluster_nodes (
+        id text COLLATE "C" PRIMARY KEY,
+        url text NOT NULL,
+        started_at timestamptz NOT NULL DEFAULT now(),
+        renewed_at timestamptz NOT NULL DEFAULT now(),
+        expires_at timestamptz NOT NULL
+      );`,
+  },
 ];
 
 /** The schema version this code writes. */
