@@ -106,7 +106,7 @@ export class Forwarder {
 
   constructor(
     private readonly self: ClusterOptions,
-    private readonly membership: Membership,
+    private readonly membership: Pick<Membership, 'isLive' | 'members' | 'error' | 'onChange'>,
   ) {
     // Keep-alive: a forwarded command costs one request on an open connection, not a handshake.
     const agentOptions = { keepAlive: true, maxSockets: 128, timeout: IDLE_SOCKET_MS };
