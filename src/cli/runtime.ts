@@ -356,7 +356,7 @@ async function run(options: RuntimeOptions, relays: RelayOptions[], cluster: Clu
     url = await api.listen(options.host, options.port);
   } catch (error) {
     await node?.membership.leave();
-    node?.forwarder.close();
+    await node?.forwarder.close();
     await modules.stop();
     await engine.stop();
     throw error;
@@ -393,7 +393,7 @@ async function run(options: RuntimeOptions, relays: RelayOptions[], cluster: Clu
     await modules.stop();
     await engine.stop();
     await api.close();
-    node?.forwarder.close();
+    await node?.forwarder.close();
     logger.info('stopped');
     process.exit(0);
   };

@@ -20,7 +20,7 @@ const servers: Server[] = [];
 const forwarders: Forwarder[] = [];
 
 afterEach(async () => {
-  for (const forwarder of forwarders.splice(0)) forwarder.close();
+  for (const forwarder of forwarders.splice(0)) await forwarder.close();
   for (const server of servers.splice(0)) {
     server.closeAllConnections();
     await new Promise((resolve) => server.close(resolve));
