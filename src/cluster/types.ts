@@ -3,6 +3,7 @@
  * them, the view a node has of the cluster, and the leases of projections and relays that the
  * lease holder (src/cluster, the leases side) reports for `GET /v1/cluster`.
  */
+import type { LeaseInfo } from '../protocol/http.js';
 
 /** A node as the store's `cluster_nodes` table lists it. */
 export interface ClusterMember {
@@ -24,17 +25,12 @@ export interface MembershipView {
   members: ClusterMember[];
 }
 
-/** A projection's or relay's lease, as `GET /v1/cluster` shows it. */
-export interface LeaseInfo {
-  name: string;
-  kind: 'projection' | 'relay';
-  /** The id of the node that holds the lease, or null while nobody does. */
-  holder: string | null;
-  /** The fencing token: grows at every hand-over, so a former holder's writes can be refused. */
-  fence: number;
-  /** Until the lease expires unless renewed, in ms (negative once expired). */
-  expiresInMs: number;
-}
+/**
+ * A projection's or relay's lease, as `GET /v1/cluster` shows it. A wire type, so it lives with
+ * the API's vocabulary (src/protocol/http.ts), which the cluster's folder may import and not the
+ * other way round; named here too for the parts of the cluster that report leases.
+ */
+export type { LeaseInfo };
 
 /** Supplies the leases for `GET /v1/cluster` (given to the API server by the runtime's wiring). */
 export type LeaseProvider = () => Promise<LeaseInfo[]>;

@@ -5,7 +5,6 @@
  * on the other. Types and constants only: the client imports this file without the server, the
  * engine or Fastify.
  */
-import type { LeaseInfo } from '../cluster/types.js';
 import type { ExecuteOptions, ExecuteResult, ExecutedEvent } from './commands.js';
 
 /** The headers of `POST /v1/aggregates/:aggregate/:id/commands/:command`, lowercased as Node gives them. */
@@ -134,6 +133,18 @@ export interface AckResult {
 export interface SubscriberDeleted {
   name: string;
   deleted: true;
+}
+
+/** A projection's or relay's lease in `GET /v1/cluster` (supplied by the node that runs the leases). */
+export interface LeaseInfo {
+  name: string;
+  kind: 'projection' | 'relay';
+  /** The id of the node that holds the lease, or null while nobody does. */
+  holder: string | null;
+  /** The fencing token: grows at every hand-over, so a former holder's writes can be refused. */
+  fence: number;
+  /** Until the lease expires unless renewed, in ms (negative once expired). */
+  expiresInMs: number;
 }
 
 /** One live node in `GET /v1/cluster`. */
