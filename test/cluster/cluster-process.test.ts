@@ -53,6 +53,10 @@ describe.skipIf(postgresSkipped)('a cluster of runtimes on one PostgreSQL', () =
     const text = (await request(`${a.url}/metrics`)).body as string;
     expect(metric(text, 'thalo_forwarded_commands_total{outcome="forwarded"}')).toBe(3);
     expect(metric(text, 'thalo_cluster_nodes')).toBe(2);
+    // Named after the Prometheus conventions, like the single node's (test/server/http-api.test.ts).
+    expect(text).toContain('# TYPE thalo_forwarded_commands_total counter');
+    expect(text).toContain('# TYPE thalo_stale_state_retries_total counter');
+    expect(text).toContain('# TYPE thalo_cluster_nodes gauge');
   });
 
   it("splits a batch by owner, runs each share on its owner, and answers in the batch's order", async () => {
