@@ -29,7 +29,10 @@ export async function freePort(): Promise<number> {
 }
 
 /** Starts a node of the cluster in `schema`; `store` defaults to the test server (a proxy's URL to cut it). */
-export async function startNode(schema: string, options: { store?: string; token?: string } = {}): Promise<ClusterNodeProcess> {
+export async function startNode(
+  schema: string,
+  options: { store?: string; token?: string; leaseMs?: number } = {},
+): Promise<ClusterNodeProcess> {
   const port = await freePort();
   const runtime = await startRuntime({
     args: [
@@ -46,7 +49,7 @@ export async function startNode(schema: string, options: { store?: string; token
       '--cluster-token',
       options.token ?? CLUSTER_TOKEN,
       '--lease-ms',
-      String(LEASE_MS),
+      String(options.leaseMs ?? LEASE_MS),
     ],
   });
   const listening = runtime.logs.find((line) => typeof line.msg === 'string' && line.msg.startsWith('listening on'))!;
