@@ -254,7 +254,11 @@ export class Forwarder {
           indices.forEach((index, i) => (results[index] = parsed.results![i]!));
         } else {
           // The owner refused the whole sub-batch (a client token it does not share, ...): each item says so.
-          const error = parsed as { code: string; message: string };
+          const said = parsed as { code?: unknown; message?: unknown };
+          const error =
+            typeof said.code === 'string' && typeof said.message === 'string'
+              ? (parsed as { code: string; message: string })
+              : { code: 'INTERNAL', message: `the owner node ${ownerId} answered the forwarded batch with HTTP ${answer.status}` };
           for (const index of indices) results[index] = { status: answer.status, error };
         }
       }),
