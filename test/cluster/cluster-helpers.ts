@@ -31,7 +31,7 @@ export async function freePort(): Promise<number> {
 /** Starts a node of the cluster in `schema`; `store` defaults to the test server (a proxy's URL to cut it). */
 export async function startNode(
   schema: string,
-  options: { store?: string; token?: string; leaseMs?: number } = {},
+  options: { store?: string; token?: string; leaseMs?: number; args?: string[] } = {},
 ): Promise<ClusterNodeProcess> {
   const port = await freePort();
   const runtime = await startRuntime({
@@ -50,6 +50,7 @@ export async function startNode(
       options.token ?? CLUSTER_TOKEN,
       '--lease-ms',
       String(options.leaseMs ?? LEASE_MS),
+      ...(options.args ?? []),
     ],
   });
   const listening = runtime.logs.find((line) => typeof line.msg === 'string' && line.msg.startsWith('listening on'))!;
@@ -57,12 +58,17 @@ export async function startNode(
 }
 
 /** Polls `GET /v1/cluster` on `node` until its live members are exactly `ids`. */
-export async function waitForMembers(node: ClusterNodeProcess, ids: string[], timeoutMs = 15_000): Promise<any> {
+export async function waitForMembers(
+  node: ClusterNodeProcess,
+  ids: string[],
+  timeoutMs = 15_000,
+  headers: Record<string, string> = {},
+): Promise<any> {
   const wanted = [...ids].sort();
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
-    const { status, body } = await request(`${node.url}/v1/cluster`).catch((error) => ({ status: 0, body: String(error) }));
+    const { status, body } = await request(`${node.url}/v1/cluster`, { headers }).catch((error) => ({ status: 0, body: String(error) }));
     last = body;
     if (status === 200 && JSON.stringify(body.nodes.map((n: { id: string }) => n.id).sort()) === JSON.stringify(wanted)) return body;
     if (Date.now() > deadline)

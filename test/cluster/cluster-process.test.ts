@@ -239,6 +239,27 @@ describe.skipIf(postgresSkipped)('a cluster of runtimes on one PostgreSQL', () =
     await proxy.close();
   }, 90_000);
 
+  it("forwards the client's token with the command: the owner checks it like any request", async () => {
+    const secured = freshSchema();
+    schemas.push(secured);
+    const args = ['--token', 'client-secret'];
+    const [x, y] = await Promise.all([startNode(secured, { args }), startNode(secured, { args })]);
+    const auth = { authorization: 'Bearer client-secret' };
+    await waitForMembers(x, [x.id, y.id], 15_000, auth);
+    await waitForMembers(y, [x.id, y.id], 15_000, auth);
+    const id = idOwnedBy(y.id, [x.id, y.id], 'secured');
+    const ok = await execute(x.url, 'counter', id, 'Increment', { amount: 1 }, auth);
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get('thalo-node')).toBe(y.id);
+    const refused = await execute(x.url, 'counter', id, 'Increment', { amount: 1 });
+    expect(refused.status).toBe(401);
+    expect(refused.body.code).toBe('UNAUTHORIZED');
+    // The cluster token alone does not stand in for the client's.
+    const tokenOnly = await execute(y.url, 'counter', id, 'Increment', { amount: 1 }, { 'thalo-cluster-token': CLUSTER_TOKEN });
+    expect(tokenOnly.status).toBe(401);
+    await Promise.all([x.stop(), y.stop()]);
+  }, 60_000);
+
   it('answers 404 CLUSTER_NOT_ENABLED on a runtime that runs alone', async () => {
     const alone = await startRuntime({ args: ['--workers', '1'] });
     const { status, body, headers } = await request(`${alone.url}/v1/cluster`);
