@@ -61,7 +61,13 @@ export type ThaloErrorCode =
   | 'RELAY_UNREACHABLE'
   /** A relay's broker answered and refused the batch: a Redis error reply, a JetStream refusal, no JetStream stream for the subjects. */
   | 'RELAY_REJECTED'
-  // cluster
+  // cluster (src/cluster/)
+  /** This node could not renew its cluster lease in time (its PostgreSQL is out of reach): it takes no commands until it renews. */
+  | 'NODE_NOT_IN_CLUSTER'
+  /** A request marked as forwarded by another node, without the cluster token or with a wrong one. */
+  | 'CLUSTER_TOKEN_INVALID'
+  /** A command forwarded to its owner node got no answer after it may have been delivered, and had no command id to run it again safely: it may or may not have been applied. */
+  | 'FORWARD_OUTCOME_UNKNOWN'
   /**
    * This node does not hold the lease of a projection or relay (any more): a fenced checkpoint
    * write was refused because another node took over, or a reset was asked of a node standing by.

@@ -10,10 +10,18 @@
  * could not run against a trustworthy state in this round (their aggregate was evicted while
  * earlier commands of the batch were still uncommitted) run again in a next round, after the
  * commit, in their original order.
+ *
+ * A cached state can be stale when another process (a cluster node) appended to its stream. So a
+ * conflict against a cached state is not the caller's: an expected version that fails against a
+ * state from the cache, or an append that conflicts at commit, evicts the aggregate and runs the
+ * command again on a state rebuilt from the store, whether or not the caller gave an expected
+ * version. Only a check against a state rebuilt in the same round is final, so the caller sees
+ * `WRONG_EXPECTED_VERSION` only when its expectation is wrong against the store's head (or the
+ * stream kept moving for MAX_ROUNDS rounds). Each such rerun is counted (`staleRetries`).
  */
 import { ThaloError, isThaloError, serializeError } from '../src/errors.js';
 import type { EventStoreContract } from '../src/store/index.js';
-import { checkExpectedVersion } from '../src/expected-version.js';
+import { checkExpectedVersion, expectedVersionHolds } from '../src/expected-version.js';
 import type { AppendRequest, EventMetadata, NewEvent } from '../src/store/types.js';
 import type { RejectionData } from '../src/protocol/commands.js';
 import { decodeEvent, executedEvent } from '../src/protocol/decode-event.js';
@@ -48,11 +56,12 @@ export class BatchExecutor {
     const replies = new Array<CommandReply>(task.commands.length);
     let lastPosition = 0;
     const cache = { hits: 0, misses: 0 };
+    const retried = { stale: 0 };
     let pending = task.commands.map((_, index) => index);
     try {
       for (let round = 1; pending.length > 0; round++) {
         const retry = round < MAX_ROUNDS ? new Array<number>() : undefined;
-        lastPosition = Math.max(lastPosition, await this.round(task, pending, replies, retry, cache));
+        lastPosition = Math.max(lastPosition, await this.round(task, pending, replies, retry, cache, retried));
         pending = retry ?? [];
       }
     } catch (error) {
@@ -73,7 +82,7 @@ export class BatchExecutor {
         );
       });
     }
-    return { type: 'batch-result', replies, lastPosition, cache };
+    return { type: 'batch-result', replies, lastPosition, cache, staleRetries: retried.stale };
   }
 
   /** Runs `indices` of the batch; pushes onto `retry` what must run again. Returns the last position committed. */
@@ -83,8 +92,10 @@ export class BatchExecutor {
     replies: CommandReply[],
     retry: number[] | undefined,
     cache: { hits: number; misses: number },
+    retried: { stale: number },
   ): Promise<number> {
-    await this.rebuildMissing(task, indices, cache);
+    // Streams whose state was rebuilt from the store in this round: a check against it is final.
+    const fresh = await this.rebuildMissing(task, indices, cache);
     const accepted: Accepted[] = [];
     // Streams with uncommitted events in this round: a rebuild from the store would miss them.
     const uncommitted = new Set<string>();
@@ -116,6 +127,20 @@ export class BatchExecutor {
             continue;
           }
           state = await this.states.rebuild(slot, command.stream, command.id);
+          fresh.add(command.stream);
+        }
+        if (
+          command.expected !== undefined &&
+          retry &&
+          !fresh.has(command.stream) &&
+          !expectedVersionHolds(command.expected, state.version)
+        ) {
+          // Against a cached state, the mismatch may be the cache's: check again on the store's head.
+          this.states.evict(command.stream);
+          deferred.add(command.stream);
+          retry.push(index);
+          retried.stale++;
+          continue;
         }
         if (command.expected !== undefined) checkExpectedVersion(command.stream, command.expected, state.version);
         const outcome = state.instance.handle(state.handle, command.command, command.payload);
@@ -198,10 +223,11 @@ export class BatchExecutor {
         return;
       }
       this.states.evict(request.stream);
-      const command = task.commands[index]!;
-      // A conflict the caller did not ask for means our cached state was stale: run it again on a fresh one.
-      if (isThaloError(outcome.error, 'WRONG_EXPECTED_VERSION') && command.expected === undefined && retry) {
+      // A conflict at commit means the state the command ran on was stale (another process wrote
+      // the stream): run it again on a fresh one, where its own expected version is checked anew.
+      if (isThaloError(outcome.error, 'WRONG_EXPECTED_VERSION') && retry) {
         retry.push(index);
+        retried.stale++;
       } else {
         replies[index] = fail(outcome.error);
       }
@@ -218,7 +244,7 @@ export class BatchExecutor {
    * whether its state was cached (a hit; also a command after the first of its aggregate in the
    * round) or had to be rebuilt (a miss).
    */
-  private async rebuildMissing(task: ExecuteBatchTask, indices: number[], cache: { hits: number; misses: number }): Promise<void> {
+  private async rebuildMissing(task: ExecuteBatchTask, indices: number[], cache: { hits: number; misses: number }): Promise<Set<string>> {
     const missing = new Map<string, CommandMessage>();
     for (const index of indices) {
       const command = task.commands[index]!;
@@ -229,14 +255,17 @@ export class BatchExecutor {
         missing.set(command.stream, command);
       }
     }
-    if (missing.size < 2) return;
+    const rebuilt = new Set<string>();
+    if (missing.size < 2) return rebuilt;
     await Promise.all(
       [...missing.values()].map((command) =>
         Promise.resolve()
           .then(() => this.states.rebuild(this.states.slot(command.aggregate), command.stream, command.id))
+          .then(() => rebuilt.add(command.stream))
           .catch(() => undefined),
       ),
     );
+    return rebuilt;
   }
 
   private snapshotDue(state: AggregateState): boolean {

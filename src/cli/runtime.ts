@@ -15,8 +15,8 @@ import type { Logger } from 'pino';
 import { DEFAULT_MAX_GUEST_MEMORY_BYTES, DEFAULT_VALIDATION_TIMEOUT_MS, Engine } from '../engine/index.js';
 import { isThaloError, serializeError } from '../errors.js';
 import { DEFAULT_MAX_EVENT_BYTES, DEFAULT_MAX_EVENTS_PER_COMMAND, DEFAULT_MAX_METADATA_BYTES } from '../limits.js';
-import { clusterOptions } from '../cluster/cluster-options.js';
-import type { ClusterOptions } from '../cluster/cluster-options.js';
+import { Forwarder, Membership, clusterOptions } from '../cluster/index.js';
+import type { ClusterNode, ClusterOptions, MembershipStore } from '../cluster/index.js';
 import { ClusterLeases } from '../cluster/cluster-leases.js';
 import { ModuleSync } from '../cluster/module-sync.js';
 import { ModuleTable } from '../cluster/module-table.js';
@@ -298,6 +298,15 @@ async function run(options: RuntimeOptions, relays: RelayOptions[], cluster: Clu
   });
   engine.onWorkerError((error) => logger.error({ err: error }, 'a worker thread failed outside a command and was replaced'));
   const location = engine.options.location;
+  let node: ClusterNode | undefined;
+  if (cluster && location.kind === 'postgres') {
+    try {
+      node = await joinCluster(cluster, location, logger);
+    } catch (error) {
+      await engine.stop();
+      throw error;
+    }
+  }
   const clusterStore = cluster !== undefined && location.kind === 'postgres' ? { ...location, node: cluster.nodeId } : undefined;
   // In a cluster the modules are kept in the store and every node serves its newest revisions
   // (src/cluster/module-sync.ts says the rule); on a single node the directory alone, as always.
@@ -338,6 +347,8 @@ async function run(options: RuntimeOptions, relays: RelayOptions[], cluster: Clu
           leaseMs: cluster.leaseMs,
           events: leaseLog(logger),
         });
+  // GET /v1/cluster lists which node holds each projection and relay.
+  if (node !== undefined && leases !== undefined) node.leases = () => leases.listLeases();
   const api = new ApiServer({
     engine,
     consumers,
@@ -349,6 +360,7 @@ async function run(options: RuntimeOptions, relays: RelayOptions[], cluster: Clu
     maxConnections: options.maxConnections,
     maxSubscribers: options.maxSubscribers,
     ...(leases === undefined ? {} : { leases }),
+    ...(node === undefined ? {} : { cluster: node }),
   });
   let url: string;
   try {
@@ -406,6 +418,8 @@ async function run(options: RuntimeOptions, relays: RelayOptions[], cluster: Clu
     url = await api.listen(options.host, options.port);
   } catch (error) {
     await moduleSync?.stop();
+    await node?.membership.leave();
+    await node?.forwarder.close();
     await modules.stop();
     await engine.stop();
     await leases?.stop();
@@ -437,6 +451,10 @@ async function run(options: RuntimeOptions, relays: RelayOptions[], cluster: Clu
     // events are durable by then), and only then close the server, so every accepted request
     // gets its answer before its connection closes.
     api.startDraining();
+    // Leave the cluster at once: the others re-hash this node's aggregates at their next renewal
+    // instead of after its lease expires, and forward nothing more here meanwhile (503 DRAINING
+    // makes them run it themselves).
+    await node?.membership.leave();
     await moduleSync?.stop();
     await modules.stop();
     // The engine's close stops each leased consumer (its last checkpoint stored under its fence)
@@ -445,6 +463,7 @@ async function run(options: RuntimeOptions, relays: RelayOptions[], cluster: Clu
     await leases?.stop();
     await moduleTable?.close();
     await api.close();
+    await node?.forwarder.close();
     logger.info('stopped');
     process.exit(0);
   };
@@ -494,6 +513,24 @@ function relayStateLog(logger: Logger, relay: string, url: string): (state: 'con
       logger.warn({ relay, target: redactUrl(url), code, error: message }, 'relay cannot deliver: retrying, commands are still accepted');
     } else logger.info({ relay, target: redactUrl(url) }, 'relay delivering');
   };
+}
+
+/** Registers this node in the store's membership, logs its comings and goings, and makes its forwarder. */
+async function joinCluster(cluster: ClusterOptions, store: MembershipStore, logger: Logger): Promise<ClusterNode> {
+  const membership = await Membership.join(cluster, store);
+  let wasLive = true;
+  membership.onChange((view) => {
+    if (view.live && !wasLive) logger.info({ node: cluster.nodeId, nodes: view.members.length }, 'back in the cluster: serving commands');
+    else if (!view.live && wasLive)
+      logger.warn(
+        { node: cluster.nodeId, error: membership.error() },
+        'out of the cluster: the lease could not be renewed in time; refusing commands (503 NODE_NOT_IN_CLUSTER) until it is',
+      );
+    else logger.info({ node: cluster.nodeId, nodes: view.members.map((member) => member.id) }, 'cluster members changed');
+    wasLive = view.live;
+  });
+  logger.info({ node: cluster.nodeId, nodes: membership.members().map((member) => member.id) }, 'joined the cluster');
+  return { options: cluster, membership, forwarder: new Forwarder(cluster, membership) };
 }
 
 let options: RuntimeOptions;

@@ -6,6 +6,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { registerBuild } from './build.js';
+import { registerCluster } from './commands/cluster.js';
 import { registerEvents } from './commands/events.js';
 import { registerExecute } from './commands/execute.js';
 import { registerModules } from './commands/modules.js';
@@ -30,6 +31,7 @@ registerPublish(program);
 registerProjections(program);
 registerProjectionReset(program);
 registerSubscriberDelete(program);
+registerCluster(program);
 
 try {
   await program.parseAsync();

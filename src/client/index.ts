@@ -11,6 +11,8 @@ export type {
   AckResult,
   BatchCommandInput,
   BatchResult,
+  ClusterNodeEntry,
+  ClusterStatus,
   LogPage,
   ModuleInfo,
   ModuleList,

@@ -14,6 +14,7 @@ import type {
   BatchCommandInput,
   BatchResponse,
   BatchResult,
+  ClusterStatus,
   LogPage,
   ModuleInfo,
   ModuleList,
@@ -219,6 +220,15 @@ export class ThaloClient {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ position }),
     });
+  }
+
+  /**
+   * The cluster as the node at `url` sees it: the live nodes, their lease age and share of the
+   * aggregates, and who holds each projection's and relay's lease. Fails with
+   * `CLUSTER_NOT_ENABLED` (404) on a runtime that runs alone.
+   */
+  cluster(): Promise<ClusterStatus> {
+    return this.request('GET', '/v1/cluster');
   }
 
   private authorization(): Record<string, string> {

@@ -49,6 +49,7 @@ export class Engine {
   private readonly closeListeners = new Set<() => Promise<void> | void>();
   private stopWatching = (): void => undefined;
   private readonly cacheUse = { hits: 0, misses: 0 };
+  private staleRetryCount = 0;
 
   private constructor(
     readonly options: EngineSettings,
@@ -115,6 +116,9 @@ export class Engine {
           if (!engine) return;
           engine.cacheUse.hits += hits;
           engine.cacheUse.misses += misses;
+        },
+        onStaleRetries: (count) => {
+          if (engine) engine.staleRetryCount += count;
         },
         onWorkerError: (error) => (engine ? engine.notifyWorkerError(error) : warnWorkerError(error)),
       });
@@ -243,6 +247,14 @@ export class Engine {
    */
   cacheStats(): { hits: number; misses: number } {
     return { ...this.cacheUse };
+  }
+
+  /**
+   * Commands run again on a state rebuilt from the store because the cached one was stale: another
+   * process (a cluster node) appended to the stream since the worker cached it.
+   */
+  staleRetries(): number {
+    return this.staleRetryCount;
   }
 
   modules(): LoadedModule[] {

@@ -73,6 +73,8 @@ export interface ShardDispatcherOptions {
   onWorkerError(error: unknown): void;
   /** Called with each batch's aggregate-state cache hits and misses (see `ExecuteBatchReply.cache`). */
   onCacheUse?(hits: number, misses: number): void;
+  /** Called with each batch's commands run again on a rebuilt state (see `ExecuteBatchReply.staleRetries`). */
+  onStaleRetries?(count: number): void;
 }
 
 export class ShardDispatcher {
@@ -212,6 +214,7 @@ export class ShardDispatcher {
     this.finish(shard, inFlight.commands.length);
     if (reply.lastPosition > 0) this.options.onCommit(reply.lastPosition);
     this.options.onCacheUse?.(reply.cache.hits, reply.cache.misses);
+    if (reply.staleRetries > 0) this.options.onStaleRetries?.(reply.staleRetries);
   }
 
   /** The task failed as a whole: its worker died (crashed, or was terminated by the watchdog). */

@@ -144,3 +144,43 @@ export interface SubscriberDeleted {
   name: string;
   deleted: true;
 }
+
+/** A projection's or relay's lease in `GET /v1/cluster` (supplied by the node that runs the leases). */
+export interface LeaseInfo {
+  name: string;
+  kind: 'projection' | 'relay';
+  /** The id of the node that holds the lease, or null while nobody does. */
+  holder: string | null;
+  /** The fencing token: grows at every hand-over, so a former holder's writes can be refused. */
+  fence: number;
+  /** Until the lease expires unless renewed, in ms (negative once expired). */
+  expiresInMs: number;
+}
+
+/** One live node in `GET /v1/cluster`. */
+export interface ClusterNodeEntry {
+  id: string;
+  /** Where the other nodes reach it (`--advertise`). */
+  url: string;
+  /** Whether it is the node that answered. */
+  self: boolean;
+  /** How long ago, by the database's clock, it last renewed its lease (ms). */
+  leaseAgeMs: number;
+  /** When it joined (ISO 8601, the database's clock). */
+  startedAt: string;
+  /** The fraction of the store's aggregates it owns (over `sample`); null while the store has no streams. */
+  share: number | null;
+}
+
+/** `GET /v1/cluster`. */
+export interface ClusterStatus {
+  /** The id of the node that answered. */
+  self: string;
+  /** Whether that node holds a current lease (while it does not, `nodes` is empty and it takes no commands). */
+  live: boolean;
+  nodes: ClusterNodeEntry[];
+  /** The streams the shares were measured on: all of them when `complete`, else the first ones by name. */
+  sample: { streams: number; complete: boolean };
+  projections: LeaseInfo[];
+  relays: LeaseInfo[];
+}

@@ -101,6 +101,11 @@ export interface ExecuteBatchReply {
   lastPosition: number;
   /** Commands of the batch whose aggregate state was in the worker's cache, and those whose state had to be rebuilt. */
   cache: { hits: number; misses: number };
+  /**
+   * Commands of the batch run again on a state rebuilt from the store because the cached one
+   * turned out stale (an expected-version check or a commit conflict against a cached state).
+   */
+  staleRetries: number;
 }
 
 export interface LoadModulesReply {

@@ -44,6 +44,8 @@ export type ApiErrorCode =
    * it knows keep working. 409: the registry's state is in the way, and deleting names clears it.
    */
   | 'TOO_MANY_SUBSCRIBERS'
+  /** `GET /v1/cluster` on a runtime started without `--advertise`: it runs alone. */
+  | 'CLUSTER_NOT_ENABLED'
   /** `GET /` or `/console` while the console's files were not built (`npm run build:console`). */
   | 'CONSOLE_NOT_BUILT';
 
@@ -77,10 +79,12 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   INVALID_STREAM_NAME: 400,
   MODULE_INVALID: 400,
   UNAUTHORIZED: 401,
+  CLUSTER_TOKEN_INVALID: 401,
   ROUTE_NOT_FOUND: 404,
   AGGREGATE_NOT_FOUND: 404,
   UNKNOWN_COMMAND: 404,
   PROJECTION_NOT_FOUND: 404,
+  CLUSTER_NOT_ENABLED: 404,
   SUBSCRIBER_NOT_FOUND: 404,
   WRONG_EXPECTED_VERSION: 409,
   COMMAND_ID_REUSED: 409,
@@ -106,6 +110,10 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   STORE_CLOSED: 503,
   // PostgreSQL cannot be reached: the runtime reconnects with a backoff, /readyz says not ready meanwhile.
   STORE_UNAVAILABLE: 503,
+  // The node lost its cluster lease; the client may send the command to another node, or retry.
+  NODE_NOT_IN_CLUSTER: 503,
+  // 502 Bad Gateway: the node forwarded the command and its owner's answer never came back.
+  FORWARD_OUTCOME_UNKNOWN: 502,
   COMMAND_TIMEOUT: 504,
   // 507 Insufficient Storage (RFC 4918): the data directory is full; reads go on, writes succeed again once there is room.
   STORE_FULL: 507,

@@ -16,6 +16,8 @@ import type { Duplex } from 'node:stream';
 import Fastify from 'fastify';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
+import type { ClusterNode } from '../cluster/index.js';
+import { CLUSTER_HEADERS } from '../cluster/index.js';
 import type { Engine } from '../engine/index.js';
 import { Consumers } from '../projections/index.js';
 import { toJson } from '../json-values.js';
@@ -33,6 +35,7 @@ import type { LeaseStats } from './metrics.js';
 import { registerConsole } from './console.js';
 import { compileRequestSchema } from './request-validation.js';
 import type { ModuleDirectory } from './module-directory.js';
+import { registerClusterRoutes } from './routes/cluster.js';
 import { registerCommandRoutes } from './routes/commands.js';
 import type { RouteContext } from './routes/context.js';
 import { registerHealthRoutes } from './routes/health.js';
@@ -77,6 +80,8 @@ export interface ApiServerOptions {
   consoleDirectory?: string;
   /** A cluster node's leases, counted in the metrics and given to the routes. Default: none (a single node). */
   leases?: LeaseStats;
+  /** This node's membership and forwarding, when it runs in a cluster (`--advertise`). */
+  cluster?: ClusterNode;
 }
 
 export class ApiServer {
@@ -94,7 +99,7 @@ export class ApiServer {
     const authorized = options.token === undefined ? undefined : tokenCheck(options.token);
     const consumers = options.consumers ?? new Consumers(options.engine.log);
     this.subscribers = new SubscriberRegistry(options.engine.log, consumers, options.maxSubscribers);
-    this.metrics = new RuntimeMetrics(options.engine, consumers, () => this.subscribers.list(), options.leases);
+    this.metrics = new RuntimeMetrics(options.engine, consumers, () => this.subscribers.list(), options.cluster, options.leases);
     const timeouts = requestTimeoutOptions(options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS);
     // No Fastify logger: a log line per request would cost more than the command itself. Errors
     // that are faults (500) are logged by the error handler below. Fastify's own 503 while it
@@ -144,10 +149,14 @@ export class ApiServer {
       subscribers: this.subscribers,
       ...(options.leases === undefined ? {} : { leases: options.leases }),
       draining: () => this.draining,
+      ...(options.cluster === undefined ? {} : { cluster: options.cluster }),
       authorized: (request) => authorized === undefined || authorized(request.headers.authorization),
     };
 
+    const nodeId = options.cluster?.options.nodeId;
     this.app.addHook('onRequest', async (request, reply) => {
+      // Which node answered (a forwarded command's answer carries its owner's instead).
+      if (nodeId !== undefined) reply.header(CLUSTER_HEADERS.node, nodeId);
       if (request.routeOptions.config.public) return;
       if (this.draining) {
         reply.header('connection', 'close');
@@ -177,6 +186,7 @@ export class ApiServer {
     registerProjectionRoutes(this.app, context);
     registerModuleRoutes(this.app, context);
     registerHealthRoutes(this.app, context);
+    registerClusterRoutes(this.app, context);
     registerConsole(this.app, options.consoleDirectory);
   }
 

@@ -11,6 +11,7 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { LeaseInfo } from '../cluster/lease-info.js';
+import type { ClusterNode } from '../cluster/index.js';
 import type { Engine } from '../engine/index.js';
 import type { Consumers } from '../projections/index.js';
 import type { Awaitable } from '../store/contract.js';
@@ -51,6 +52,7 @@ export class RuntimeMetrics {
     engine: Engine,
     consumers: Consumers,
     subscribers: () => Awaitable<Iterable<{ name: string; lag: number }>> = () => [],
+    cluster?: ClusterNode,
     leases?: LeaseStats,
   ) {
     // prom-client's names begin with their own group (`process_cpu_user_seconds_total`,
@@ -119,6 +121,35 @@ export class RuntimeMetrics {
         registers: [this.registry],
         collect() {
           this.set(leases.leasesHeld());
+        },
+      });
+    }
+    new Counter({
+      name: 'thalo_stale_state_retries_total',
+      help: 'Commands run again on a state rebuilt from the store because the cached one was stale (another node wrote the stream)',
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc(engine.staleRetries());
+      },
+    });
+    if (cluster) {
+      new Counter({
+        name: 'thalo_forwarded_commands_total',
+        help: 'Commands owned by another node, by outcome: forwarded (the owner answered), ran_locally (the owner could not be asked, so this node ran it), outcome_unknown (the owner may have it; no command id to run it safely)',
+        labelNames: ['outcome'],
+        registers: [this.registry],
+        collect() {
+          this.reset();
+          for (const [outcome, count] of Object.entries(cluster.forwarder.outcomes())) this.inc({ outcome }, count);
+        },
+      });
+      new Gauge({
+        name: 'thalo_cluster_nodes',
+        help: 'Live nodes of the cluster as this node saw them at its last lease renewal (0 while this node is out)',
+        registers: [this.registry],
+        collect() {
+          this.set(cluster.membership.members().length);
         },
       });
     }

@@ -56,10 +56,8 @@ describe.skipIf(postgresSkipped)('the PostgreSQL store', () => {
       const name = schema();
       const stores = await Promise.all(Array.from({ length: 6 }, () => open({ schema: name })));
       const rows = await sql<{ version: number }>(`SELECT version FROM "${name}".schema_version ORDER BY version`);
-      // Each migration once (no store applied one twice), up to the newest.
-      const versions = rows.map((r) => r.version);
-      expect(new Set(versions).size).toBe(versions.length);
-      expect(versions.at(-1)).toBe(SCHEMA_VERSION);
+      // Each migration once: versions 1 to SCHEMA_VERSION, no repeats.
+      expect(rows.map((r) => r.version)).toEqual(Array.from({ length: SCHEMA_VERSION }, (_, i) => i + 1));
       // Every handle works on the one set of tables.
       await Promise.all(stores.map((store, i) => store.append(`s-${i}`, [event()])));
       expect(await stores[0]!.lastPosition()).toBe(6);

@@ -78,7 +78,7 @@ const BATCH_SCHEMA = {
   },
 };
 
-export function registerCommandRoutes(app: FastifyInstance, { engine, metrics, maxPayloadBytes }: RouteContext): void {
+export function registerCommandRoutes(app: FastifyInstance, { engine, metrics, maxPayloadBytes, cluster }: RouteContext): void {
   /** Run one command through the engine and count its outcome. */
   async function execute(command: BatchCommand): Promise<ExecuteResult> {
     const started = performance.now();
@@ -102,8 +102,19 @@ export function registerCommandRoutes(app: FastifyInstance, { engine, metrics, m
     // The JSON text of a payload is about as long as its msgpack form, which the engine limits;
     // the margin lets a payload just under the engine's limit through to the engine's own check.
     { bodyLimit: maxPayloadBytes + 1024, schema: COMMAND_SCHEMA },
-    async (request) => {
+    async (request, reply) => {
       const { aggregate, id, command } = request.params;
+      // In a cluster, a command owned by another node goes there and its answer comes back as it is.
+      if (cluster) {
+        const answer = await cluster.forwarder.forwardCommand({
+          aggregate,
+          id,
+          path: request.url,
+          headers: request.headers,
+          body: request.body,
+        });
+        if (answer) return reply.code(answer.status).headers(answer.headers).send(answer.body);
+      }
       return execute({ aggregate, id, command, payload: request.body ?? {}, options: optionsFromHeaders(request.headers) });
     },
   );
@@ -113,20 +124,21 @@ export function registerCommandRoutes(app: FastifyInstance, { engine, metrics, m
     { bodyLimit: Math.max(BATCH_BODY_LIMIT, maxPayloadBytes), schema: BATCH_SCHEMA },
     async (request) => {
       const commands = parseBatch(request.body.commands);
+      const failed = (error: unknown): BatchResult => {
+        const { status, body } = errorResponse(error);
+        return { status, error: body };
+      };
       // All commands go to the engine at once, in order: the engine keeps arrival order per
       // aggregate and groups what arrives in one tick into one commit per shard.
-      const results = await Promise.all(
-        commands.map((command) =>
-          execute(command).then(
-            (result): BatchResult => ({ status: 200, result }),
-            (error): BatchResult => {
-              const { status, body } = errorResponse(error);
-              return { status, error: body };
-            },
-          ),
-        ),
-      );
-      return { results } satisfies BatchResponse;
+      const run = (batch: BatchCommand[]) =>
+        Promise.all(batch.map((command) => execute(command).then((result): BatchResult => ({ status: 200, result }), failed)));
+      if (cluster) {
+        // Split by owner node; each node's share keeps its order, and results come back in the batch's.
+        const runHere = (indices: number[]) => run(indices.map((index) => commands[index]!));
+        const merged = await cluster.forwarder.forwardBatch(request.body.commands, request.headers, runHere, failed);
+        if (merged) return { results: merged } satisfies BatchResponse;
+      }
+      return { results: await run(commands) } satisfies BatchResponse;
     },
   );
 }

@@ -1,5 +1,6 @@
 /** What every route of the API is given by `ApiServer`. */
 import type { FastifyRequest } from 'fastify';
+import type { ClusterNode } from '../../cluster/index.js';
 import type { Engine } from '../../engine/index.js';
 import type { Consumers } from '../../projections/index.js';
 import type { LeaseStats, RuntimeMetrics } from '../metrics.js';
@@ -22,6 +23,8 @@ export interface RouteContext {
   subscribers: SubscriberRegistry;
   /** A cluster node's leases of projections and relays (`listLeases()` for `GET /v1/cluster`); absent on a single node. */
   leases?: LeaseStats;
+  /** This node's membership and forwarding, when it runs in a cluster (`--advertise`). */
+  cluster?: ClusterNode;
   /** True once the runtime is shutting down. */
   draining(): boolean;
   /** True when `request` carries the runtime's token, or the runtime has none (for public routes that show more to a client with it). */

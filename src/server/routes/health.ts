@@ -3,7 +3,8 @@
  *
  *   GET /healthz   200 while the process serves HTTP at all (no token needed)
  *   GET /readyz    200 when it takes commands, 503 DRAINING once it shuts down, 503
- *                  STORE_UNAVAILABLE while its PostgreSQL cannot be reached (no token needed;
+ *                  STORE_UNAVAILABLE while its PostgreSQL cannot be reached, 503
+ *                  NODE_NOT_IN_CLUSTER while a cluster node holds no current lease (no token needed;
  *                  the module count and the log's last position only with the token)
  *   GET /metrics   the Prometheus text format
  */
@@ -11,7 +12,7 @@ import type { FastifyInstance } from 'fastify';
 import { ApiError } from '../api-errors.js';
 import type { RouteContext } from './context.js';
 
-export function registerHealthRoutes(app: FastifyInstance, { engine, metrics, draining, authorized }: RouteContext): void {
+export function registerHealthRoutes(app: FastifyInstance, { engine, metrics, draining, authorized, cluster }: RouteContext): void {
   app.get('/healthz', { config: { public: true } }, async () => ({ status: 'ok' }));
 
   // Public, so that probes need no token; the log's head and the module count are for those who
@@ -24,6 +25,12 @@ export function registerHealthRoutes(app: FastifyInstance, { engine, metrics, dr
       // The reason (a server's message) is for those who hold the token.
       const reason = authorized(request) ? `: ${health.error}` : '';
       throw new ApiError('STORE_UNAVAILABLE', `the event store cannot be reached; the runtime reconnects${reason}`);
+    }
+    // A node out of the cluster refuses commands: a load balancer should send them elsewhere.
+    if (cluster && !cluster.membership.isLive()) {
+      const why = cluster.membership.error();
+      const reason = authorized(request) && why !== undefined ? `: ${why}` : '';
+      throw new ApiError('NODE_NOT_IN_CLUSTER', `this node could not renew its cluster lease and takes no commands until it does${reason}`);
     }
     if (!authorized(request)) return { status: 'ready' };
     return { status: 'ready', modules: engine.modules().length, lastPosition: await engine.lastPosition() };

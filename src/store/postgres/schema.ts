@@ -61,7 +61,20 @@ const MIGRATIONS: { version: number; name: string; sql: (s: string) => string }[
         state bytea NOT NULL
       );`,
   },
-  // Version 2 is the cluster's membership (branch cluster-core); a schema at 3 has both.
+  {
+    version: 2,
+    name: 'cluster membership: the nodes and their leases',
+    // Times are the database's (now()), never a node's: every node judges leases by one clock.
+    // src/cluster/membership.ts writes and reads this table.
+    sql: (s) => `
+      CREATE TABLE ${s}.cluster_nodes (
+        id text COLLATE "C" PRIMARY KEY,
+        url text NOT NULL,
+        started_at timestamptz NOT NULL DEFAULT now(),
+        renewed_at timestamptz NOT NULL DEFAULT now(),
+        expires_at timestamptz NOT NULL
+      );`,
+    },
   {
     version: 3,
     name: 'cluster leases of projections and relays, and modules kept in the store',
