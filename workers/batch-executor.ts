@@ -22,7 +22,7 @@
 import { ThaloError, isThaloError, serializeError } from '../src/errors.js';
 import type { EventStoreContract } from '../src/store/index.js';
 import { checkExpectedVersion, expectedVersionHolds } from '../src/expected-version.js';
-import type { AppendRequest, EventMetadata, NewEvent } from '../src/store/types.js';
+import type { AppendRequest, AppendResult, EventMetadata, NewEvent } from '../src/store/types.js';
 import type { RejectionData } from '../src/protocol/commands.js';
 import { decodeEvent, executedEvent } from '../src/protocol/decode-event.js';
 import type { CommandMessage, CommandReply, ExecuteBatchReply, ExecuteBatchTask } from '../src/protocol/messages.js';
@@ -94,6 +94,8 @@ export class BatchExecutor {
     cache: { hits: number; misses: number },
     retried: { stale: number },
   ): Promise<number> {
+    // The command ids' lookups and the rebuilds go out together (two queries on PostgreSQL).
+    const duplicates = this.lookUpCommands(task, indices);
     // Streams whose state was rebuilt from the store in this round: a check against it is final.
     const fresh = await this.rebuildMissing(task, indices, cache);
     const accepted: Accepted[] = [];
@@ -113,7 +115,7 @@ export class BatchExecutor {
         const slot = this.states.slot(command.aggregate);
         if (command.commandId !== undefined) {
           // With the stream, a command id recorded for another stream fails here (COMMAND_ID_REUSED), as in the store.
-          const previous = await this.store.findCommand(command.commandId, command.stream);
+          const previous = await duplicates.get(index);
           if (previous) {
             replies[index] = { ok: true, version: previous.version, events: previous.events.map(decodeEvent), duplicate: true };
             continue;
@@ -266,6 +268,25 @@ export class BatchExecutor {
       ),
     );
     return rebuilt;
+  }
+
+  /**
+   * Looks up, all at once, the command ids of the round's commands: a store over the network
+   * answers them in one query (the PostgreSQL store merges the lookups issued together) rather
+   * than a round trip per command, one after the other. Each command awaits its own answer when
+   * its turn comes, so a lookup's failure (`COMMAND_ID_REUSED`) fails that command alone.
+   */
+  private lookUpCommands(task: ExecuteBatchTask, indices: number[]): Map<number, Promise<AppendResult | undefined>> {
+    const lookups = new Map<number, Promise<AppendResult | undefined>>();
+    for (const index of indices) {
+      const { commandId, stream } = task.commands[index]!;
+      if (commandId === undefined) continue;
+      const lookup = Promise.resolve().then(() => this.store.findCommand(commandId, stream));
+      // Awaited in the command's turn; until then a rejection must not count as unhandled.
+      lookup.catch(() => undefined);
+      lookups.set(index, lookup);
+    }
+    return lookups;
   }
 
   private snapshotDue(state: AggregateState): boolean {

@@ -155,6 +155,29 @@ describe.skipIf(postgresSkipped)('the PostgreSQL store', () => {
     expect(heard).toEqual([last[1]!.ok && last[1]!.result.events[0]!.position]);
   });
 
+  it('answers command ids looked up together (one query) each on its own: known, unknown, and recorded for another stream', async () => {
+    const store = await open({ schema: schema() });
+    const known = await store.appendBatch(
+      Array.from({ length: 20 }, (_, i) => ({ stream: `c-${i}`, events: [event(), event()], commandId: `known-${i}` })),
+    );
+    const lookups = await Promise.all([
+      ...Array.from({ length: 20 }, (_, i) => settle(Promise.resolve(store.findCommand(`known-${i}`, `c-${i}`)))),
+      settle(Promise.resolve(store.findCommand('never-sent', 'c-0'))),
+      settle(Promise.resolve(store.findCommand('known-3', 'c-4'))),
+      settle(Promise.resolve(store.findCommand('known-5'))),
+    ]);
+    lookups.slice(0, 20).forEach((lookup, i) => {
+      const original = known[i]!;
+      expect(original.ok && lookup.ok).toBe(true);
+      if (!original.ok || !lookup.ok) return;
+      expect(lookup.value).toEqual({ ...original.result, duplicate: true });
+    });
+    expect(lookups[20]).toEqual({ ok: true, value: undefined });
+    const reused = lookups[21]!;
+    expect(!reused.ok && isThaloError(reused.error, 'COMMAND_ID_REUSED')).toBe(true);
+    expect(lookups[22]!.ok && lookups[22]!.value?.stream).toBe('c-5');
+  });
+
   it('fails with STORE_UNAVAILABLE while the server cannot be reached, loses nothing acknowledged, and serves again', async () => {
     const proxy = await startProxy();
     onCleanup(() => proxy.close());

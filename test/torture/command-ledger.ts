@@ -7,7 +7,17 @@
  */
 import { randomUUID } from 'node:crypto';
 import { request } from '../server/runtime-process.js';
-import type { RuntimeUnderTest } from './runtime-under-test.js';
+
+/**
+ * Where the ledger sends: the serving runtime (`RuntimeUnderTest`, one data directory), or any
+ * live node of a cluster (test/cluster/cluster-under-test.ts).
+ */
+export interface CommandTarget {
+  /** The runtime to send to now. */
+  serving(): Promise<{ url: string }>;
+  /** The runtime to send to after an attempt failed at the connection. */
+  retryTarget(): Promise<{ url: string }>;
+}
 
 /** How a command ended, as its client saw it. */
 export type Outcome = 'pending' | 'acknowledged' | 'rejected' | 'conflict' | 'timeout' | 'refused';
@@ -69,7 +79,7 @@ export class CommandLedger {
   /** Attempts lost at the connection (the process was killed under them). */
   lostAnswers = 0;
 
-  constructor(private readonly runtime: RuntimeUnderTest) {}
+  constructor(private readonly runtime: CommandTarget) {}
 
   /** A new command, not sent yet. */
   create(

@@ -42,6 +42,7 @@ export class RuntimeUnderTest {
   constructor(
     private readonly root: { root: string; modules: string; data: string },
     private readonly args: string[],
+    private readonly env?: Record<string, string>,
   ) {}
 
   /** Start the first generation. */
@@ -64,8 +65,16 @@ export class RuntimeUnderTest {
     return this.serving();
   }
 
-  /** SIGKILL the serving generation and start the next on the same data directory. */
-  crash(): Promise<Generation> {
+  /** True while a generation serves (not between a kill and the next one's start). */
+  isUp(): boolean {
+    return this.current !== undefined && this.current.exit === undefined;
+  }
+
+  /**
+   * SIGKILL the serving generation and start the next on the same data directory, `downMs` after
+   * the kill (a cluster node stays down a while, so that the others see it gone).
+   */
+  crash(downMs = 0): Promise<Generation> {
     return this.transition(async () => {
       const victim = this.current;
       if (victim && !victim.exit) {
@@ -74,6 +83,7 @@ export class RuntimeUnderTest {
         this.signalled.set(victim, 'SIGKILL');
         await sigkill(victim.runtime.child);
       }
+      if (downMs > 0) await new Promise((r) => setTimeout(r, downMs));
       return this.launch();
     });
   }
@@ -116,7 +126,7 @@ export class RuntimeUnderTest {
   }
 
   private async launch(): Promise<Generation> {
-    const runtime = await startRuntime({ root: this.root, args: this.args });
+    const runtime = await startRuntime({ root: this.root, args: this.args, ...(this.env ? { env: this.env } : {}) });
     const generation: Generation = { index: this.generations.length, runtime, url: runtime.url };
     this.generations.push(generation);
     void runtime.exited.then((code) => {

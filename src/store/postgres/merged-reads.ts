@@ -1,10 +1,12 @@
 /**
  * Reads issued in the same turn of the event loop, merged: every `snapshot(stream)` call made
- * before the turn ends becomes one query, and so does every `stream(stream, from, limit)` call.
- * A worker rebuilding a batch's aggregates asks for all of them at once; without this, each would
- * cost two round trips to the database, one after the other.
+ * before the turn ends becomes one query, and so do every `stream(stream, from, limit)` call and
+ * every `command(commandId)` call. A worker rebuilding a batch's aggregates asks for all of them
+ * at once, and looks up all of a batch's command ids at once; without this, each would cost a
+ * round trip to the database, one after the other.
  */
 import type { Snapshot, StoredEvent } from '../types.js';
+import type { CommandRow } from './append-plan.js';
 
 export interface StreamRead {
   stream: string;
@@ -22,11 +24,14 @@ export interface MergedQueries {
   snapshots(streams: string[]): Promise<Map<string, Snapshot>>;
   /** For each request, its stream's events from `from`, at most `limit`, in seq order. */
   streams(requests: StreamRead[]): Promise<StoredEvent[][]>;
+  /** The record of each of `commandIds` that has one. */
+  commands(commandIds: string[]): Promise<Map<string, CommandRow>>;
 }
 
 export class MergedReads {
   private snapshotWaits = new Map<string, Waiting<Snapshot | undefined>[]>();
   private streamWaits: (StreamRead & Waiting<StoredEvent[]>)[] = [];
+  private commandWaits = new Map<string, Waiting<CommandRow | undefined>[]>();
   private scheduled = false;
 
   constructor(private readonly queries: MergedQueries) {}
@@ -36,6 +41,15 @@ export class MergedReads {
       const waits = this.snapshotWaits.get(stream);
       if (waits) waits.push({ resolve, reject });
       else this.snapshotWaits.set(stream, [{ resolve, reject }]);
+      this.schedule();
+    });
+  }
+
+  command(commandId: string): Promise<CommandRow | undefined> {
+    return new Promise((resolve, reject) => {
+      const waits = this.commandWaits.get(commandId);
+      if (waits) waits.push({ resolve, reject });
+      else this.commandWaits.set(commandId, [{ resolve, reject }]);
       this.schedule();
     });
   }
@@ -58,8 +72,10 @@ export class MergedReads {
     this.scheduled = false;
     const snapshots = this.snapshotWaits;
     const streams = this.streamWaits;
+    const commands = this.commandWaits;
     this.snapshotWaits = new Map();
     this.streamWaits = [];
+    this.commandWaits = new Map();
     if (snapshots.size > 0) {
       this.queries.snapshots([...snapshots.keys()]).then(
         (found) => {
@@ -67,6 +83,16 @@ export class MergedReads {
         },
         (error: unknown) => {
           for (const waits of snapshots.values()) for (const wait of waits) wait.reject(error);
+        },
+      );
+    }
+    if (commands.size > 0) {
+      this.queries.commands([...commands.keys()]).then(
+        (found) => {
+          for (const [commandId, waits] of commands) for (const wait of waits) wait.resolve(found.get(commandId));
+        },
+        (error: unknown) => {
+          for (const waits of commands.values()) for (const wait of waits) wait.reject(error);
         },
       );
     }

@@ -155,6 +155,14 @@ export class PostgresEventStore implements EventStoreContract {
         );
         return new Map(rows.map((row) => [row.stream, { seq: row.seq, state: row.state }]));
       },
+      commands: async (commandIds) => {
+        const { rows } = await this.query<CommandRow & { commandId: string }>(
+          `SELECT command_id AS "commandId", stream, first_position AS "firstPosition", count, version, recorded_at AS "recordedAt"
+           FROM ${this.s}.commands WHERE command_id = ANY($1::text[])`,
+          [commandIds],
+        );
+        return new Map(rows.map((row) => [row.commandId, row]));
+      },
       streams: async (requests) => {
         const { rows } = await this.query<EventRow & { request: number }>(
           `SELECT r.request::integer AS request, e.* FROM unnest($1::text[], $2::bigint[], $3::bigint[]) WITH ORDINALITY AS r(stream, from_seq, count, request)
@@ -223,15 +231,12 @@ export class PostgresEventStore implements EventStoreContract {
   async findCommand(commandId: string, stream?: string): Promise<AppendResult | undefined> {
     this.assertOpen();
     if (typeof commandId !== 'string') throw new ThaloError('INVALID_ARGUMENT', 'commandId must be a string');
-    const { rows } = await this.query<{ stream: string; first_position: number; count: number; version: number; recorded_at: number }>(
-      `SELECT stream, first_position, count, version, recorded_at FROM ${this.s}.commands WHERE command_id = $1`,
-      [commandId],
-    );
-    const row = rows[0];
-    if (row === undefined || Date.now() - row.recorded_at >= this.settings.idempotencyWindowMs) return undefined;
+    // Merged with the lookups issued with it: a worker looks up all of a batch's command ids at once.
+    const row = await this.reads.command(commandId);
+    if (row === undefined || Date.now() - row.recordedAt >= this.settings.idempotencyWindowMs) return undefined;
     const wanted = stream ?? row.stream;
     if (row.stream !== wanted) throw commandIdReused(commandId, wanted, row.stream);
-    const events = row.count === 0 ? [] : await this.readPositions(row.first_position, row.count, commandId);
+    const events = row.count === 0 ? [] : await this.readPositions(row.firstPosition, row.count, commandId);
     return { stream: wanted, version: row.version, events, duplicate: true };
   }
 

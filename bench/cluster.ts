@@ -1,0 +1,285 @@
+/**
+ * `npm run bench:cluster`: 1, 2 and 3 `thalo-runtime` nodes on one PostgreSQL store, on this
+ * machine, with clients that spread their batches over all nodes (round robin, as a load balancer
+ * that knows nothing of ownership), so about (N-1)/N of the commands are forwarded to their owner.
+ * Prints durable commands/s, p50/p99 per batch request, the forwarded share (from the nodes'
+ * /metrics), and CPU per command: each node, PostgreSQL's processes and the load generator.
+ *
+ * After each run it checks, in PostgreSQL, that no acknowledged command was lost or duplicated:
+ * every acknowledged command's event has a position of its own, and the log holds exactly those.
+ * Exits non-zero if it was not so, or if 3 nodes stay under 15,000 commands/s (the bar of issue 16).
+ *
+ * The nodes share the machine's cores with PostgreSQL and the load generator: the figures are what
+ * this machine gives, not what N machines would; docs/cluster.md gives the model for N machines.
+ *
+ * Environment: THALO_POSTGRES_URL (default the local `test` database), BENCH_CLUSTER_SECONDS
+ * (default 10 per run), BENCH_CLUSTER_NODES (default "1,2,3"), BENCH_CLUSTER_WORKERS (worker
+ * threads per node, default 1), BENCH_CLUSTER_BATCH (commands per request, default 100),
+ * BENCH_CLUSTER_CONNECTIONS (requests in flight per node, default 4), BENCH_CLUSTER_COMMAND_IDS (0: send
+ * the commands without command ids; by default each has one, as a client that retries on another
+ * node must send).
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { readFileSync, readdirSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { createServer } from 'node:net';
+import { resolve } from 'node:path';
+import pg from 'pg';
+import { describeMachine, percentile } from './machine.js';
+
+const MODULES = resolve(process.env.THALO_BENCH_MODULES ?? 'modules');
+const RUNTIME = resolve('dist/src/cli/runtime.js');
+const URL = process.env.THALO_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const SECONDS = Number(process.env.BENCH_CLUSTER_SECONDS ?? 10);
+const NODE_COUNTS = (process.env.BENCH_CLUSTER_NODES ?? '1,2,3').split(',').map(Number);
+const WORKERS = Number(process.env.BENCH_CLUSTER_WORKERS ?? 1);
+const BATCH = Number(process.env.BENCH_CLUSTER_BATCH ?? 100);
+const CONNECTIONS = Number(process.env.BENCH_CLUSTER_CONNECTIONS ?? 4);
+const COMMAND_IDS = process.env.BENCH_CLUSTER_COMMAND_IDS !== '0';
+const AGGREGATES = 10_000;
+const TOKEN = 'bench-cluster-token';
+const BAR_NODES = 3;
+const BAR_COMMANDS_PER_S = 15_000;
+const TICKS_PER_S = 100;
+
+interface Node {
+  url: string;
+  child: ChildProcess;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolvePort(port));
+    });
+    server.once('error', reject);
+  });
+}
+
+async function startNode(schema: string): Promise<Node> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const args = [RUNTIME, '--port', String(port), '--workers', String(WORKERS), '--modules', MODULES, '--store', URL, '--schema', schema];
+  args.push('--advertise', url, '--cluster-token', TOKEN, '--log-level', 'warn');
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+  const exited = new Promise<never>((_, reject) =>
+    child.once('exit', (code) => reject(new Error(`a node exited with ${code} before it was ready`))),
+  );
+  for (const deadline = Date.now() + 60_000; Date.now() < deadline;) {
+    const ready = await fetch(`${url}/readyz`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ready) return { url, child };
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 100))]);
+  }
+  child.kill('SIGKILL');
+  throw new Error(`a node at ${url} was not ready within a minute`);
+}
+
+async function stopNode(node: Node): Promise<void> {
+  if (node.child.exitCode !== null) return;
+  const exited = new Promise((r) => node.child.once('exit', r));
+  node.child.kill('SIGTERM');
+  await exited;
+}
+
+/** utime + stime of a process and all its threads, in seconds. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_S;
+}
+
+/** CPU seconds of every PostgreSQL server process on this machine (0 where none can be read). */
+function postgresCpuSeconds(): number {
+  let total = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^[0-9]+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (stat.slice(stat.indexOf('(') + 1, stat.indexOf(')')).startsWith('postgres')) total += cpuSeconds(Number(entry));
+    } catch {
+      // A process that ended between the listing and the read.
+    }
+  }
+  return total;
+}
+
+async function forwardedCommands(node: Node): Promise<number> {
+  const text = await (await fetch(`${node.url}/metrics`)).text();
+  let total = 0;
+  for (const line of text.split('\n'))
+    if (line.startsWith('thalo_forwarded_commands_total')) total += Number(line.slice(line.lastIndexOf(' ') + 1));
+  return total;
+}
+
+const agent = new Agent({ keepAlive: true, maxSockets: 256 });
+
+function post(url: string, body: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolvePost, reject) => {
+    const req = request(`${url}/v1/commands`, { method: 'POST', agent, headers: { 'content-type': 'application/json' } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolvePost({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+interface RunResult {
+  nodes: number;
+  commandsPerS: number;
+  p50: number;
+  p99: number;
+  forwardedShare: number;
+  nodeCpuUs: number[];
+  postgresCpuUs: number;
+  clientCpuUs: number;
+  acknowledged: number;
+  failed: number;
+  problems: string[];
+}
+
+/** Round-robin batches over the nodes for SECONDS; each acknowledged command's position is kept. */
+async function load(
+  nodes: Node[],
+  seconds: number,
+  positions: number[] | undefined,
+): Promise<{ acknowledged: number; failed: number; latencies: number[] }> {
+  const latencies: number[] = [];
+  let acknowledged = 0;
+  let failed = 0;
+  let next = 0;
+  let turn = 0;
+  const end = performance.now() + seconds * 1000;
+  const loop = async (): Promise<void> => {
+    while (performance.now() < end) {
+      const node = nodes[turn++ % nodes.length]!;
+      const commands = Array.from({ length: BATCH }, () => ({
+        aggregate: 'counter',
+        id: `c-${next++ % AGGREGATES}`,
+        command: 'Increment',
+        payload: { amount: 1 },
+        ...(COMMAND_IDS ? { commandId: randomUUID() } : {}),
+      }));
+      const t0 = performance.now();
+      const answer = await post(node.url, JSON.stringify({ commands }));
+      latencies.push(performance.now() - t0);
+      if (answer.status !== 200) {
+        failed += BATCH;
+        continue;
+      }
+      for (const r of (JSON.parse(answer.body) as { results: { status: number; result?: { events: { position: number }[] } }[] }).results) {
+        if (r.status === 200) {
+          acknowledged++;
+          if (positions) for (const e of r.result!.events) positions.push(e.position);
+        } else failed++;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: CONNECTIONS * nodes.length }, loop));
+  return { acknowledged, failed, latencies };
+}
+
+async function measure(count: number): Promise<RunResult> {
+  const schema = `thalo_bench_cluster_${randomBytes(4).toString('hex')}`;
+  const db = new pg.Client({ connectionString: URL });
+  await db.connect();
+  const nodes: Node[] = [];
+  try {
+    // One after the other: the first creates the schema, each joins the membership the others see.
+    for (let i = 0; i < count; i++) nodes.push(await startNode(schema));
+    await new Promise((r) => setTimeout(r, 2_000));
+    await load(nodes, 2, undefined);
+    const headBefore = Number((await db.query(`SELECT position FROM "${schema}".log_head`)).rows[0].position);
+    const forwardedBefore = (await Promise.all(nodes.map(forwardedCommands))).reduce((a, b) => a + b, 0);
+    const cpuBefore = nodes.map((n) => cpuSeconds(n.child.pid!));
+    const pgBefore = postgresCpuSeconds();
+    const clientBefore = process.cpuUsage();
+    const positions: number[] = [];
+    const started = performance.now();
+    const { acknowledged, failed, latencies } = await load(nodes, SECONDS, positions);
+    const elapsed = (performance.now() - started) / 1000;
+    const client = process.cpuUsage(clientBefore);
+    const pgCpu = postgresCpuSeconds() - pgBefore;
+    const nodeCpu = nodes.map((n, i) => cpuSeconds(n.child.pid!) - cpuBefore[i]!);
+    const forwarded = (await Promise.all(nodes.map(forwardedCommands))).reduce((a, b) => a + b, 0) - forwardedBefore;
+    const headAfter = Number((await db.query(`SELECT position FROM "${schema}".log_head`)).rows[0].position);
+
+    const problems: string[] = [];
+    const distinct = new Set(positions);
+    if (distinct.size !== positions.length) problems.push(`${positions.length - distinct.size} acknowledged events share a position`);
+    if (headAfter - headBefore !== acknowledged)
+      problems.push(`the log grew by ${headAfter - headBefore} events during the run, ${acknowledged} commands were acknowledged`);
+    for (const position of positions)
+      if (position <= headBefore || position > headAfter) {
+        problems.push(`an acknowledged event at position ${position}, outside the run's ${headBefore + 1}..${headAfter}`);
+        break;
+      }
+    latencies.sort((a, b) => a - b);
+    const us = (cpu: number) => (cpu * 1e6) / Math.max(1, acknowledged);
+    return {
+      nodes: count,
+      commandsPerS: acknowledged / elapsed,
+      p50: percentile(latencies, 50),
+      p99: percentile(latencies, 99),
+      forwardedShare: forwarded / Math.max(1, acknowledged),
+      nodeCpuUs: nodeCpu.map(us),
+      postgresCpuUs: us(pgCpu),
+      clientCpuUs: us((client.user + client.system) / 1e6),
+      acknowledged,
+      failed,
+      problems,
+    };
+  } finally {
+    await Promise.all(nodes.map(stopNode));
+    await db.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await db.end();
+  }
+}
+
+function row(cells: (string | number)[]): string {
+  return cells.map((c, i) => String(c).padStart(i === 0 ? 6 : 12)).join(' ');
+}
+
+console.log(describeMachine());
+console.log(
+  `cluster: counter Increment on ${AGGREGATES} aggregates, batches of ${BATCH}, ${CONNECTIONS} requests in flight per node, round robin over the nodes, ${COMMAND_IDS ? 'each with a command id' : 'without command ids'}, ${WORKERS} worker(s) per node, ${SECONDS} s per run, durable, PostgreSQL at 127.0.0.1`,
+);
+console.log(row(['nodes', 'commands/s', 'p50 ms', 'p99 ms', 'forwarded', 'µs CPU/cmd', 'per node', 'PostgreSQL', 'client', 'failed']));
+let ok = true;
+for (const count of NODE_COUNTS) {
+  const r = await measure(count);
+  const total = r.nodeCpuUs.reduce((a, b) => a + b, 0);
+  console.log(
+    row([
+      r.nodes,
+      Math.round(r.commandsPerS),
+      r.p50.toFixed(1),
+      r.p99.toFixed(1),
+      `${(r.forwardedShare * 100).toFixed(0)}%`,
+      total.toFixed(1),
+      r.nodeCpuUs.map((u) => u.toFixed(0)).join('/'),
+      r.postgresCpuUs.toFixed(1),
+      r.clientCpuUs.toFixed(1),
+      r.failed,
+    ]),
+  );
+  for (const problem of r.problems) console.log(`  LOST OR DUPLICATED: ${problem}`);
+  if (r.problems.length > 0 || r.failed > 0) ok = false;
+  if (r.nodes === BAR_NODES && r.commandsPerS < BAR_COMMANDS_PER_S) {
+    console.log(`  below the bar: ${BAR_NODES} nodes must reach ${BAR_COMMANDS_PER_S} commands/s`);
+    ok = false;
+  }
+}
+console.log(
+  'µs CPU/cmd: all nodes together (per node: each), PostgreSQL server processes, and this load generator, per acknowledged command',
+);
+agent.destroy();
+if (!ok) process.exitCode = 1;
