@@ -35,7 +35,11 @@ const states = new AggregateStates(store, config.cacheSize, {
   log,
 });
 const progress = new ProgressBoard(config.progress, config.progressOrigin);
-const executor = new BatchExecutor(store, states, progress, { snapshotEvery: config.snapshotEvery });
+// Other processes may write a PostgreSQL store (the nodes of a cluster): a cached state may be behind it.
+const executor = new BatchExecutor(store, states, progress, {
+  snapshotEvery: config.snapshotEvery,
+  sharedStore: config.store.kind === 'postgres',
+});
 
 states.load(config.modules);
 let chain: Promise<unknown> = Promise.resolve();

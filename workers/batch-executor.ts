@@ -35,6 +35,14 @@ const MAX_ROUNDS = 4;
 
 export interface BatchExecutorOptions {
   snapshotEvery: number;
+  /**
+   * Other processes write the store too (PostgreSQL, a cluster's nodes): each round first checks
+   * its cached states against the streams' versions in the store (one query) and rebuilds those
+   * behind. Without it, a command rejected, or answered without events, on a state that another
+   * node had moved on would get an answer the stream no longer gives: only an append is checked
+   * against the stream's head in the commit.
+   */
+  sharedStore?: boolean;
 }
 
 interface Accepted {
@@ -96,6 +104,7 @@ export class BatchExecutor {
   ): Promise<number> {
     // The command ids' lookups and the rebuilds go out together (two queries on PostgreSQL).
     const duplicates = this.lookUpCommands(task, indices);
+    if (this.options.sharedStore) retried.stale += await this.dropStaleStates(task, indices);
     // Streams whose state was rebuilt from the store in this round: a check against it is final.
     const fresh = await this.rebuildMissing(task, indices, cache);
     const accepted: Accepted[] = [];
@@ -176,6 +185,8 @@ export class BatchExecutor {
           expected: state.version,
         };
         if (command.commandId !== undefined) request.commandId = command.commandId;
+        // Decided on the state an earlier command of this round left: it commits only if that one did.
+        if (uncommitted.has(command.stream)) request.afterPrevious = true;
         state.version += outcome.events.length;
         if (this.snapshotDue(state)) {
           // A failed snapshot is logged and skipped (AggregateStates.snapshot): the command goes on.
@@ -268,6 +279,34 @@ export class BatchExecutor {
       ),
     );
     return rebuilt;
+  }
+
+  /**
+   * Evicts the round's cached states that the store has moved past (another process appended to
+   * their streams), reading all their versions at once (one query on PostgreSQL); they are then
+   * rebuilt with the round's missing states. Resolves with how many were dropped. A failed read
+   * drops nothing: the commit still checks every append against the stream's head.
+   */
+  private async dropStaleStates(task: ExecuteBatchTask, indices: number[]): Promise<number> {
+    const cached = new Map<string, AggregateState>();
+    for (const index of indices) {
+      const { stream } = task.commands[index]!;
+      const state = cached.has(stream) ? undefined : this.states.cached(stream);
+      if (state !== undefined) cached.set(stream, state);
+    }
+    if (cached.size === 0) return 0;
+    const streams = [...cached.keys()];
+    const versions = await Promise.all(streams.map((stream) => Promise.resolve().then(() => this.store.streamVersion(stream)))).catch(
+      () => undefined,
+    );
+    if (versions === undefined) return 0;
+    let dropped = 0;
+    streams.forEach((stream, i) => {
+      if (versions[i] === cached.get(stream)!.version) return;
+      this.states.evict(stream);
+      dropped++;
+    });
+    return dropped;
   }
 
   /**

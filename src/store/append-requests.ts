@@ -4,6 +4,7 @@
  * transaction starts joins it. A store gives only how a batch of checked requests is committed.
  */
 import { ThaloError, isThaloError } from '../errors.js';
+import type { ExpectedVersion } from '../expected-version.js';
 import { prepareRequest } from './validation.js';
 import type { AppendLimits, PreparedRequest } from './validation.js';
 import type { AppendOptions, AppendRequest, AppendResult, BatchAppendOutcome, NewEvent } from './types.js';
@@ -32,13 +33,18 @@ export async function appendEach(requests: AppendRequest[], limits: AppendLimits
   const outcomes = new Array<BatchAppendOutcome>(requests.length);
   const valid: PreparedRequest[] = [];
   const validIndex: number[] = [];
+  // Streams with a request refused here: a later request after it (`afterPrevious`) fails too.
+  const refused = new Set<string>();
   requests.forEach((request, index) => {
     try {
-      valid.push(prepareRequest(request, limits));
+      const prepared = prepareRequest(request, limits);
+      if (prepared.afterPrevious && refused.has(prepared.stream)) throw brokenChain(prepared.stream, prepared.expected);
+      valid.push(prepared);
       validIndex.push(index);
     } catch (error) {
       if (!isThaloError(error)) throw error;
       outcomes[index] = { ok: false, error: error as ThaloError };
+      if (typeof request?.stream === 'string') refused.add(request.stream);
     }
   });
   if (valid.length > 0) {
@@ -46,6 +52,37 @@ export async function appendEach(requests: AppendRequest[], limits: AppendLimits
     committed.forEach((outcome, i) => (outcomes[validIndex[i]!] = outcome));
   }
   return outcomes;
+}
+
+/**
+ * `AppendRequest.afterPrevious`, kept by every store's commit loop the same way: a request decided
+ * on the state that the batch's previous request to its stream leaves fails when that request
+ * appended nothing. Without it, a request whose state went wrong with the one before (a stale
+ * cached state: the first conflicts) could commit where its expected version happens to equal
+ * the stream's head, events computed on a state the stream never had.
+ */
+export class RequestChains {
+  /** Streams whose last request in this batch appended nothing. */
+  private readonly broken = new Set<string>();
+
+  /** Throws `WRONG_EXPECTED_VERSION` when `request` comes after a request of its stream that appended nothing. */
+  check(request: PreparedRequest, actual: number): void {
+    if (request.afterPrevious && this.broken.has(request.stream)) throw brokenChain(request.stream, request.expected, actual);
+  }
+
+  /** Records whether `request` appended (a duplicate appends nothing). */
+  settle(request: PreparedRequest, appended: boolean): void {
+    if (appended) this.broken.delete(request.stream);
+    else this.broken.add(request.stream);
+  }
+}
+
+function brokenChain(stream: string, expected: ExpectedVersion, actual?: number): ThaloError {
+  return new ThaloError(
+    'WRONG_EXPECTED_VERSION',
+    `stream "${stream}": this append was decided after an earlier one to the same stream in its batch, which appended nothing, so the state it was decided on is not the stream's`,
+    { data: actual === undefined ? { stream, expected } : { stream, expected, actual } },
+  );
 }
 
 interface PendingBatch {

@@ -16,6 +16,7 @@
  */
 import { ThaloError } from '../errors.js';
 import { checkExpectedVersion } from '../expected-version.js';
+import { RequestChains } from './append-requests.js';
 import { commandIdReused } from './command-ids.js';
 import { EMPTY_VALUE, putEvent } from './databases.js';
 import type { CommandRecord, StoreDatabases } from './databases.js';
@@ -40,22 +41,31 @@ export interface AppendContext {
 export function applyRequests(dbs: StoreDatabases, requests: PreparedRequest[], context: AppendContext): BatchAppendOutcome[] {
   let lastPosition = readLastPosition(dbs);
   const outcomes = new Array<BatchAppendOutcome>(requests.length);
+  const chains = new RequestChains();
   for (let i = 0; i < requests.length; i++) {
     const request = requests[i]!;
     try {
-      const result = applyRequest(dbs, request, lastPosition, context);
+      const result = applyRequest(dbs, request, lastPosition, context, chains);
       if (!result.duplicate && result.events.length > 0) lastPosition = result.events[result.events.length - 1]!.position;
       outcomes[i] = { ok: true, result };
+      chains.settle(request, !result.duplicate);
     } catch (error) {
       if (!(error instanceof ThaloError)) throw error;
       outcomes[i] = { ok: false, error };
+      chains.settle(request, false);
     }
   }
   if (context.prune) pruneExpiredCommands(dbs, context.now - context.idempotencyWindowMs);
   return outcomes;
 }
 
-function applyRequest(dbs: StoreDatabases, request: PreparedRequest, lastPosition: number, context: AppendContext): AppendResult {
+function applyRequest(
+  dbs: StoreDatabases,
+  request: PreparedRequest,
+  lastPosition: number,
+  context: AppendContext,
+  chains: RequestChains,
+): AppendResult {
   const { stream, commandId } = request;
   if (commandId !== undefined) {
     const previous = findCommandRecord(dbs, commandId, context.now, context.idempotencyWindowMs);
@@ -63,6 +73,7 @@ function applyRequest(dbs: StoreDatabases, request: PreparedRequest, lastPositio
   }
 
   const head = readHead(dbs, stream);
+  chains.check(request, head.seq);
   checkExpectedVersion(stream, request.expected, head.seq);
   const count = request.events.length;
   const version = head.seq + count;

@@ -60,6 +60,14 @@ export interface AppendRequest extends AppendOptions {
    * duplicate). Its seq may not be past the stream's version after the append.
    */
   snapshot?: Snapshot;
+  /**
+   * In `appendBatch`: this request was decided on the state that the batch's previous request to
+   * the same stream leaves. When that request appended nothing (it failed, or was a duplicate),
+   * this one fails too with `WRONG_EXPECTED_VERSION`, appending nothing, even where its
+   * `expected` happens to match the stream: its events were computed on a state the stream never
+   * had. A worker sets it on the second and later commands of one aggregate in a batch.
+   */
+  afterPrevious?: boolean;
 }
 
 export interface AppendResult {

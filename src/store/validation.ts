@@ -43,6 +43,8 @@ export interface PreparedRequest {
   expected: ExpectedVersion;
   commandId: string | undefined;
   snapshot: Snapshot | undefined;
+  /** `AppendRequest.afterPrevious` (see `RequestChains`). */
+  afterPrevious: boolean;
 }
 
 export interface StoreSettings extends CommonStoreSettings {
@@ -118,6 +120,7 @@ export function prepareRequest(request: AppendRequest, limits: AppendLimits): Pr
     expected: validateExpectedVersion(request.expected, 'options.expected'),
     commandId: checkCommandId(request.commandId),
     snapshot: request.snapshot === undefined ? undefined : checkSnapshot(request.snapshot),
+    afterPrevious: request.afterPrevious === true,
   };
 }
 

@@ -54,4 +54,17 @@ describe.skipIf(postgresSkipped)('stale cached states across two engines on one 
     const amounts = (await second.readStream('counter', 'y')).map((e) => (e.data as { amount: number }).amount);
     expect(amounts).toEqual([1, 1, 10, 20, 30]);
   });
+
+  it("decides a rejection on the store's state, not on a cached state another engine has moved past", async () => {
+    const { first, second } = await twoEngines();
+    await first.execute('bank_account', 'acc', 'OpenAccount', { initial_balance: 10 });
+    await second.execute('bank_account', 'acc', 'Deposit', { amount: 100 });
+    // The first engine's cached state still says 10: a withdrawal of 50 must see the 110 stored.
+    const withdrawn = await first.execute('bank_account', 'acc', 'Withdraw', { amount: 50 });
+    expect(withdrawn.version).toBe(3);
+    await second.execute('bank_account', 'acc', 'Withdraw', { amount: 55 });
+    // And a refusal names the balance the store holds (5), not the one the second engine cached (60).
+    const refused = await settle(first.execute('bank_account', 'acc', 'Withdraw', { amount: 6 }));
+    expect(!refused.ok && refused.error.data).toMatchObject({ code: 'INSUFFICIENT_FUNDS', data: { balance: 5, requested: 6 } });
+  });
 });

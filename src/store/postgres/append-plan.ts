@@ -8,6 +8,7 @@
  */
 import { ThaloError } from '../../errors.js';
 import { checkExpectedVersion } from '../../expected-version.js';
+import { RequestChains } from '../append-requests.js';
 import { commandIdReused } from '../command-ids.js';
 import type { PreparedRequest } from '../validation.js';
 import type { BatchAppendOutcome, Snapshot, StoredEvent } from '../types.js';
@@ -68,6 +69,7 @@ export function planAppends({ requests, lastPosition, heads, commands, now, idem
   /** The events stored by this batch, by position, for a command id repeated in it. */
   const written = new Map<number, StoredEvent>();
   const headOf = (stream: string): StreamHead => plan.heads.get(stream) ?? heads.get(stream) ?? { version: 0, lastPosition: 0 };
+  const chains = new RequestChains();
 
   requests.forEach((request, index) => {
     try {
@@ -89,10 +91,12 @@ export function planAppends({ requests, lastPosition, heads, commands, now, idem
               count: record.count,
             });
           }
+          chains.settle(request, false);
           return;
         }
       }
       const head = headOf(stream);
+      chains.check(request, head.version);
       checkExpectedVersion(stream, request.expected, head.version);
       const count = request.events.length;
       const version = head.version + count;
@@ -131,9 +135,11 @@ export function planAppends({ requests, lastPosition, heads, commands, now, idem
       if (request.snapshot !== undefined) plan.snapshots.set(stream, request.snapshot);
       plan.lastPosition += count;
       plan.outcomes[index] = { ok: true, result: { stream, version, events: stored, duplicate: false } };
+      chains.settle(request, true);
     } catch (error) {
       if (!(error instanceof ThaloError)) throw error;
       plan.outcomes[index] = { ok: false, error };
+      chains.settle(request, false);
     }
   });
   return plan;

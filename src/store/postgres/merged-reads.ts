@@ -1,9 +1,9 @@
 /**
  * Reads issued in the same turn of the event loop, merged: every `snapshot(stream)` call made
- * before the turn ends becomes one query, and so do every `stream(stream, from, limit)` call and
- * every `command(commandId)` call. A worker rebuilding a batch's aggregates asks for all of them
- * at once, and looks up all of a batch's command ids at once; without this, each would cost a
- * round trip to the database, one after the other.
+ * before the turn ends becomes one query, and so do the `stream(stream, from, limit)`,
+ * `command(commandId)` and `version(stream)` calls. A worker asks for a round's states, command
+ * ids and cached versions all at once; without this, each would cost a round trip to the
+ * database, one after the other.
  */
 import type { Snapshot, StoredEvent } from '../types.js';
 import type { CommandRow } from './append-plan.js';
@@ -24,6 +24,8 @@ export interface MergedQueries {
   snapshots(streams: string[]): Promise<Map<string, Snapshot>>;
   /** For each request, its stream's events from `from`, at most `limit`, in seq order. */
   streams(requests: StreamRead[]): Promise<StoredEvent[][]>;
+  /** The version of each of `streams` that has events. */
+  versions(streams: string[]): Promise<Map<string, number>>;
   /** The record of each of `commandIds` that has one. */
   commands(commandIds: string[]): Promise<Map<string, CommandRow>>;
 }
@@ -32,6 +34,7 @@ export class MergedReads {
   private snapshotWaits = new Map<string, Waiting<Snapshot | undefined>[]>();
   private streamWaits: (StreamRead & Waiting<StoredEvent[]>)[] = [];
   private commandWaits = new Map<string, Waiting<CommandRow | undefined>[]>();
+  private versionWaits = new Map<string, Waiting<number>[]>();
   private scheduled = false;
 
   constructor(private readonly queries: MergedQueries) {}
@@ -41,6 +44,15 @@ export class MergedReads {
       const waits = this.snapshotWaits.get(stream);
       if (waits) waits.push({ resolve, reject });
       else this.snapshotWaits.set(stream, [{ resolve, reject }]);
+      this.schedule();
+    });
+  }
+
+  version(stream: string): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const waits = this.versionWaits.get(stream);
+      if (waits) waits.push({ resolve, reject });
+      else this.versionWaits.set(stream, [{ resolve, reject }]);
       this.schedule();
     });
   }
@@ -73,6 +85,8 @@ export class MergedReads {
     const snapshots = this.snapshotWaits;
     const streams = this.streamWaits;
     const commands = this.commandWaits;
+    const versions = this.versionWaits;
+    this.versionWaits = new Map();
     this.snapshotWaits = new Map();
     this.streamWaits = [];
     this.commandWaits = new Map();
@@ -83,6 +97,16 @@ export class MergedReads {
         },
         (error: unknown) => {
           for (const waits of snapshots.values()) for (const wait of waits) wait.reject(error);
+        },
+      );
+    }
+    if (versions.size > 0) {
+      this.queries.versions([...versions.keys()]).then(
+        (found) => {
+          for (const [stream, waits] of versions) for (const wait of waits) wait.resolve(found.get(stream) ?? 0);
+        },
+        (error: unknown) => {
+          for (const waits of versions.values()) for (const wait of waits) wait.reject(error);
         },
       );
     }

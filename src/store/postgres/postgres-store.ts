@@ -155,6 +155,13 @@ export class PostgresEventStore implements EventStoreContract {
         );
         return new Map(rows.map((row) => [row.stream, { seq: row.seq, state: row.state }]));
       },
+      versions: async (streams) => {
+        const { rows } = await this.query<{ stream: string; version: number }>(
+          `SELECT stream, version FROM ${this.s}.streams WHERE stream = ANY($1::text[])`,
+          [streams],
+        );
+        return new Map(rows.map((row) => [row.stream, row.version]));
+      },
       commands: async (commandIds) => {
         const { rows } = await this.query<CommandRow & { commandId: string }>(
           `SELECT command_id AS "commandId", stream, first_position AS "firstPosition", count, version, recorded_at AS "recordedAt"
@@ -270,8 +277,8 @@ export class PostgresEventStore implements EventStoreContract {
   async streamVersion(stream: string): Promise<number> {
     this.assertOpen();
     validateStreamName(stream);
-    const { rows } = await this.query<{ version: number }>(`SELECT version FROM ${this.s}.streams WHERE stream = $1`, [stream]);
-    return rows[0]?.version ?? 0;
+    // Merged with the reads issued with it: a worker checks all of a round's cached states at once.
+    return this.reads.version(stream);
   }
 
   async listStreams(options: ListStreamsOptions): Promise<StreamEntry[]> {

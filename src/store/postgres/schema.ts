@@ -74,7 +74,7 @@ const MIGRATIONS: { version: number; name: string; sql: (s: string) => string }[
         renewed_at timestamptz NOT NULL DEFAULT now(),
         expires_at timestamptz NOT NULL
       );`,
-    },
+  },
   {
     version: 3,
     name: 'cluster leases of projections and relays, and modules kept in the store',

@@ -67,6 +67,46 @@ export function describeAppends({ open }: ContractContext): void {
       expect(typesOf(await store.readStream('s'))).toEqual(['1', '2', '3']);
     });
 
+    it('fails a request made after the previous one to its stream (afterPrevious) when that one appended nothing, even where its expected version matches', async () => {
+      const store = await open();
+      await store.append('s', [event('0')], { commandId: 'seen' });
+      await store.append('t', [event('0')]);
+      const outcomes = await store.appendBatch([
+        // Decided on a state at 0 (stale: the stream is at 1); the next was decided after it, at 1.
+        { stream: 's', events: [event('stale')], expected: 0 },
+        { stream: 's', events: [event('after-stale')], expected: 1, afterPrevious: true },
+        { stream: 's', events: [event('still-after')], expected: 1, afterPrevious: true },
+        // A new chain: decided on the stream as the store holds it.
+        { stream: 's', events: [event('fresh')], expected: 1 },
+        { stream: 's', events: [event('after-fresh')], expected: 2, afterPrevious: true },
+        // A duplicate appends nothing: what was decided after it fails too.
+        { stream: 't', events: [event('again')], commandId: 'seen-t' },
+        { stream: 't', events: [event('dup')], commandId: 'seen-t' },
+        { stream: 't', events: [event('after-dup')], expected: 2, afterPrevious: true },
+        // An invalid request is refused before the commit: so is the one decided after it.
+        { stream: 'u', events: [{ type: 'bad', data: 'not bytes' as unknown as Uint8Array }] },
+        { stream: 'u', events: [event('after-invalid')], expected: 0, afterPrevious: true },
+      ]);
+      expect(outcomes.map((o) => (o.ok ? (o.result.duplicate ? 'duplicate' : o.result.version) : o.error.code))).toEqual([
+        'WRONG_EXPECTED_VERSION',
+        'WRONG_EXPECTED_VERSION',
+        'WRONG_EXPECTED_VERSION',
+        2,
+        3,
+        2,
+        'duplicate',
+        'WRONG_EXPECTED_VERSION',
+        'INVALID_EVENT',
+        'WRONG_EXPECTED_VERSION',
+      ]);
+      const second = outcomes[1]!;
+      expect(!second.ok && second.error.data).toEqual({ stream: 's', expected: 1, actual: 1 });
+      expect(typesOf(await store.readStream('s'))).toEqual(['0', 'fresh', 'after-fresh']);
+      expect(typesOf(await store.readStream('t'))).toEqual(['0', 'again']);
+      expect(await store.streamVersion('u')).toBe(0);
+      await expectDenseLog(store);
+    });
+
     it('assigns dense positions and per-stream seqs in commit order, also to many appends in flight at once, in the order they were made', async () => {
       const store = await open();
       const appends = Array.from({ length: 300 }, (_, i) =>
