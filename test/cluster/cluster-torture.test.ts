@@ -102,7 +102,7 @@ async function scenario(): Promise<Run> {
   progress(`${CONFIG.nodes} nodes up`);
 
   const random = seededRandom(SEED);
-  const ledger = new CommandLedger(cluster);
+  const ledger = new CommandLedger(cluster, { runtimeRetries: true });
   const clients = Array.from({ length: CONFIG.clients }, (_, k) => new BankClient(k, ledger, CONFIG.accounts, seededRandom(SEED + k + 1)));
   let stopped = false;
   const clientRuns = clients.map((client) => client.run(() => stopped));
@@ -171,6 +171,7 @@ afterAll(async () => {
       ['  acknowledged / rejected / conflict', `${count('acknowledged')} / ${count('rejected')} / ${count('conflict')}`],
       ['  sent again after a lost answer', ledger.commands.filter((c) => c.attempts > 1).length],
       ['  answers lost at the connection', ledger.lostAnswers],
+      ['  first attempts answered as duplicates', `${ledger.internalRetries} (a node ran a command whose forward lost its answer)`],
       ['  5xx answers (retried)', `${ledger.faults.length} ${JSON.stringify([...new Set(ledger.faults.map((f) => f.code))])}`],
       ['events in the log', log.length],
       ['projection batches / processes', `${runs.length} / ${new Set(runs.map((r) => r.pid)).size}`],

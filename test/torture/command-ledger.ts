@@ -79,7 +79,19 @@ export class CommandLedger {
   /** Attempts lost at the connection (the process was killed under them). */
   lostAnswers = 0;
 
-  constructor(private readonly runtime: CommandTarget) {}
+  /** First attempts answered as duplicates: allowed only where the runtime itself may send a command again. */
+  internalRetries = 0;
+
+  /**
+   * With `runtimeRetries`, the runtime may itself send a command again (a cluster node whose
+   * forward to the owner lost its answer runs the command with its id, and the store answers the
+   * owner's commit as a duplicate), so a first attempt answered as a duplicate is counted, not a
+   * surprise.
+   */
+  constructor(
+    private readonly runtime: CommandTarget,
+    private readonly options: { runtimeRetries?: boolean } = {},
+  ) {}
 
   /** A new command, not sent yet. */
   create(
@@ -189,7 +201,9 @@ export class CommandLedger {
       sent.outcome = 'acknowledged';
       sent.version = body.version;
       sent.duplicate = body.duplicate;
-      if (body.duplicate && sent.attempts === 1 && sent.intent !== 'resend') {
+      if (body.duplicate && sent.attempts === 1 && sent.intent !== 'resend' && this.options.runtimeRetries) {
+        this.internalRetries++;
+      } else if (body.duplicate && sent.attempts === 1 && sent.intent !== 'resend') {
         this.surprises.push(
           `${sent.aggregate} ${sent.id} ${sent.command}: a fresh command id ${sent.commandId} was answered as a duplicate`,
         );
