@@ -14,10 +14,11 @@
  *
  * Environment: THALO_POSTGRES_URL (default the local `test` database), BENCH_CLUSTER_SECONDS
  * (default 10 per run), BENCH_CLUSTER_NODES (default "1,2,3"), BENCH_CLUSTER_WORKERS (worker
- * threads per node, default 1), BENCH_CLUSTER_BATCH (commands per request, default 100),
- * BENCH_CLUSTER_CONNECTIONS (requests in flight per node, default 4), BENCH_CLUSTER_COMMAND_IDS (0: send
+ * threads per node, default 2), BENCH_CLUSTER_BATCH (commands per request, default 100),
+ * BENCH_CLUSTER_CONNECTIONS (requests in flight per node, default 16: a node waits on PostgreSQL's round trips, not on its CPU, so the commands in flight set the batch sizes and the throughput), BENCH_CLUSTER_COMMAND_IDS (0: send
  * the commands without command ids; by default each has one, as a client that retries on another
- * node must send).
+ * node must send), BENCH_CLUSTER_NODE_FLAGS (Node flags for the nodes' processes, e.g.
+ * "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile them).
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -34,10 +35,11 @@ const RUNTIME = resolve('dist/src/cli/runtime.js');
 const URL = process.env.THALO_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const SECONDS = Number(process.env.BENCH_CLUSTER_SECONDS ?? 10);
 const NODE_COUNTS = (process.env.BENCH_CLUSTER_NODES ?? '1,2,3').split(',').map(Number);
-const WORKERS = Number(process.env.BENCH_CLUSTER_WORKERS ?? 1);
+const WORKERS = Number(process.env.BENCH_CLUSTER_WORKERS ?? 2);
 const BATCH = Number(process.env.BENCH_CLUSTER_BATCH ?? 100);
-const CONNECTIONS = Number(process.env.BENCH_CLUSTER_CONNECTIONS ?? 4);
+const CONNECTIONS = Number(process.env.BENCH_CLUSTER_CONNECTIONS ?? 16);
 const COMMAND_IDS = process.env.BENCH_CLUSTER_COMMAND_IDS !== '0';
+const NODE_FLAGS = (process.env.BENCH_CLUSTER_NODE_FLAGS ?? '').split(' ').filter(Boolean);
 const AGGREGATES = 10_000;
 const TOKEN = 'bench-cluster-token';
 const BAR_NODES = 3;
@@ -65,7 +67,7 @@ async function startNode(schema: string): Promise<Node> {
   const url = `http://127.0.0.1:${port}`;
   const args = [RUNTIME, '--port', String(port), '--workers', String(WORKERS), '--modules', MODULES, '--store', URL, '--schema', schema];
   args.push('--advertise', url, '--cluster-token', TOKEN, '--log-level', 'warn');
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(process.execPath, [...NODE_FLAGS, ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
   const exited = new Promise<never>((_, reject) =>
     child.once('exit', (code) => reject(new Error(`a node exited with ${code} before it was ready`))),
   );
@@ -109,6 +111,13 @@ function postgresCpuSeconds(): number {
   return total;
 }
 
+/** Transactions committed in this database so far (the statistics collector's count, flushed first). */
+async function committedTransactions(db: pg.Client): Promise<number> {
+  await db.query('SELECT pg_stat_clear_snapshot()');
+  const { rows } = await db.query(`SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()`);
+  return Number(rows[0].xact_commit);
+}
+
 async function forwardedCommands(node: Node): Promise<number> {
   const text = await (await fetch(`${node.url}/metrics`)).text();
   let total = 0;
@@ -140,6 +149,8 @@ interface RunResult {
   forwardedShare: number;
   nodeCpuUs: number[];
   postgresCpuUs: number;
+  /** Transactions PostgreSQL committed per second in the run (all of the database's: the commits of the nodes' batches, and a few lease renewals). */
+  commitsPerS: number;
   clientCpuUs: number;
   acknowledged: number;
   failed: number;
@@ -198,6 +209,7 @@ async function measure(count: number): Promise<RunResult> {
     await new Promise((r) => setTimeout(r, 2_000));
     await load(nodes, 2, undefined);
     const headBefore = Number((await db.query(`SELECT position FROM "${schema}".log_head`)).rows[0].position);
+    const commitsBefore = await committedTransactions(db);
     const forwardedBefore = (await Promise.all(nodes.map(forwardedCommands))).reduce((a, b) => a + b, 0);
     const cpuBefore = nodes.map((n) => cpuSeconds(n.child.pid!));
     const pgBefore = postgresCpuSeconds();
@@ -211,6 +223,7 @@ async function measure(count: number): Promise<RunResult> {
     const nodeCpu = nodes.map((n, i) => cpuSeconds(n.child.pid!) - cpuBefore[i]!);
     const forwarded = (await Promise.all(nodes.map(forwardedCommands))).reduce((a, b) => a + b, 0) - forwardedBefore;
     const headAfter = Number((await db.query(`SELECT position FROM "${schema}".log_head`)).rows[0].position);
+    const commits = (await committedTransactions(db)) - commitsBefore;
 
     const problems: string[] = [];
     const distinct = new Set(positions);
@@ -232,6 +245,7 @@ async function measure(count: number): Promise<RunResult> {
       forwardedShare: forwarded / Math.max(1, acknowledged),
       nodeCpuUs: nodeCpu.map(us),
       postgresCpuUs: us(pgCpu),
+      commitsPerS: commits / elapsed,
       clientCpuUs: us((client.user + client.system) / 1e6),
       acknowledged,
       failed,
@@ -252,7 +266,9 @@ console.log(describeMachine());
 console.log(
   `cluster: counter Increment on ${AGGREGATES} aggregates, batches of ${BATCH}, ${CONNECTIONS} requests in flight per node, round robin over the nodes, ${COMMAND_IDS ? 'each with a command id' : 'without command ids'}, ${WORKERS} worker(s) per node, ${SECONDS} s per run, durable, PostgreSQL at 127.0.0.1`,
 );
-console.log(row(['nodes', 'commands/s', 'p50 ms', 'p99 ms', 'forwarded', 'µs CPU/cmd', 'per node', 'PostgreSQL', 'client', 'failed']));
+console.log(
+  row(['nodes', 'commands/s', 'p50 ms', 'p99 ms', 'forwarded', 'µs CPU/cmd', 'per node', 'PostgreSQL', 'client', 'PG commits/s', 'failed']),
+);
 let ok = true;
 for (const count of NODE_COUNTS) {
   const r = await measure(count);
@@ -268,6 +284,7 @@ for (const count of NODE_COUNTS) {
       r.nodeCpuUs.map((u) => u.toFixed(0)).join('/'),
       r.postgresCpuUs.toFixed(1),
       r.clientCpuUs.toFixed(1),
+      Math.round(r.commitsPerS),
       r.failed,
     ]),
   );
