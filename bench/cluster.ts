@@ -15,10 +15,12 @@
  * Environment: THALO_POSTGRES_URL (default the local `test` database), BENCH_CLUSTER_SECONDS
  * (default 10 per run), BENCH_CLUSTER_NODES (default "1,2,3"), BENCH_CLUSTER_WORKERS (worker
  * threads per node, default 2), BENCH_CLUSTER_BATCH (commands per request, default 100),
- * BENCH_CLUSTER_CONNECTIONS (requests in flight per node, default 16: a node waits on PostgreSQL's round trips, not on its CPU, so the commands in flight set the batch sizes and the throughput), BENCH_CLUSTER_COMMAND_IDS (0: send
- * the commands without command ids; by default each has one, as a client that retries on another
- * node must send), BENCH_CLUSTER_NODE_FLAGS (Node flags for the nodes' processes, e.g.
- * "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile them).
+ * BENCH_CLUSTER_CONNECTIONS (requests in flight per node, default 16: a node waits on
+ * PostgreSQL's round trips rather than on its CPU, so the commands in flight set the batch sizes
+ * and the throughput), BENCH_CLUSTER_COMMAND_IDS (0: send the commands without command ids; by
+ * default each has one, as a client that retries on another node must send),
+ * BENCH_CLUSTER_NODE_FLAGS (Node flags for the nodes' processes, e.g. "--cpu-prof
+ * --cpu-prof-dir=/tmp/prof" to profile them).
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
