@@ -63,8 +63,10 @@ export interface EventStoreContract {
    * Each request is all-or-nothing on its own, with the checks and errors of `append`: one
    * request's conflict, invalid event or limit fails that request alone. Requests to the same
    * stream see each other in order (`expected` may count on the requests before), and so does a
-   * command id repeated in the batch. A request's `snapshot` is stored only if the request
-   * commits. Rejects as a whole only when the commit itself fails (`STORE_FULL`,
+   * command id repeated in the batch. A request marked `afterPrevious` fails with
+   * `WRONG_EXPECTED_VERSION`, appending nothing, when the batch's previous request to its stream
+   * appended nothing (it failed or was a duplicate). A request's `snapshot` is stored only if
+   * the request commits. Rejects as a whole only when the commit itself fails (`STORE_FULL`,
    * `STORE_WRITE_FAILED`), and then nothing of it was written.
    */
   appendBatch(requests: AppendRequest[]): Promise<BatchAppendOutcome[]>;
