@@ -27,6 +27,35 @@ export interface RunResult {
   p50: number;
   p99: number;
   peakRssMiB: number;
+  cpu: CpuUse;
+}
+
+/**
+ * CPU per command, in µs. `main` is the main thread's event-loop active time (Node 20 has no
+ * per-thread CPU clock; a thread that never waits on I/O is on the CPU while its loop is active);
+ * `other` is the rest of the process's CPU: the workers, lmdb's and V8's background threads.
+ */
+export interface CpuUse {
+  total: number;
+  main: number;
+  other: number;
+}
+
+/** Starts measuring; the returned function gives the CPU per command of the `commands` done since. */
+export function cpuMeter(): (commands: number) => CpuUse {
+  const cpu0 = process.cpuUsage();
+  const elu0 = performance.eventLoopUtilization();
+  return (commands) => {
+    const cpu = process.cpuUsage(cpu0);
+    const main = performance.eventLoopUtilization(elu0).active * 1000;
+    const total = cpu.user + cpu.system;
+    return { total: total / commands, main: main / commands, other: Math.max(0, total - main) / commands };
+  };
+}
+
+/** `total/main/other` µs of CPU per command, for a table cell. */
+export function formatCpu(cpu: CpuUse): string {
+  return `${cpu.total.toFixed(1)}/${cpu.main.toFixed(1)}/${cpu.other.toFixed(1)}`;
 }
 
 /** Keeps `inFlight` commands outstanding until `total` were acknowledged. */
@@ -42,6 +71,7 @@ export async function closedLoop(
   let done = 0;
   let peakRss = process.memoryUsage().rss;
   const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
+  const meter = cpuMeter();
   const started = performance.now();
   await new Promise<void>((resolvePromise, reject) => {
     const next = (): void => {
@@ -59,7 +89,14 @@ export async function closedLoop(
     for (let k = 0; k < Math.min(inFlight, total); k++) next();
   });
   const seconds = (performance.now() - started) / 1000;
+  const cpu = meter(total);
   clearInterval(sampler);
   latencies.sort();
-  return { commandsPerS: total / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99), peakRssMiB: peakRss / 2 ** 20 };
+  return {
+    commandsPerS: total / seconds,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    peakRssMiB: peakRss / 2 ** 20,
+    cpu,
+  };
 }
