@@ -17,7 +17,7 @@ import { checkExpectedVersion } from '../src/expected-version.js';
 import type { AppendRequest, EventMetadata, NewEvent } from '../src/store/types.js';
 import type { RejectionData } from '../src/protocol/commands.js';
 import { decodeEvent, executedEvent } from '../src/protocol/decode-event.js';
-import type { CommandMessage, CommandReply, ExecuteBatchReply, ExecuteBatchTask } from '../src/protocol/messages.js';
+import type { CommandMessage, CommandReply, ExecuteBatch, ExecuteBatchReply } from '../src/protocol/messages.js';
 import { STEP_COMMITTED, STEP_COMMITTING } from '../src/protocol/progress-board.js';
 import type { ProgressBoard } from '../src/protocol/progress-board.js';
 import type { AggregateState, AggregateStates } from './aggregate-states.js';
@@ -44,7 +44,7 @@ export class BatchExecutor {
     private readonly options: BatchExecutorOptions,
   ) {}
 
-  async execute(task: ExecuteBatchTask): Promise<ExecuteBatchReply> {
+  async execute(task: ExecuteBatch): Promise<ExecuteBatchReply> {
     const replies = new Array<CommandReply>(task.commands.length);
     let lastPosition = 0;
     const cache = { hits: 0, misses: 0 };
@@ -78,7 +78,7 @@ export class BatchExecutor {
 
   /** Runs `indices` of the batch; pushes onto `retry` what must run again. Returns the last position committed. */
   private async round(
-    task: ExecuteBatchTask,
+    task: ExecuteBatch,
     indices: number[],
     replies: CommandReply[],
     retry: number[] | undefined,
@@ -218,7 +218,7 @@ export class BatchExecutor {
    * whether its state was cached (a hit; also a command after the first of its aggregate in the
    * round) or had to be rebuilt (a miss).
    */
-  private async rebuildMissing(task: ExecuteBatchTask, indices: number[], cache: { hits: number; misses: number }): Promise<void> {
+  private async rebuildMissing(task: ExecuteBatch, indices: number[], cache: { hits: number; misses: number }): Promise<void> {
     const missing = new Map<string, CommandMessage>();
     for (const index of indices) {
       const command = task.commands[index]!;
