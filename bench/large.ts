@@ -77,12 +77,16 @@ const workloads = [
   { name: `${AGGREGATES.toLocaleString('en')} aggregates`, id: (i: number) => idOf((i * 7_919) % AGGREGATES) },
 ];
 
-async function run(path: string, workload: (typeof workloads)[number]): Promise<RunResult> {
+async function run(path: string, workload: (typeof workloads)[number]): Promise<RunResult & { hitRate: number }> {
   const engine = await Engine.start({ modules: MODULES, data: path, workers: WORKERS });
   try {
     // Warm up on aggregates of neither workload.
     await Promise.all(Array.from({ length: 2_000 }, (_, i) => engine.execute('counter', `warm-${i}`, 'Increment', { amount: 1 })));
-    return await closedLoop(engine, workload.name, COMMANDS, IN_FLIGHT, workload.id);
+    const before = engine.cacheStats();
+    const result = await closedLoop(engine, workload.name, COMMANDS, IN_FLIGHT, workload.id);
+    const after = engine.cacheStats();
+    const hits = after.hits - before.hits;
+    return { ...result, hitRate: hits / (hits + after.misses - before.misses) };
   } finally {
     await engine.stop();
   }
@@ -105,7 +109,10 @@ try {
     `\ndurable commands (counter Increment), ${COMMANDS} per run, ${IN_FLIGHT} in flight, ${WORKERS} workers, cache 10,000 states`,
   );
   console.log('CPU µs/command: process total / main thread / other threads (workers, lmdb, V8)');
-  console.log(row(['workload', 'store', 'commands/s', 'vs empty', 'p50 ms', 'p99 ms', 'peak RSS MiB', 'CPU µs/cmd']));
+  console.log(
+    "peak RSS: the whole process / its anonymous part (heaps, wasm memories: what the cache bounds), without lmdb's mapped pages",
+  );
+  console.log(row(['workload', 'store', 'commands/s', 'vs empty', 'p50 ms', 'p99 ms', 'cache hits', 'peak RSS MiB', 'CPU µs/cmd']));
   for (const workload of workloads) {
     // Empty first, then big, back to back, so both see the same machine.
     const onEmpty = await run(empty, workload);
@@ -113,7 +120,7 @@ try {
     const ratio = onBig.commandsPerS / onEmpty.commandsPerS;
     for (const [store, result, shown] of [
       ['empty', onEmpty, ''],
-      [`${(EVENTS / 1e6).toFixed(0)}M events`, onBig, `${ratio.toFixed(2)}×`],
+      [`${(EVENTS / 1e6).toLocaleString('en', { maximumFractionDigits: 1 })}M events`, onBig, `${ratio.toFixed(2)}×`],
     ] as const) {
       console.log(
         row([
@@ -123,7 +130,8 @@ try {
           shown,
           result.p50.toFixed(2),
           result.p99.toFixed(2),
-          result.peakRssMiB.toFixed(0),
+          `${(result.hitRate * 100).toFixed(1)}%`,
+          `${result.peakRssMiB.toFixed(0)}/${result.peakAnonMiB.toFixed(0)}`,
           formatCpu(result.cpu),
         ]),
       );

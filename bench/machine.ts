@@ -28,7 +28,23 @@ export interface RunResult {
   p50: number;
   p99: number;
   peakRssMiB: number;
+  /**
+   * Peak anonymous RSS (heaps, wasm memories, buffers: /proc's RssAnon), without the pages of the
+   * store's file that lmdb maps (RssFile), which grow with what a run reads, not with the cache.
+   * NaN where /proc is missing.
+   */
+  peakAnonMiB: number;
   cpu: CpuUse;
+}
+
+/** This process's anonymous resident memory in bytes (/proc/self/status RssAnon), NaN elsewhere. */
+export function anonymousRss(): number {
+  try {
+    const match = /^RssAnon:\s+(\d+) kB$/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    return match ? Number(match[1]) * 1024 : NaN;
+  } catch {
+    return NaN;
+  }
 }
 
 /**
@@ -104,7 +120,11 @@ export async function closedLoop(
   let issued = 0;
   let done = 0;
   let peakRss = process.memoryUsage().rss;
-  const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
+  let peakAnon = anonymousRss();
+  const sampler = setInterval(() => {
+    peakRss = Math.max(peakRss, process.memoryUsage().rss);
+    peakAnon = Math.max(peakAnon, anonymousRss());
+  }, 50);
   const meter = cpuMeter();
   const started = performance.now();
   await new Promise<void>((resolvePromise, reject) => {
@@ -131,6 +151,7 @@ export async function closedLoop(
     p50: percentile(latencies, 50),
     p99: percentile(latencies, 99),
     peakRssMiB: peakRss / 2 ** 20,
+    peakAnonMiB: peakAnon / 2 ** 20,
     cpu,
   };
 }

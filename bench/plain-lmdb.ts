@@ -20,7 +20,7 @@ import type { StoredEvent } from '../src/store/types.js';
 import { isIndexed, readHead } from '../src/store/stream-index.js';
 import { readLastPosition } from '../src/store/event-reads.js';
 import type { RunResult } from './machine.js';
-import { cpuMeter, percentile } from './machine.js';
+import { anonymousRss, cpuMeter, percentile } from './machine.js';
 
 /** The counter guest's `Incremented { amount: 1 }`, as msgpack (the engine stores the guest's bytes). */
 const DATA = pack({ amount: 1 });
@@ -57,7 +57,11 @@ export async function plainLoop(total: number, inFlight: number, idOf: (i: numbe
     let issued = 0;
     let done = 0;
     let peakRss = process.memoryUsage().rss;
-    const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
+    let peakAnon = anonymousRss();
+    const sampler = setInterval(() => {
+      peakRss = Math.max(peakRss, process.memoryUsage().rss);
+      peakAnon = Math.max(peakAnon, anonymousRss());
+    }, 50);
     const meter = cpuMeter();
     const started = performance.now();
     await new Promise<void>((resolvePromise, reject) => {
@@ -82,6 +86,7 @@ export async function plainLoop(total: number, inFlight: number, idOf: (i: numbe
       p50: percentile(latencies, 50),
       p99: percentile(latencies, 99),
       peakRssMiB: peakRss / 2 ** 20,
+      peakAnonMiB: peakAnon / 2 ** 20,
       cpu,
     };
   } finally {
