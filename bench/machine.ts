@@ -1,4 +1,5 @@
 /** What every benchmark prints first: the machine its figures come from. */
+import { readFileSync } from 'node:fs';
 import { availableParallelism, cpus, totalmem } from 'node:os';
 import type { Engine } from '../src/engine/index.js';
 
@@ -27,6 +28,84 @@ export interface RunResult {
   p50: number;
   p99: number;
   peakRssMiB: number;
+  /**
+   * Peak anonymous RSS (heaps, wasm memories, buffers: /proc's RssAnon), without the pages of the
+   * store's file that lmdb maps (RssFile), which grow with what a run reads, not with the cache.
+   * NaN where /proc is missing.
+   */
+  peakAnonMiB: number;
+  cpu: CpuUse;
+}
+
+/** This process's anonymous resident memory in bytes (/proc/self/status RssAnon), NaN elsewhere. */
+export function anonymousRss(): number {
+  try {
+    const match = /^RssAnon:\s+(\d+) kB$/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    return match ? Number(match[1]) * 1024 : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+/**
+ * CPU per command, in µs: the whole process, its main thread, and the other threads (the
+ * workers, lmdb's and V8's background threads).
+ */
+export interface CpuUse {
+  total: number;
+  main: number;
+  other: number;
+}
+
+/** Clock ticks per second of /proc's CPU times (USER_HZ: 100 on every Linux build we run). */
+const TICKS_PER_S = 100;
+
+/** [process, main thread] CPU in µs from /proc (Linux), or undefined elsewhere. */
+function procCpu(pid: number): [number, number] | undefined {
+  try {
+    const ticks = (file: string): number => {
+      // Fields after the command name, which is in parentheses and may hold spaces.
+      const stat = readFileSync(file, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return Number(fields[11]) + Number(fields[12]); // utime + stime
+    };
+    return [(ticks(`/proc/${pid}/stat`) * 1e6) / TICKS_PER_S, (ticks(`/proc/${pid}/task/${pid}/stat`) * 1e6) / TICKS_PER_S];
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Starts measuring the CPU of process `pid` (this one by default); the returned function gives
+ * the CPU per command of the `commands` done since. Per thread from /proc on Linux (10 ms ticks:
+ * use runs of seconds). Elsewhere, for this process only, the main thread's share is its
+ * event-loop active time, and for another process nothing is known (NaN).
+ */
+export function cpuMeter(pid = process.pid): (commands: number) => CpuUse {
+  const proc0 = procCpu(pid);
+  const cpu0 = process.cpuUsage();
+  const elu0 = performance.eventLoopUtilization();
+  return (commands) => {
+    const proc1 = procCpu(pid);
+    let total: number;
+    let main: number;
+    if (proc0 && proc1) {
+      total = proc1[0] - proc0[0];
+      main = proc1[1] - proc0[1];
+    } else if (pid === process.pid) {
+      const cpu = process.cpuUsage(cpu0);
+      total = cpu.user + cpu.system;
+      main = Math.min(total, performance.eventLoopUtilization(elu0).active * 1000);
+    } else {
+      total = main = NaN;
+    }
+    return { total: total / commands, main: main / commands, other: (total - main) / commands };
+  };
+}
+
+/** `total/main/other` µs of CPU per command, for a table cell. */
+export function formatCpu(cpu: CpuUse): string {
+  return `${cpu.total.toFixed(1)}/${cpu.main.toFixed(1)}/${cpu.other.toFixed(1)}`;
 }
 
 /** Keeps `inFlight` commands outstanding until `total` were acknowledged. */
@@ -41,7 +120,12 @@ export async function closedLoop(
   let issued = 0;
   let done = 0;
   let peakRss = process.memoryUsage().rss;
-  const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
+  let peakAnon = anonymousRss();
+  const sampler = setInterval(() => {
+    peakRss = Math.max(peakRss, process.memoryUsage().rss);
+    peakAnon = Math.max(peakAnon, anonymousRss());
+  }, 50);
+  const meter = cpuMeter();
   const started = performance.now();
   await new Promise<void>((resolvePromise, reject) => {
     const next = (): void => {
@@ -59,7 +143,15 @@ export async function closedLoop(
     for (let k = 0; k < Math.min(inFlight, total); k++) next();
   });
   const seconds = (performance.now() - started) / 1000;
+  const cpu = meter(total);
   clearInterval(sampler);
   latencies.sort();
-  return { commandsPerS: total / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99), peakRssMiB: peakRss / 2 ** 20 };
+  return {
+    commandsPerS: total / seconds,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    peakRssMiB: peakRss / 2 ** 20,
+    peakAnonMiB: peakAnon / 2 ** 20,
+    cpu,
+  };
 }

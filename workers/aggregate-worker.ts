@@ -9,9 +9,20 @@
  * aggregate in arrival order (the engine also sends one batch per shard at a time).
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { move } from 'piscina';
 import { ThaloError, serializeError } from '../src/errors.js';
-import type { ClosedReply, GuestLogMessage, LoadModulesReply, WorkerConfig, WorkerReply, WorkerTask } from '../src/protocol/messages.js';
+import type {
+  ClosedReply,
+  EncodedBatchReply,
+  ExecuteBatchTask,
+  GuestLogMessage,
+  LoadModulesReply,
+  WorkerConfig,
+  WorkerReply,
+  WorkerTask,
+} from '../src/protocol/messages.js';
 import { ProgressBoard } from '../src/protocol/progress-board.js';
+import { decodeCommands, encodeBatchReply } from '../src/protocol/batch-codec.js';
 import { AggregateStates } from './aggregate-states.js';
 import { BatchExecutor } from './batch-executor.js';
 import { StoreOnDemand } from './store-on-demand.js';
@@ -50,6 +61,12 @@ async function loadModules(task: Extract<WorkerTask, { type: 'load-modules' }>):
   return { type: 'modules-loaded', errors: failures.map((f) => ({ name: f.ref.name, error: serializeError(f.error) })) };
 }
 
+/** A batch: its commands decoded from their one buffer, its reply encoded into one. */
+async function executeBatch(task: ExecuteBatchTask): Promise<EncodedBatchReply> {
+  const reply = await executor.execute({ shard: task.shard, seq: task.seq, commands: decodeCommands(task.commands) });
+  return encodeBatchReply(reply);
+}
+
 async function close(): Promise<ClosedReply> {
   await store.close();
   return { type: 'closed' };
@@ -63,7 +80,7 @@ async function close(): Promise<ClosedReply> {
 function dispatch(task: WorkerTask): Promise<WorkerReply> {
   switch (task.type) {
     case 'execute-batch':
-      return executor.execute(task);
+      return executeBatch(task);
     case 'load-modules':
       return loadModules(task);
     case 'close':
@@ -77,8 +94,13 @@ function dispatch(task: WorkerTask): Promise<WorkerReply> {
   }
 }
 
-export default function run(task: WorkerTask): Promise<WorkerReply> {
+/**
+ * Piscina's entry. A batch's reply buffer is handed over with Piscina's `move`, which transfers
+ * it to the engine's thread instead of copying it (it is the encoder's own copy, see
+ * src/protocol/batch-codec.ts); Piscina unwraps it there, so the engine receives the buffer itself.
+ */
+export default function run(task: WorkerTask): Promise<WorkerReply | ReturnType<typeof move>> {
   const next = chain.then(() => dispatch(task));
   chain = next.catch(() => undefined);
-  return next;
+  return next.then((reply) => (reply instanceof Uint8Array ? move(reply) : reply));
 }

@@ -25,7 +25,7 @@ import { checkExpectedVersion, expectedVersionHolds } from '../src/expected-vers
 import type { AppendRequest, AppendResult, EventMetadata, NewEvent } from '../src/store/types.js';
 import type { RejectionData } from '../src/protocol/commands.js';
 import { decodeEvent, executedEvent } from '../src/protocol/decode-event.js';
-import type { CommandMessage, CommandReply, ExecuteBatchReply, ExecuteBatchTask } from '../src/protocol/messages.js';
+import type { CommandMessage, CommandReply, ExecuteBatch, ExecuteBatchReply } from '../src/protocol/messages.js';
 import { STEP_COMMITTED, STEP_COMMITTING } from '../src/protocol/progress-board.js';
 import type { ProgressBoard } from '../src/protocol/progress-board.js';
 import type { AggregateState, AggregateStates } from './aggregate-states.js';
@@ -60,7 +60,7 @@ export class BatchExecutor {
     private readonly options: BatchExecutorOptions,
   ) {}
 
-  async execute(task: ExecuteBatchTask): Promise<ExecuteBatchReply> {
+  async execute(task: ExecuteBatch): Promise<ExecuteBatchReply> {
     const replies = new Array<CommandReply>(task.commands.length);
     let lastPosition = 0;
     const cache = { hits: 0, misses: 0 };
@@ -95,7 +95,7 @@ export class BatchExecutor {
 
   /** Runs `indices` of the batch; pushes onto `retry` what must run again. Returns the last position committed. */
   private async round(
-    task: ExecuteBatchTask,
+    task: ExecuteBatch,
     indices: number[],
     replies: CommandReply[],
     retry: number[] | undefined,
@@ -257,7 +257,7 @@ export class BatchExecutor {
    * whether its state was cached (a hit; also a command after the first of its aggregate in the
    * round) or had to be rebuilt (a miss).
    */
-  private async rebuildMissing(task: ExecuteBatchTask, indices: number[], cache: { hits: number; misses: number }): Promise<Set<string>> {
+  private async rebuildMissing(task: ExecuteBatch, indices: number[], cache: { hits: number; misses: number }): Promise<Set<string>> {
     const missing = new Map<string, CommandMessage>();
     for (const index of indices) {
       const command = task.commands[index]!;
@@ -287,7 +287,7 @@ export class BatchExecutor {
    * rebuilt with the round's missing states. Resolves with how many were dropped. A failed read
    * drops nothing: the commit still checks every append against the stream's head.
    */
-  private async dropStaleStates(task: ExecuteBatchTask, indices: number[]): Promise<number> {
+  private async dropStaleStates(task: ExecuteBatch, indices: number[]): Promise<number> {
     const cached = new Map<string, AggregateState>();
     for (const index of indices) {
       const { stream } = task.commands[index]!;
@@ -315,7 +315,7 @@ export class BatchExecutor {
    * than a round trip per command, one after the other. Each command awaits its own answer when
    * its turn comes, so a lookup's failure (`COMMAND_ID_REUSED`) fails that command alone.
    */
-  private lookUpCommands(task: ExecuteBatchTask, indices: number[]): Map<number, Promise<AppendResult | undefined>> {
+  private lookUpCommands(task: ExecuteBatch, indices: number[]): Map<number, Promise<AppendResult | undefined>> {
     const lookups = new Map<number, Promise<AppendResult | undefined>>();
     for (const index of indices) {
       const { commandId, stream } = task.commands[index]!;

@@ -18,6 +18,7 @@ import type {
   CloseTask,
   ClosedReply,
   CommandMessage,
+  EncodedBatchReply,
   ExecuteBatchReply,
   ExecuteBatchTask,
   LoadModulesReply,
@@ -26,6 +27,7 @@ import type {
   StateAtTask,
 } from '../protocol/messages.js';
 import { ProgressBoard } from '../protocol/progress-board.js';
+import { decodeBatchReply, encodeCommands } from '../protocol/batch-codec.js';
 import { ShardRouter } from './shard-router.js';
 import type { ExecuteResult } from './types.js';
 
@@ -196,9 +198,32 @@ export class ShardDispatcher {
     const commands = state.queue.splice(0, end) as PendingCommand[];
     const inFlight: InFlight = { seq: state.nextSeq++, commands };
     state.inFlight = inFlight;
-    const task: ExecuteBatchTask = { type: 'execute-batch', shard, seq: inFlight.seq, commands: commands.map((c) => c.message) };
-    this.pool.run(Object.assign(task, ShardRouter.tag(shard))).then(
-      (reply: ExecuteBatchReply) => this.settle(shard, inFlight, reply),
+    const messages = new Array<CommandMessage>(commands.length);
+    for (let i = 0; i < commands.length; i++) messages[i] = commands[i]!.message;
+    let encoded: Uint8Array<ArrayBuffer>;
+    try {
+      // One buffer for the whole batch, moved to the worker rather than copied (see batch-codec.ts).
+      encoded = encodeCommands(messages);
+    } catch (cause) {
+      // Cannot happen for payloads that passed normalizePayload; if it does, the batch fails, not the shard.
+      for (const command of commands)
+        command.reject(new ThaloError('INTERNAL', `the batch could not be encoded for its worker: ${String(cause)}`));
+      this.finish(shard, commands.length);
+      return;
+    }
+    const task: ExecuteBatchTask = { type: 'execute-batch', shard, seq: inFlight.seq, commands: encoded };
+    this.pool.run(Object.assign(task, ShardRouter.tag(shard)), { transferList: [encoded.buffer] }).then(
+      (reply: EncodedBatchReply) => {
+        let decoded: ExecuteBatchReply;
+        try {
+          decoded = decodeBatchReply(reply);
+        } catch (error) {
+          // An unreadable reply tells no more than a dead worker: answer as `recover` does.
+          this.recover(shard, inFlight, error);
+          return;
+        }
+        this.settle(shard, inFlight, decoded);
+      },
       (error: unknown) => this.recover(shard, inFlight, error),
     );
   }

@@ -53,10 +53,23 @@ export interface CommandMessage {
   headers?: Record<string, string>;
 }
 
+/**
+ * A batch of commands for one shard's worker. The commands travel as ONE msgpack buffer,
+ * transferred (src/protocol/batch-codec.ts); the worker answers with the `ExecuteBatchReply`
+ * encoded the same way, as a bare `Uint8Array` (`EncodedBatchReply`).
+ */
 export interface ExecuteBatchTask {
   type: 'execute-batch';
   shard: number;
   /** Increments per task of a shard, so the watchdog can tell tasks apart. */
+  seq: number;
+  /** `CommandMessage[]`, encoded by `encodeCommands`. */
+  commands: Uint8Array;
+}
+
+/** An `ExecuteBatchTask` as the worker runs it, its commands decoded. */
+export interface ExecuteBatch {
+  shard: number;
   seq: number;
   commands: CommandMessage[];
 }
@@ -94,6 +107,10 @@ export type WorkerTask = ExecuteBatchTask | LoadModulesTask | CloseTask | StateA
 export type CommandReply =
   { ok: true; version: number; events: ExecutedEvent[]; duplicate: boolean } | { ok: false; error: SerializedError };
 
+/**
+ * What a batch's worker answers, encoded by `encodeBatchReply` into the `EncodedBatchReply` that
+ * crosses. New fields (a count, a flag) cross as they are: the encoding carries any field.
+ */
 export interface ExecuteBatchReply {
   type: 'batch-result';
   replies: CommandReply[];
@@ -130,7 +147,10 @@ export interface StateAtFound {
   state: Uint8Array;
 }
 
-export type WorkerReply = ExecuteBatchReply | LoadModulesReply | ClosedReply | StateAtReply;
+/** An `ExecuteBatchReply` as it crosses: one msgpack buffer (src/protocol/batch-codec.ts). */
+export type EncodedBatchReply = Uint8Array;
+
+export type WorkerReply = EncodedBatchReply | LoadModulesReply | ClosedReply | StateAtReply;
 
 /** Posted by a worker outside any task: a guest's `thalo.log` line. */
 export interface GuestLogMessage {
