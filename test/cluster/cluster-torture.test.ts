@@ -28,6 +28,7 @@ import type { LoggedEvent } from '../torture/log-checks.js';
 import { PROJECTION_NAME, balancesProjectionFile, overlappingRuns, projectedBalances, projectionRuns } from './balances-projection.js';
 import type { ProjectionRun } from './balances-projection.js';
 import { ClusterUnderTest } from './cluster-under-test.js';
+import type { ClusterNode } from './cluster-under-test.js';
 
 const LONG = process.env.THALO_TORTURE_LONG === '1';
 const CONFIG = LONG
@@ -89,6 +90,14 @@ function progress(message: string): void {
   if (process.env.THALO_TORTURE_VERBOSE === '1') process.stderr.write(`[cluster torture] ${message}\n`);
 }
 
+/** The node that runs the projection now, as GET /v1/cluster names it. */
+async function projectionHolder(cluster: ClusterUnderTest): Promise<ClusterNode | undefined> {
+  const view = (await request(`${(await cluster.next()).url}/v1/cluster`)).body as ClusterView;
+  const holder = view.projections?.find((p) => p.name === PROJECTION_NAME)?.holder;
+  const url = view.nodes?.find((n) => n.id === holder)?.url;
+  return cluster.nodes.find((n) => n.url === url);
+}
+
 async function scenario(): Promise<Run> {
   const started = Date.now();
   const projection = await balancesProjectionFile(scratch, POSTGRES.url, modelSchema);
@@ -110,7 +119,9 @@ async function scenario(): Promise<Run> {
   let crashes = 0;
   for (; crashes < CONFIG.crashes; crashes++) {
     await sleep(CONFIG.gapMs[0]! + random() * (CONFIG.gapMs[1]! - CONFIG.gapMs[0]!));
-    const victim = cluster.nodes[Math.floor(random() * cluster.nodes.length)]!;
+    // The second SIGKILL hits the projection's holder, so that a hand-over surely happens under load.
+    const victim =
+      (crashes === 1 ? await projectionHolder(cluster) : undefined) ?? cluster.nodes[Math.floor(random() * cluster.nodes.length)]!;
     await victim.runtime.crash(CONFIG.downMs[0]! + random() * (CONFIG.downMs[1]! - CONFIG.downMs[0]!));
     progress(`SIGKILL ${crashes + 1} (node ${victim.index}); ${ledger.commands.length} commands, ${ledger.faults.length} faults`);
   }
