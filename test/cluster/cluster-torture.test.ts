@@ -25,6 +25,7 @@ import { deleteRelayed, redisEventIds, relayNames } from '../torture/brokers.js'
 import { CommandLedger } from '../torture/command-ledger.js';
 import { commandProblems, globalGaps, negativeBalances, rebuildBalances, retriedProblems, streamGaps } from '../torture/log-checks.js';
 import type { LoggedEvent } from '../torture/log-checks.js';
+import { pollUntil, readLog, sleep } from '../torture/runtime-reads.js';
 import { PROJECTION_NAME, balancesProjectionFile, overlappingRuns, projectedBalances, projectionRuns } from './balances-projection.js';
 import type { ProjectionRun } from './balances-projection.js';
 import { ClusterUnderTest } from './cluster-under-test.js';
@@ -64,27 +65,6 @@ interface Run {
 
 let run: Run | undefined;
 let underTest: ClusterUnderTest | undefined;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function pollUntil<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value) || Date.now() > deadline) return value;
-    await sleep(250);
-  }
-}
-
-async function readLog(url: string): Promise<LoggedEvent[]> {
-  const events: LoggedEvent[] = [];
-  for (let from = 1; ;) {
-    const page = await request(`${url}/v1/events?from=${from}&limit=10000`);
-    if (page.status !== 200) throw new Error(`GET /v1/events answered ${page.status}: ${JSON.stringify(page.body)}`);
-    if (page.body.events.length === 0) return events;
-    events.push(...page.body.events);
-    from = page.body.next;
-  }
-}
 
 function progress(message: string): void {
   if (process.env.THALO_TORTURE_VERBOSE === '1') process.stderr.write(`[cluster torture] ${message}\n`);

@@ -33,6 +33,7 @@ import type { RunawayRound } from './runaway-prober.js';
 import { RuntimeUnderTest } from './runtime-under-test.js';
 import type { Generation } from './runtime-under-test.js';
 import { printSummary } from './summary.js';
+import { pollUntil, readLog, sleep } from './runtime-reads.js';
 
 const LONG = process.env.THALO_TORTURE_LONG === '1';
 const CONFIG = LONG
@@ -78,33 +79,10 @@ let run: Run | undefined;
 let underTest: RuntimeUnderTest | undefined;
 const started = Date.now();
 
-async function readLog(url: string): Promise<LoggedEvent[]> {
-  const events: LoggedEvent[] = [];
-  for (let from = 1; ;) {
-    const page = await request(`${url}/v1/events?from=${from}&limit=10000`);
-    if (page.status !== 200) throw new Error(`GET /v1/events answered ${page.status}: ${JSON.stringify(page.body)}`);
-    if (page.body.events.length === 0) return events;
-    events.push(...page.body.events);
-    from = page.body.next;
-  }
-}
-
 /** Progress lines on stderr with THALO_TORTURE_VERBOSE=1, to see where a slow run spends its time. */
 function progress(message: string): void {
   if (process.env.THALO_TORTURE_VERBOSE === '1')
     process.stderr.write(`[torture +${((Date.now() - started) / 1000).toFixed(1)} s] ${message}\n`);
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Poll `done` until it holds or `timeoutMs` passes; the last value either way. */
-async function pollUntil<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value) || Date.now() > deadline) return value;
-    await sleep(250);
-  }
 }
 
 async function scenario(): Promise<Run> {
