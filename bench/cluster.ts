@@ -27,19 +27,15 @@
  * BENCH_CLUSTER_NODE_FLAGS (Node flags for the nodes' processes, e.g. "--cpu-prof
  * --cpu-prof-dir=/tmp/prof" to profile them).
  */
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { createServer } from 'node:net';
-import { resolve } from 'node:path';
 import pg from 'pg';
 import { Rendezvous } from '../src/cluster/index.js';
-import { describeMachine, percentile } from './machine.js';
+import { startClusterNode, stopClusterNode } from './cluster-nodes.js';
+import type { ClusterNode as Node } from './cluster-nodes.js';
+import { describeMachine, percentile, processCpuSeconds } from './machine.js';
 
-const MODULES = resolve(process.env.THALO_BENCH_MODULES ?? 'modules');
-const RUNTIME = resolve('dist/src/cli/runtime.js');
 const URL = process.env.THALO_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const SECONDS = Number(process.env.BENCH_CLUSTER_SECONDS ?? 10);
 const NODE_COUNTS = (process.env.BENCH_CLUSTER_NODES ?? '1,2,3').split(',').map(Number);
@@ -53,57 +49,6 @@ const AGGREGATES = 10_000;
 const TOKEN = 'bench-cluster-token';
 const BAR_NODES = 3;
 const BAR_COMMANDS_PER_S = 15_000;
-const TICKS_PER_S = 100;
-
-interface Node {
-  url: string;
-  child: ChildProcess;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolvePort(port));
-    });
-    server.once('error', reject);
-  });
-}
-
-async function startNode(schema: string): Promise<Node> {
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const args = [RUNTIME, '--port', String(port), '--workers', String(WORKERS), '--modules', MODULES, '--store', URL, '--schema', schema];
-  args.push('--advertise', url, '--cluster-token', TOKEN, '--log-level', 'warn');
-  const child = spawn(process.execPath, [...NODE_FLAGS, ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
-  const exited = new Promise<never>((_, reject) =>
-    child.once('exit', (code) => reject(new Error(`a node exited with ${code} before it was ready`))),
-  );
-  for (const deadline = Date.now() + 60_000; Date.now() < deadline;) {
-    const ready = await fetch(`${url}/readyz`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ready) return { url, child };
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 100))]);
-  }
-  child.kill('SIGKILL');
-  throw new Error(`a node at ${url} was not ready within a minute`);
-}
-
-async function stopNode(node: Node): Promise<void> {
-  if (node.child.exitCode !== null) return;
-  const exited = new Promise((r) => node.child.once('exit', r));
-  node.child.kill('SIGTERM');
-  await exited;
-}
-
-/** utime + stime of a process and all its threads, in seconds. */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_S;
-}
 
 /** CPU seconds of every PostgreSQL server process on this machine (0 where none can be read). */
 function postgresCpuSeconds(): number {
@@ -112,7 +57,7 @@ function postgresCpuSeconds(): number {
     if (!/^[0-9]+$/.test(entry)) continue;
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      if (stat.slice(stat.indexOf('(') + 1, stat.indexOf(')')).startsWith('postgres')) total += cpuSeconds(Number(entry));
+      if (stat.slice(stat.indexOf('(') + 1, stat.indexOf(')')).startsWith('postgres')) total += processCpuSeconds(Number(entry));
     } catch {
       // A process that ended between the listing and the read.
     }
@@ -235,13 +180,14 @@ async function measure(count: number, routing: Routing, commandIds: boolean): Pr
   const nodes: Node[] = [];
   try {
     // One after the other: the first creates the schema, each joins the membership the others see.
-    for (let i = 0; i < count; i++) nodes.push(await startNode(schema));
+    for (let i = 0; i < count; i++)
+      nodes.push(await startClusterNode({ store: URL, schema, token: TOKEN, workers: WORKERS, flags: NODE_FLAGS }));
     await new Promise((r) => setTimeout(r, 2_000));
     const ids = await idsByNode(nodes, routing);
     await load(nodes, ids, commandIds, 2, undefined);
     const headBefore = Number((await db.query(`SELECT position FROM "${schema}".log_head`)).rows[0].position);
     const forwardedBefore = (await Promise.all(nodes.map(forwardedCommands))).reduce((a, b) => a + b, 0);
-    const cpuBefore = nodes.map((n) => cpuSeconds(n.child.pid!));
+    const cpuBefore = nodes.map((n) => processCpuSeconds(n.child.pid!));
     const pgBefore = postgresCpuSeconds();
     const clientBefore = process.cpuUsage();
     const positions: number[] = [];
@@ -250,7 +196,7 @@ async function measure(count: number, routing: Routing, commandIds: boolean): Pr
     const elapsed = (performance.now() - started) / 1000;
     const client = process.cpuUsage(clientBefore);
     const pgCpu = postgresCpuSeconds() - pgBefore;
-    const nodeCpu = nodes.map((n, i) => cpuSeconds(n.child.pid!) - cpuBefore[i]!);
+    const nodeCpu = nodes.map((n, i) => processCpuSeconds(n.child.pid!) - cpuBefore[i]!);
     const forwarded = (await Promise.all(nodes.map(forwardedCommands))).reduce((a, b) => a + b, 0) - forwardedBefore;
     const headAfter = Number((await db.query(`SELECT position FROM "${schema}".log_head`)).rows[0].position);
     // Every event of one commit carries the commit's time: the run's distinct times count its commits.
@@ -292,7 +238,7 @@ async function measure(count: number, routing: Routing, commandIds: boolean): Pr
       problems,
     };
   } finally {
-    await Promise.all(nodes.map(stopNode));
+    await Promise.all(nodes.map(stopClusterNode));
     await db.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
     await db.end();
   }

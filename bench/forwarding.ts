@@ -19,70 +19,19 @@
  * BENCH_FORWARD_ROUNDS (pairs of runs, default 3).
  */
 import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
 import pg from 'pg';
 import { Agent } from 'undici';
 import { Rendezvous } from '../src/cluster/rendezvous.js';
-import { describeMachine, percentile } from './machine.js';
+import { startClusterNode, stopClusterNode } from './cluster-nodes.js';
+import type { ClusterNode as Node } from './cluster-nodes.js';
+import { describeMachine, percentile, processCpuSeconds } from './machine.js';
 
 const POSTGRES_URL = process.env.THALO_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const COMMANDS = Number(process.env.BENCH_FORWARD_COMMANDS ?? 5_000);
 const CONCURRENCY = Number(process.env.BENCH_FORWARD_CONCURRENCY ?? 64);
 const ROUNDS = Number(process.env.BENCH_FORWARD_ROUNDS ?? 3);
-const MODULES = resolve(process.env.THALO_BENCH_MODULES ?? 'modules');
-const RUNTIME = resolve('dist/src/cli/runtime.js');
-const TICKS_PER_S = 100;
-
-interface Node {
-  id: string;
-  url: string;
-  child: ChildProcess;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((done) => server.close(() => done()));
-  return port;
-}
-
-async function startNode(schema: string, data: string): Promise<Node> {
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const child = spawn(
-    process.execPath,
-    [
-      RUNTIME,
-      ...['--port', String(port), '--workers', '1', '--modules', MODULES, '--data', data],
-      ...['--store', POSTGRES_URL, '--schema', schema, '--advertise', url, '--cluster-token', 'bench'],
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  const lines = createInterface({ input: child.stdout! });
-  const id = await new Promise<string>((resolveId, reject) => {
-    child.once('exit', (code) => reject(new Error(`thalo-runtime exited with ${code} before it listened`)));
-    lines.on('line', (line) => {
-      const entry = JSON.parse(line) as { msg: string; node?: string };
-      if (entry.msg.startsWith('listening on') && entry.node) resolveId(entry.node);
-    });
-  });
-  return { id, url, child };
-}
-
-/** User plus system CPU seconds of process `pid` so far. */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_S;
-}
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
 
@@ -103,7 +52,7 @@ function post(url: string, id: string): Promise<number> {
 }
 
 async function run(label: string, entry: Node, nodes: Node[], ids: string[]): Promise<void> {
-  const before = nodes.map((node) => cpuSeconds(node.child.pid!));
+  const before = nodes.map((node) => processCpuSeconds(node.child.pid!));
   const latencies: number[] = [];
   let next = 0;
   let failed = 0;
@@ -118,7 +67,7 @@ async function run(label: string, entry: Node, nodes: Node[], ids: string[]): Pr
     }),
   );
   const seconds = (performance.now() - started) / 1000;
-  const cpu = nodes.map((node, i) => ((cpuSeconds(node.child.pid!) - before[i]!) / COMMANDS) * 1e6);
+  const cpu = nodes.map((node, i) => ((processCpuSeconds(node.child.pid!) - before[i]!) / COMMANDS) * 1e6);
   latencies.sort((a, b) => a - b);
   console.log(
     `${label.padEnd(10)} ${String(Math.round(COMMANDS / seconds)).padStart(7)} cmd/s  p99 ${percentile(latencies, 99).toFixed(1).padStart(6)} ms  ` +
@@ -187,13 +136,13 @@ async function clientCost(): Promise<void> {
 }
 
 const schema = `thalo_bench_${randomBytes(4).toString('hex')}`;
-const dirs = [0, 1].map(() => mkdtempSync(join(tmpdir(), 'thalo-bench-fwd-')));
 console.log(describeMachine());
 console.log(
   `two nodes (--workers 1) on ${POSTGRES_URL.replace(/\/\/[^@]*@/, '//')} schema ${schema}; ${COMMANDS} commands per run, ${CONCURRENCY} in flight, all sent to A`,
 );
-const a = await startNode(schema, dirs[0]!);
-const b = await startNode(schema, dirs[1]!);
+const settings = { store: POSTGRES_URL, schema, token: 'bench', workers: 1 };
+const a = await startClusterNode(settings);
+const b = await startClusterNode(settings);
 try {
   // Both nodes must list both before B's aggregates are forwarded rather than run on A.
   await new Promise((done) => setTimeout(done, 2_000));
@@ -208,14 +157,11 @@ try {
     await run('forwarded', a, [a, b], onB);
   }
 } finally {
-  a.child.kill('SIGTERM');
-  b.child.kill('SIGTERM');
-  await Promise.all([a, b].map((node) => new Promise((done) => node.child.once('exit', done))));
+  await Promise.all([a, b].map(stopClusterNode));
   agent.destroy();
   const client = new pg.Client({ connectionString: POSTGRES_URL });
   await client.connect();
   await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
   await client.end();
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 }
 await clientCost();

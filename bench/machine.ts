@@ -60,16 +60,23 @@ export interface CpuUse {
 /** Clock ticks per second of /proc's CPU times (USER_HZ: 100 on every Linux build we run). */
 const TICKS_PER_S = 100;
 
+/** utime + stime, in seconds, from a /proc stat file (Linux); throws where there is none. */
+function statCpuSeconds(file: string): number {
+  // Fields after the command name, which is in parentheses and may hold spaces.
+  const stat = readFileSync(file, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_S;
+}
+
+/** CPU seconds of process `pid` so far, all its threads (Linux /proc); throws where there is none. */
+export function processCpuSeconds(pid: number): number {
+  return statCpuSeconds(`/proc/${pid}/stat`);
+}
+
 /** [process, main thread] CPU in µs from /proc (Linux), or undefined elsewhere. */
 function procCpu(pid: number): [number, number] | undefined {
   try {
-    const ticks = (file: string): number => {
-      // Fields after the command name, which is in parentheses and may hold spaces.
-      const stat = readFileSync(file, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      return Number(fields[11]) + Number(fields[12]); // utime + stime
-    };
-    return [(ticks(`/proc/${pid}/stat`) * 1e6) / TICKS_PER_S, (ticks(`/proc/${pid}/task/${pid}/stat`) * 1e6) / TICKS_PER_S];
+    return [processCpuSeconds(pid) * 1e6, statCpuSeconds(`/proc/${pid}/task/${pid}/stat`) * 1e6];
   } catch {
     return undefined;
   }
@@ -108,13 +115,26 @@ export function formatCpu(cpu: CpuUse): string {
   return `${cpu.total.toFixed(1)}/${cpu.main.toFixed(1)}/${cpu.other.toFixed(1)}`;
 }
 
-/** Keeps `inFlight` commands outstanding until `total` were acknowledged. */
-export async function closedLoop(
+/** Keeps `inFlight` counter commands outstanding on `engine` until `total` were acknowledged. */
+export function closedLoop(
   engine: Engine,
   label: string,
   total: number,
   inFlight: number,
   idOf: (i: number) => string,
+): Promise<RunResult> {
+  return closedLoopOf((i) => engine.execute('counter', idOf(i), 'Increment', { amount: 1 }), label, total, inFlight);
+}
+
+/**
+ * Keeps `inFlight` calls of `command` (given the command's index) outstanding until `total`
+ * resolved: the engine's runs and the plain lmdb-js loop measure the same way.
+ */
+export async function closedLoopOf(
+  command: (i: number) => Promise<unknown>,
+  label: string,
+  total: number,
+  inFlight: number,
 ): Promise<RunResult> {
   const latencies = new Float64Array(total);
   let issued = 0;
@@ -132,7 +152,7 @@ export async function closedLoop(
       if (issued >= total) return;
       const i = issued++;
       const t0 = performance.now();
-      engine.execute('counter', idOf(i), 'Increment', { amount: 1 }).then(() => {
+      command(i).then(() => {
         latencies[i] = performance.now() - t0;
         done++;
         if (done % 10_000 === 0) progress(label, done, total);

@@ -20,7 +20,7 @@ import type { StoredEvent } from '../src/store/types.js';
 import { isIndexed, readHead } from '../src/store/stream-index.js';
 import { readLastPosition } from '../src/store/event-reads.js';
 import type { RunResult } from './machine.js';
-import { anonymousRss, cpuMeter, percentile } from './machine.js';
+import { closedLoopOf } from './machine.js';
 
 /** The counter guest's `Incremented { amount: 1 }`, as msgpack (the engine stores the guest's bytes). */
 const DATA = pack({ amount: 1 });
@@ -53,42 +53,7 @@ export async function plainLoop(total: number, inFlight: number, idOf: (i: numbe
       });
     // Warm up as the engine's run does: 2,000 commands on other streams.
     await Promise.all(Array.from({ length: 2_000 }, (_, i) => command(`counter-warm-${i}`)));
-    const latencies = new Float64Array(total);
-    let issued = 0;
-    let done = 0;
-    let peakRss = process.memoryUsage().rss;
-    let peakAnon = anonymousRss();
-    const sampler = setInterval(() => {
-      peakRss = Math.max(peakRss, process.memoryUsage().rss);
-      peakAnon = Math.max(peakAnon, anonymousRss());
-    }, 50);
-    const meter = cpuMeter();
-    const started = performance.now();
-    await new Promise<void>((resolvePromise, reject) => {
-      const next = (): void => {
-        if (issued >= total) return;
-        const i = issued++;
-        const t0 = performance.now();
-        command(`counter-${idOf(i)}`).then(() => {
-          latencies[i] = performance.now() - t0;
-          if (++done === total) resolvePromise();
-          else next();
-        }, reject);
-      };
-      for (let k = 0; k < Math.min(inFlight, total); k++) next();
-    });
-    const seconds = (performance.now() - started) / 1000;
-    const cpu = meter(total);
-    clearInterval(sampler);
-    latencies.sort();
-    return {
-      commandsPerS: total / seconds,
-      p50: percentile(latencies, 50),
-      p99: percentile(latencies, 99),
-      peakRssMiB: peakRss / 2 ** 20,
-      peakAnonMiB: peakAnon / 2 ** 20,
-      cpu,
-    };
+    return await closedLoopOf((i) => command(`counter-${idOf(i)}`), 'plain loop', total, inFlight);
   } finally {
     await dbs.root.close();
     rmSync(path, { recursive: true, force: true });
