@@ -30,96 +30,75 @@ export interface MergedQueries {
   commands(commandIds: string[]): Promise<Map<string, CommandRow>>;
 }
 
+/** Reads by key waiting for the next flush: each key asked once, every caller of it answered. */
+class KeyedWaits<T> {
+  private waits = new Map<string, Waiting<T>[]>();
+
+  add(key: string): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const waits = this.waits.get(key);
+      if (waits) waits.push({ resolve, reject });
+      else this.waits.set(key, [{ resolve, reject }]);
+    });
+  }
+
+  /** Takes the waits so far and answers them with one `query` of their keys; a key it lacks gets `missing`. */
+  flush(query: (keys: string[]) => Promise<Map<string, T>>, missing: T): void {
+    const waiting = this.waits;
+    if (waiting.size === 0) return;
+    this.waits = new Map();
+    query([...waiting.keys()]).then(
+      (found) => {
+        for (const [key, waits] of waiting) for (const wait of waits) wait.resolve(found.has(key) ? found.get(key)! : missing);
+      },
+      (error: unknown) => {
+        for (const waits of waiting.values()) for (const wait of waits) wait.reject(error);
+      },
+    );
+  }
+}
+
 export class MergedReads {
-  private snapshotWaits = new Map<string, Waiting<Snapshot | undefined>[]>();
+  private readonly snapshots = new KeyedWaits<Snapshot | undefined>();
+  private readonly versions = new KeyedWaits<number>();
+  private readonly commands = new KeyedWaits<CommandRow | undefined>();
   private streamWaits: (StreamRead & Waiting<StoredEvent[]>)[] = [];
-  private commandWaits = new Map<string, Waiting<CommandRow | undefined>[]>();
-  private versionWaits = new Map<string, Waiting<number>[]>();
   private scheduled = false;
 
   constructor(private readonly queries: MergedQueries) {}
 
   snapshot(stream: string): Promise<Snapshot | undefined> {
-    return new Promise((resolve, reject) => {
-      const waits = this.snapshotWaits.get(stream);
-      if (waits) waits.push({ resolve, reject });
-      else this.snapshotWaits.set(stream, [{ resolve, reject }]);
-      this.schedule();
-    });
+    return this.waitFor(this.snapshots.add(stream));
   }
 
   version(stream: string): Promise<number> {
-    return new Promise((resolve, reject) => {
-      const waits = this.versionWaits.get(stream);
-      if (waits) waits.push({ resolve, reject });
-      else this.versionWaits.set(stream, [{ resolve, reject }]);
-      this.schedule();
-    });
+    return this.waitFor(this.versions.add(stream));
   }
 
   command(commandId: string): Promise<CommandRow | undefined> {
-    return new Promise((resolve, reject) => {
-      const waits = this.commandWaits.get(commandId);
-      if (waits) waits.push({ resolve, reject });
-      else this.commandWaits.set(commandId, [{ resolve, reject }]);
-      this.schedule();
-    });
+    return this.waitFor(this.commands.add(commandId));
   }
 
   stream(stream: string, from: number, limit: number): Promise<StoredEvent[]> {
-    return new Promise((resolve, reject) => {
-      this.streamWaits.push({ stream, from, limit, resolve, reject });
-      this.schedule();
-    });
+    return this.waitFor(new Promise((resolve, reject) => this.streamWaits.push({ stream, from, limit, resolve, reject })));
   }
 
-  private schedule(): void {
-    if (this.scheduled) return;
-    this.scheduled = true;
-    // After the promise jobs of this turn, which may issue more reads to merge.
-    setImmediate(() => this.flush());
+  private waitFor<T>(read: Promise<T>): Promise<T> {
+    if (!this.scheduled) {
+      this.scheduled = true;
+      // After the promise jobs of this turn, which may issue more reads to merge.
+      setImmediate(() => this.flush());
+    }
+    return read;
   }
 
   private flush(): void {
     this.scheduled = false;
-    const snapshots = this.snapshotWaits;
+    this.snapshots.flush((streams) => this.queries.snapshots(streams), undefined);
+    this.versions.flush((streams) => this.queries.versions(streams), 0);
+    this.commands.flush((commandIds) => this.queries.commands(commandIds), undefined);
     const streams = this.streamWaits;
-    const commands = this.commandWaits;
-    const versions = this.versionWaits;
-    this.versionWaits = new Map();
-    this.snapshotWaits = new Map();
     this.streamWaits = [];
-    this.commandWaits = new Map();
-    if (snapshots.size > 0) {
-      this.queries.snapshots([...snapshots.keys()]).then(
-        (found) => {
-          for (const [stream, waits] of snapshots) for (const wait of waits) wait.resolve(found.get(stream));
-        },
-        (error: unknown) => {
-          for (const waits of snapshots.values()) for (const wait of waits) wait.reject(error);
-        },
-      );
-    }
-    if (versions.size > 0) {
-      this.queries.versions([...versions.keys()]).then(
-        (found) => {
-          for (const [stream, waits] of versions) for (const wait of waits) wait.resolve(found.get(stream) ?? 0);
-        },
-        (error: unknown) => {
-          for (const waits of versions.values()) for (const wait of waits) wait.reject(error);
-        },
-      );
-    }
-    if (commands.size > 0) {
-      this.queries.commands([...commands.keys()]).then(
-        (found) => {
-          for (const [commandId, waits] of commands) for (const wait of waits) wait.resolve(found.get(commandId));
-        },
-        (error: unknown) => {
-          for (const waits of commands.values()) for (const wait of waits) wait.reject(error);
-        },
-      );
-    }
     if (streams.length > 0) {
       this.queries.streams(streams).then(
         (pages) => streams.forEach((wait, i) => wait.resolve(pages[i]!)),
