@@ -127,30 +127,20 @@ export class ModuleDirectory {
     const problem = aggregateNameProblem(name);
     if (problem !== undefined) return Promise.reject(new ApiError('INVALID_ARGUMENT', problem));
     return this.enqueue(async () => {
-      const staging = await mkdtemp(join(this.directory, '.upload-'));
-      try {
-        const staged = join(staging, `${name}.wasm`);
-        await writeFile(staged, bytes);
-        let loaded: LoadedModule;
-        try {
-          loaded = await this.engine.loadModule(staged);
-        } catch (error) {
-          // The loader names the staged file; the client knows the module by its final name.
-          const { code, message, data } = serializeError(error);
-          const shown = message.split(staged).join(this.displayPath(this.fileOf(name)));
-          this.logger.error({ module: name, code, error: shown }, 'refused module upload: the previous version, if any, keeps serving');
-          throw new ApiError(code, shown, data);
-        }
-        await rename(staged, this.fileOf(name));
-        const hash = sha256(bytes);
-        this.served(loaded, hash, 'upload');
-        // Served here first (validation loads it), then kept in the store; if the store cannot
-        // take it, the upload fails and the next poll serves the store's revision again.
-        if (this.shared !== undefined) this.revisions.set(name, await this.shared.publish(name, bytes, hash));
-        return loaded;
-      } finally {
-        await rm(staging, { recursive: true, force: true });
+      const outcome = await this.loadStaged(name, bytes, '.upload-');
+      if ('error' in outcome) {
+        // The loader names the staged file; the client knows the module by its final name.
+        const { code, message, data } = serializeError(outcome.error);
+        const shown = message.split(outcome.staged).join(this.displayPath(this.fileOf(name)));
+        this.logger.error({ module: name, code, error: shown }, 'refused module upload: the previous version, if any, keeps serving');
+        throw new ApiError(code, shown, data);
       }
+      const hash = sha256(bytes);
+      this.served(outcome.loaded, hash, 'upload');
+      // Served here first (validation loads it), then kept in the store; if the store cannot
+      // take it, the upload fails and the next poll serves the store's revision again.
+      if (this.shared !== undefined) this.revisions.set(name, await this.shared.publish(name, bytes, hash));
+      return outcome.loaded;
     });
   }
 
@@ -258,25 +248,15 @@ export class ModuleDirectory {
       if (!this.needs(name, revision)) return;
       this.revisions.set(name, revision);
       if (this.seen.get(name) === revision.sha256 && this.servedHash.get(name) === revision.sha256) return;
-      const staging = await mkdtemp(join(this.directory, '.install-'));
-      try {
-        const staged = join(staging, `${name}.wasm`);
-        await writeFile(staged, bytes);
-        let loaded: LoadedModule;
-        try {
-          loaded = await this.engine.loadModule(staged);
-        } catch (error) {
-          // Named by its final file, as an upload's refusal is (and logged once per revision).
-          const serialized = serializeError(error);
-          serialized.message = `store revision ${revision.revision}: ${serialized.message.split(staged).join(this.fileOf(name))}`;
-          this.refuse(this.fileOf(name), deserializeError(serialized), revision.sha256);
-          return;
-        }
-        await rename(staged, this.fileOf(name));
-        this.served(loaded, revision.sha256, 'store');
-      } finally {
-        await rm(staging, { recursive: true, force: true });
+      const outcome = await this.loadStaged(name, bytes, '.install-');
+      if ('error' in outcome) {
+        // Named by its final file, as an upload's refusal is (and logged once per revision).
+        const serialized = serializeError(outcome.error);
+        serialized.message = `store revision ${revision.revision}: ${serialized.message.split(outcome.staged).join(this.fileOf(name))}`;
+        this.refuse(this.fileOf(name), deserializeError(serialized), revision.sha256);
+        return;
       }
+      this.served(outcome.loaded, revision.sha256, 'store');
     });
   }
 
@@ -289,6 +269,33 @@ export class ModuleDirectory {
         if (content?.bytes !== undefined) await this.share(module.name, content.bytes, content.hash);
       }
     });
+  }
+
+  /**
+   * Stages `bytes` as `<name>.wasm` in a hidden directory (`prefix…`), loads the module from there,
+   * and only once it loaded moves the file into place (atomically): a module that fails validation
+   * never replaces a good file. A refusal comes back with the staged path its error names.
+   */
+  private async loadStaged(
+    name: string,
+    bytes: Uint8Array,
+    prefix: string,
+  ): Promise<{ loaded: LoadedModule } | { error: unknown; staged: string }> {
+    const staging = await mkdtemp(join(this.directory, prefix));
+    try {
+      const staged = join(staging, `${name}.wasm`);
+      await writeFile(staged, bytes);
+      let loaded: LoadedModule;
+      try {
+        loaded = await this.engine.loadModule(staged);
+      } catch (error) {
+        return { error, staged };
+      }
+      await rename(staged, this.fileOf(name));
+      return { loaded };
+    } finally {
+      await rm(staging, { recursive: true, force: true });
+    }
   }
 
   /** `module` serves now, from content `hash`: remember the content, forget a refusal, say so. */
