@@ -66,6 +66,11 @@ export type ThaloErrorCode =
   | 'NODE_NOT_IN_CLUSTER'
   /** A request marked as forwarded by another node, without the cluster token or with a wrong one. */
   | 'CLUSTER_TOKEN_INVALID'
+  /**
+   * A forwarded request reached a process that is not the node it was forwarded to (a node that
+   * left the cluster and whose address another runtime took): it ran nothing.
+   */
+  | 'NOT_ADDRESSED_NODE'
   /** A command forwarded to its owner node got no answer after it may have been delivered, and had no command id to run it again safely: it may or may not have been applied. */
   | 'FORWARD_OUTCOME_UNKNOWN'
   /**

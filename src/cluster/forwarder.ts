@@ -11,8 +11,9 @@
  *
  * When the owner cannot be asked, what happens depends on whether it may have received the
  * command:
- * - not delivered (connection refused, no connection within CONNECT_TIMEOUT_MS, or the owner
- *   answered 503 `DRAINING` / `NODE_NOT_IN_CLUSTER` before running anything): run it here;
+ * - not delivered (connection refused, no connection within CONNECT_TIMEOUT_MS, the owner
+ *   answered 503 `DRAINING` / `NODE_NOT_IN_CLUSTER` before running anything, or the answer came
+ *   from another process than the owner, which has left and whose address was taken): run it here;
  * - maybe delivered (the connection broke or the answer did not come after the request went out):
  *   a command with a command id runs here (the store deduplicates it, and answers with the
  *   original result if the owner did commit it); one without gets `FORWARD_OUTCOME_UNKNOWN`.
@@ -34,6 +35,11 @@ export const CLUSTER_HEADERS = {
   token: 'thalo-cluster-token',
   /** On a forwarded request: the id of the node that forwarded it (for logs and tests). */
   forwardedFrom: 'thalo-forwarded-from',
+  /**
+   * On a forwarded request: the id of the node it is for. Any other runtime that gets it (one that
+   * took the address of a node that left) refuses it unrun with `NOT_ADDRESSED_NODE`.
+   */
+  forwardedTo: 'thalo-forwarded-to',
   /** On every command answer of a cluster node: the id of the node that executed it. */
   node: 'thalo-node',
 } as const;
@@ -105,7 +111,7 @@ const PASSED_HEADERS = ['authorization', HEADERS.expectedVersion, HEADERS.comman
 /** Headers of the owner's answer that the client sees. */
 const RELAYED_HEADERS = ['content-type', CLUSTER_HEADERS.node, 'www-authenticate'];
 /** 503 codes with which the owner says it ran nothing and will not: the command runs here. */
-const REFUSED_UNRUN = new Set(['DRAINING', 'NODE_NOT_IN_CLUSTER']);
+const REFUSED_UNRUN = new Set(['DRAINING', 'NODE_NOT_IN_CLUSTER', 'NOT_ADDRESSED_NODE']);
 
 export class Forwarder {
   private ring = new Rendezvous([]);
@@ -305,10 +311,14 @@ export class Forwarder {
           ...headers,
           [CLUSTER_HEADERS.token]: this.self.token,
           [CLUSTER_HEADERS.forwardedFrom]: this.self.nodeId,
+          [CLUSTER_HEADERS.forwardedTo]: owner.id,
         },
         body,
       );
-      if (answer.status === 503 && REFUSED_UNRUN.has(String((parseJson(answer.body) as { code?: unknown }).code))) {
+      // Every answer of the owner names it. Another process at its address (a runtime of this
+      // release refuses the request with NOT_ADDRESSED_NODE) cannot have run the command here.
+      const fromOwner = answer.headers[CLUSTER_HEADERS.node] === owner.id;
+      if (!fromOwner || (answer.status === 503 && REFUSED_UNRUN.has(String((parseJson(answer.body) as { code?: unknown }).code)))) {
         this.counts.ran_locally += commands;
         return undefined;
       }

@@ -112,6 +112,8 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   STORE_UNAVAILABLE: 503,
   // The node lost its cluster lease; the client may send the command to another node, or retry.
   NODE_NOT_IN_CLUSTER: 503,
+  // A forwarded request reached another process than the node it was sent to; the sender runs it itself.
+  NOT_ADDRESSED_NODE: 503,
   // 502 Bad Gateway: the node forwarded the command and its owner's answer never came back.
   FORWARD_OUTCOME_UNKNOWN: 502,
   COMMAND_TIMEOUT: 504,

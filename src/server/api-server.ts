@@ -157,6 +157,9 @@ export class ApiServer {
     this.app.addHook('onRequest', async (request, reply) => {
       // Which node answered (a forwarded command's answer carries its owner's instead).
       if (nodeId !== undefined) reply.header(CLUSTER_HEADERS.node, nodeId);
+      // A request forwarded to a node that left, at an address another runtime has taken since.
+      const addressed = request.headers[CLUSTER_HEADERS.forwardedTo];
+      if (addressed !== undefined && addressed !== nodeId) throw misaddressed(addressed, nodeId);
       if (request.routeOptions.config.public) return;
       if (this.draining) {
         reply.header('connection', 'close');
@@ -263,4 +266,16 @@ function tokenCheck(token: string): (header: string | undefined) => boolean {
     const credentials = header === undefined ? undefined : /^bearer +(.*)$/i.exec(header)?.[1];
     return credentials !== undefined && timingSafeEqual(digest(credentials), expected);
   };
+}
+
+/** `NOT_ADDRESSED_NODE`: a forwarded request for node `addressed` reached this runtime, which is not it. */
+function misaddressed(addressed: string | string[], nodeId: string | undefined): ApiError {
+  const was = `it was forwarded to node ${String(addressed)}, which has left the cluster`;
+  return new ApiError(
+    'NOT_ADDRESSED_NODE',
+    nodeId === undefined
+      ? `this runtime is not a cluster node (${was}); nothing was run`
+      : `this is node ${nodeId} (${was}); nothing was run`,
+    { node: addressed },
+  );
 }

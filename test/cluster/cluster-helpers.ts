@@ -31,9 +31,9 @@ export async function freePort(): Promise<number> {
 /** Starts a node of the cluster in `schema`; `store` defaults to the test server (a proxy's URL to cut it). */
 export async function startNode(
   schema: string,
-  options: { store?: string; token?: string; leaseMs?: number; args?: string[] } = {},
+  options: { store?: string; token?: string; leaseMs?: number; port?: number; args?: string[] } = {},
 ): Promise<ClusterNodeProcess> {
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const runtime = await startRuntime({
     args: [
       '--workers',

@@ -194,8 +194,9 @@ describe.skipIf(postgresSkipped)('a cluster of runtimes on one PostgreSQL', () =
     expect([a.id, b.id]).toContain(back.headers.get('thalo-node'));
 
     // SIGKILL: until its lease expires, the others cannot reach it and run its commands themselves.
-    // (A longer lease for this node, so that "until" is not a race on a loaded machine.)
-    const d = await startNode(schema, { leaseMs: 5_000 });
+    // (A longer lease for this node, so that "until" is not a race on a loaded machine, where a
+    // start, the squatter's below, can take seconds.)
+    const d = await startNode(schema, { leaseMs: 12_000 });
     await waitForMembers(a, [a.id, b.id, d.id]);
     const toD = idOwnedBy(d.id, [a.id, b.id, d.id], 'killed');
     expect((await execute(a.url, 'counter', toD, 'Increment', { amount: 1 })).headers.get('thalo-node')).toBe(d.id);
@@ -205,10 +206,37 @@ describe.skipIf(postgresSkipped)('a cluster of runtimes on one PostgreSQL', () =
     expect(meanwhile.status).toBe(200);
     expect(meanwhile.body.version).toBe(2);
     expect(meanwhile.headers.get('thalo-node')).toBe(a.id);
-    expect(
-      metric((await request(`${a.url}/metrics`)).body, 'thalo_forwarded_commands_total{outcome="ran_locally"}'),
-    ).toBeGreaterThanOrEqual(1);
-    await Promise.all([waitForMembers(a, [a.id, b.id]), waitForMembers(b, [a.id, b.id])]);
+    const ranLocally = async () =>
+      metric((await request(`${a.url}/metrics`)).body, 'thalo_forwarded_commands_total{outcome="ran_locally"}');
+    expect(await ranLocally()).toBeGreaterThanOrEqual(1);
+
+    // Another runtime, a node of another cluster, takes the dead node's address while it is still
+    // listed: it refuses what was forwarded to d unrun (NOT_ADDRESSED_NODE), and a runs it itself.
+    const otherSchema = freshSchema();
+    schemas.push(otherSchema);
+    const squatter = await startNode(otherSchema, { token: 'another-cluster', port: Number(new URL(d.url).port) });
+    const before = await ranLocally();
+    const taken = await execute(a.url, 'counter', toD, 'Increment', { amount: 1 }, { 'thalo-command-id': `taken-${toD}` });
+    expect(taken.status).toBe(200);
+    expect(taken.body.version).toBe(3);
+    expect(taken.headers.get('thalo-node')).toBe(a.id);
+    expect(await ranLocally()).toBe(before + 1);
+    expect((await request(`${squatter.url}/v1/aggregates/counter/${toD}/events`)).body.events).toEqual([]);
+    const direct = await execute(
+      squatter.url,
+      'counter',
+      toD,
+      'Increment',
+      { amount: 1 },
+      {
+        'thalo-cluster-token': CLUSTER_TOKEN,
+        'thalo-forwarded-to': d.id,
+      },
+    );
+    expect(direct.status).toBe(503);
+    expect(direct.body).toMatchObject({ code: 'NOT_ADDRESSED_NODE', data: { node: d.id } });
+    expect(await squatter.stop('SIGTERM')).toBe(0);
+    await Promise.all([waitForMembers(a, [a.id, b.id], 30_000), waitForMembers(b, [a.id, b.id], 30_000)]);
   }, 90_000);
 
   it('takes a node cut off from PostgreSQL out of the cluster while the others carry on, and back once it reconnects', async () => {

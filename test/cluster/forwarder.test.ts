@@ -1,7 +1,8 @@
 /**
  * The forwarder against owners that misbehave on real sockets: one that refuses connections, one
- * that answers 503 DRAINING, and one that reads the request and drops the connection without an
- * answer. The first two never ran the command, so it runs here; after the third the command's fate
+ * that answers 503 DRAINING, another process at the owner's address, and one that reads the
+ * request and drops the connection without an answer. The first three never ran the command, so
+ * it runs here; after the third the command's fate
  * is unknown, so it runs here only with a command id and otherwise fails FORWARD_OUTCOME_UNKNOWN.
  */
 import { createServer } from 'node:http';
@@ -84,6 +85,7 @@ describe('forwarding to an owner that cannot answer', () => {
     expect(seen[0]).toMatchObject({
       'thalo-cluster-token': 'secret',
       'thalo-forwarded-from': 'node-self',
+      'thalo-forwarded-to': 'node-owner',
       'thalo-expected-version': '3',
       authorization: 'Bearer t',
     });
@@ -101,6 +103,42 @@ describe('forwarding to an owner that cannot answer', () => {
     const refused = forwarderTo(draining.url);
     expect(await refused.forwardCommand(command(owned[0]!))).toBeUndefined();
     expect(refused.outcomes()).toEqual({ forwarded: 0, ran_locally: 1, outcome_unknown: 0 });
+  });
+
+  it("runs the command here when another process answers at the owner's address (the owner left, its address was taken)", async () => {
+    const answers = [
+      // A node of another cluster: the address check comes first, so it refuses the request unrun.
+      { status: 503, node: 'node-other', body: '{"code":"NOT_ADDRESSED_NODE","message":"m"}' },
+      // Whatever else answers without the owner's id (another server, a runtime of another release).
+      { status: 401, node: 'node-other', body: '{"code":"CLUSTER_TOKEN_INVALID","message":"m"}' },
+      { status: 404, node: undefined, body: 'not here' },
+    ];
+    for (const { status, node, body } of answers) {
+      const squatter = await owner((_request, response) => {
+        response.writeHead(status, node === undefined ? {} : { 'thalo-node': node });
+        response.end(body);
+      });
+      const forwarder = forwarderTo(squatter.url);
+      expect(await forwarder.forwardCommand(command(owned[0]!))).toBeUndefined();
+      const ranHere: number[][] = [];
+      const items = [
+        { aggregate: 'counter', id: owned[0]! },
+        { aggregate: 'counter', id: owned[1]! },
+      ];
+      const results = await forwarder.forwardBatch(
+        items,
+        {},
+        async (indices) => {
+          ranHere.push(indices);
+          return indices.map(() => ({ status: 200, result: { local: true } as never }));
+        },
+        () => expect.fail('no item fails'),
+      );
+      expect(ranHere).toEqual([[0, 1]]);
+      expect(results!.map((r) => r.status)).toEqual([200, 200]);
+      expect(squatter.requests).toHaveLength(2);
+      expect(forwarder.outcomes()).toEqual({ forwarded: 0, ran_locally: 3, outcome_unknown: 0 });
+    }
   });
 
   it('after the connection broke with the request sent: runs it here with a command id, and fails FORWARD_OUTCOME_UNKNOWN without', async () => {

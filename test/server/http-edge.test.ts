@@ -2,8 +2,8 @@
  * The HTTP edge against `thalo-runtime` as a process: a body that never finishes arriving gets
  * `408 REQUEST_TIMEOUT` while a live subscription opened before it stays open; connections past
  * `--max-connections` are closed and logged; the expected-version header past 2^53 - 1 is refused
- * naming the header and quoting it as sent; the bearer scheme in any case; `/readyz` without the
- * token shows only its status.
+ * naming the header and quoting it as sent; a request forwarded to a cluster node is refused
+ * unrun; the bearer scheme in any case; `/readyz` without the token shows only its status.
  */
 import { connect } from 'node:net';
 import type { Socket } from 'node:net';
@@ -138,6 +138,24 @@ describe('the expected version', () => {
     expect(cli.stderr).toContain(
       '--expected-version must be "any", "no_stream", "exists" or an integer from 0 to 9007199254740991, got "9007199254740993"',
     );
+    expect((await request(`${runtime.url}/v1/events`)).body.events).toEqual([]);
+    expect(await runtime.stop()).toBe(0);
+  }, 20_000);
+});
+
+describe('a request forwarded by a cluster node', () => {
+  it('is refused unrun with 503 NOT_ADDRESSED_NODE by a runtime that is not the node it was forwarded to', async () => {
+    const runtime = await startRuntime({ args: ['--workers', '1'] });
+    const forwarded = { 'thalo-cluster-token': 't', 'thalo-forwarded-from': 'node-a', 'thalo-forwarded-to': 'node-b' };
+    const single = await execute(runtime.url, 'counter', 'squat', 'Increment', { amount: 1 }, forwarded);
+    expect(single).toMatchObject({ status: 503, body: { code: 'NOT_ADDRESSED_NODE', data: { node: 'node-b' } } });
+    expect(single.body.message).toContain('this runtime is not a cluster node (it was forwarded to node node-b');
+    const batch = await request(`${runtime.url}/v1/commands`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...forwarded },
+      body: JSON.stringify({ commands: [{ aggregate: 'counter', id: 'squat', command: 'Increment' }] }),
+    });
+    expect(batch).toMatchObject({ status: 503, body: { code: 'NOT_ADDRESSED_NODE' } });
     expect((await request(`${runtime.url}/v1/events`)).body.events).toEqual([]);
     expect(await runtime.stop()).toBe(0);
   }, 20_000);
