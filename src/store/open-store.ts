@@ -68,7 +68,9 @@ export function describeLocation(location: StoreLocation): string {
  */
 export async function openStore(location: StoreLocation, options: CommonStoreOptions & { role: 'owner' | 'worker' }): Promise<OpenedStore> {
   const { role, ...common } = options;
-  if (location.kind === 'lmdb') return EventStore.open({ ...common, path: location.path, lock: role === 'owner' });
+  // A worker runs one batch at a time and awaits its commit: it commits on its own thread.
+  if (location.kind === 'lmdb')
+    return EventStore.open({ ...common, path: location.path, lock: role === 'owner', commitOnThread: role === 'worker' });
   return PostgresEventStore.open({
     ...common,
     url: location.url,

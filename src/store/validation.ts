@@ -50,6 +50,7 @@ export interface PreparedRequest {
 export interface StoreSettings extends CommonStoreSettings {
   path: string;
   lock: boolean;
+  commitOnThread: boolean;
 }
 
 /** What one append request may hold (src/limits.ts has the defaults and why). */
@@ -61,10 +62,11 @@ export interface AppendLimits {
 
 export function checkStoreOptions(options: EventStoreOptions): StoreSettings {
   const common = checkCommonOptions(options);
-  const { path, lock = true } = options;
+  const { path, lock = true, commitOnThread = false } = options;
   if (typeof path !== 'string' || path.length === 0) invalid('options.path must be a non-empty string');
   if (typeof lock !== 'boolean') invalid('options.lock must be a boolean');
-  return { path, lock, ...common };
+  if (typeof commitOnThread !== 'boolean') invalid('options.commitOnThread must be a boolean');
+  return { path, lock, commitOnThread, ...common };
 }
 
 /** What every store takes whatever keeps its events: durability, the idempotency window and the limits. */

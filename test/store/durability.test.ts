@@ -34,8 +34,11 @@ function buildShim(): string | undefined {
 const shim = buildShim();
 
 describe('durability', () => {
-  it.skipIf(shim === undefined)("'durable': every write resolves only after its sync", async () => {
-    const child = startChild('durability-probe.ts', [tempDir(), 'durable'], {
+  it.skipIf(shim === undefined).each([
+    ['through lmdb-js', []],
+    ["on its own thread (commitOnThread, as the engine's workers)", ['on-thread']],
+  ])("'durable': every write resolves only after its sync, committed %s", async (_, extra) => {
+    const child = startChild('durability-probe.ts', [tempDir(), 'durable', ...extra], {
       LD_PRELOAD: shim!,
       SLOW_SYNC_US: String(SLOW_SYNC_MS * 1000),
     });

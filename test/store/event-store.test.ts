@@ -17,6 +17,7 @@ describe('EventStore.open', () => {
       [{}, 'options.path'],
       [{ path, durability: 'fast' }, 'options.durability'],
       [{ path, lock: 'yes' }, 'options.lock'],
+      [{ path, commitOnThread: 1 }, 'options.commitOnThread'],
       [{ path, idempotencyWindowMs: -1 }, 'options.idempotencyWindowMs'],
       [{ path, maxEventsPerAppend: 0 }, 'options.maxEventsPerAppend'],
       [{ path, maxEventBytes: 1.5 }, 'options.maxEventBytes'],
