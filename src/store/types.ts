@@ -165,7 +165,7 @@ export interface EventStoreOptions extends CommonStoreOptions {
   /**
    * Commit a small transaction (a few appends) on the calling thread, with LMDB's synchronous
    * transaction, instead of through lmdb-js's write thread (default false): it saves three
-   * hand-overs between threads, which is most of a lone command's latency after the disk's sync.
+   * hand-overs between threads, about a third of a lone command's latency here (docs/store.md).
    * The appends made in one synchronous run of code still share one transaction. Only for a
    * thread that awaits each write before it starts the next, as the engine's workers do: a
    * synchronous commit waits for LMDB's write lock, which lmdb-js's write thread holds while it
