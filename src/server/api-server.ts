@@ -270,7 +270,7 @@ function tokenCheck(token: string): (header: string | undefined) => boolean {
 
 /** `NOT_ADDRESSED_NODE`: a forwarded request for node `addressed` reached this runtime, which is not it. */
 function misaddressed(addressed: string | string[], nodeId: string | undefined): ApiError {
-  const was = `it was forwarded to node ${String(addressed)}, which has left the cluster`;
+  const was = `it was forwarded to node ${String(addressed)}, which no longer answers at this address`;
   return new ApiError(
     'NOT_ADDRESSED_NODE',
     nodeId === undefined
