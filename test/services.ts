@@ -5,6 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { Redis } from 'ioredis';
 import { connect } from 'nats';
@@ -50,6 +51,33 @@ export function freePort(): Promise<number> {
     });
     server.once('error', reject);
   });
+}
+
+/**
+ * A free port below the kernel's range of ephemeral ports, for a process that a test restarts on
+ * the same port (a broker, a cluster node). `freePort()` and every outgoing connection take their
+ * ports from that range, so while such a process is down, another test running at the same time
+ * could take its port (it happened: a cluster node's port went to another test's node). Below the
+ * range no port is handed out unasked.
+ */
+export async function restartablePort(): Promise<number> {
+  let low = 32768;
+  try {
+    low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || low;
+  } catch {
+    // Not Linux: the range's usual start.
+  }
+  const bottom = 10_000;
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = bottom + Math.floor(Math.random() * (low - bottom));
+    const free = await new Promise<boolean>((resolve) => {
+      const server = createServer();
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+    });
+    if (free) return port;
+  }
+  throw new Error(`no free port between ${bottom} and ${low - 1} after 100 tries`);
 }
 
 /** Start a private broker process and wait until its port answers. */

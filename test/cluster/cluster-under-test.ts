@@ -2,12 +2,13 @@
  * A cluster of `thalo-runtime` nodes for process tests: N nodes, each its own succession of
  * processes ("generations", see test/torture/runtime-under-test.ts) on a port of its own, all on
  * one PostgreSQL store and schema, advertising `http://127.0.0.1:<port>` with one cluster token.
- * A node keeps its port across restarts; each start is a new member (a new node id).
+ * A node keeps its port across restarts (one that no other test can be handed meanwhile,
+ * `restartablePort`); each start is a new member (a new node id).
  *
  * As the command ledger's target it spreads the requests over the nodes that are up, as clients
  * behind a load balancer that knows nothing of ownership would.
  */
-import { freePort } from '../services.js';
+import { restartablePort } from '../services.js';
 import { tempRoot } from '../server/runtime-process.js';
 import { RuntimeUnderTest } from '../torture/runtime-under-test.js';
 import type { Generation } from '../torture/runtime-under-test.js';
@@ -45,7 +46,7 @@ export class ClusterUnderTest implements CommandTarget {
 
   /** Start one more node. */
   async addNode(options: ClusterNodeOptions): Promise<ClusterNode> {
-    const port = await freePort();
+    const port = await restartablePort();
     const url = `http://127.0.0.1:${port}`;
     const args = [
       '--workers',

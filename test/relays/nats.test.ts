@@ -8,7 +8,7 @@ import type { Engine } from '../../src/engine/index.js';
 import { Consumers } from '../../src/projections/index.js';
 import { startRelay } from '../../src/relays/index.js';
 import { startEngine } from '../engine/helpers.js';
-import { NATS, freePort, requireService, skipped, startBroker, stopBroker } from '../services.js';
+import { NATS, requireService, restartablePort, skipped, startBroker, stopBroker } from '../services.js';
 
 const suffix = `${process.pid}_${Date.now()}`;
 const decoder = new TextDecoder();
@@ -109,7 +109,7 @@ describe.skipIf(skipped(NATS))('relay to NATS through an outage', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('holds every event exactly once after the broker is stopped and restarted mid-stream', async () => {
-    const port = await freePort();
+    const port = await restartablePort();
     const args = ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dir];
     let server = await startBroker('nats-server', args, port);
     const states: string[] = [];

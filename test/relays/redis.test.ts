@@ -8,7 +8,7 @@ import { Consumers } from '../../src/projections/index.js';
 import { startRelay } from '../../src/relays/index.js';
 import { startEngine, tempDir } from '../engine/helpers.js';
 import { writeEventsBeforeTheValueRule } from '../fixtures/legacy-events.js';
-import { REDIS, freePort, requireService, skipped, startBroker, stopBroker } from '../services.js';
+import { REDIS, requireService, restartablePort, skipped, startBroker, stopBroker } from '../services.js';
 
 const suffix = `${process.pid}_${Date.now()}`;
 let redis: Redis;
@@ -115,7 +115,7 @@ describe.skipIf(skipped(REDIS))('relay to Redis through outages', () => {
   ];
 
   it('starts without its broker, says so once, and catches up when the broker comes; survives a restart mid-stream', async () => {
-    const port = await freePort();
+    const port = await restartablePort();
     const states: string[] = [];
     const engine = await startEngine();
     const relay = await startRelay(new Consumers(engine.log), {

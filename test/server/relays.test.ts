@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { Redis } from 'ioredis';
 import { connect } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NATS, REDIS, freePort, removeBrokerData, requireService, skipped, startBroker, stopBroker } from '../services.js';
+import { NATS, REDIS, removeBrokerData, requireService, restartablePort, skipped, startBroker, stopBroker } from '../services.js';
 import { RUNTIME, execute, startRuntime } from './runtime-process.js';
 
 const tag = `${process.pid}_${Date.now()}`;
@@ -58,7 +58,7 @@ describe.skipIf(skipped(REDIS) || skipped(NATS))('thalo-runtime --relay', () => 
   });
 
   it('starts while the broker is down, says so once, and catches up when it comes', async () => {
-    const port = await freePort();
+    const port = await restartablePort();
     const runtime = await startRuntime({ args: ['--relay', `redis://127.0.0.1:${port}?template=late`] });
     // Commands are accepted while the relay cannot deliver.
     for (let i = 0; i < 10; i++) expect((await execute(runtime.url, 'counter', 'down', 'Increment', { amount: 1 })).status).toBe(200);
