@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Rendezvous } from '../../src/cluster/rendezvous.js';
 import { dropSchemas, freshSchema, postgresSkipped, requirePostgres, sql, startProxy } from '../store/postgres-helpers.js';
 import { execute, request, startRuntime, thalo } from '../server/runtime-process.js';
+import { restartablePort } from '../services.js';
 import type { ClusterNodeProcess } from './cluster-helpers.js';
 import { CLUSTER_TOKEN, LEASE_MS, idOwnedBy, metric, startNode, waitForMembers } from './cluster-helpers.js';
 
@@ -196,7 +197,8 @@ describe.skipIf(postgresSkipped)('a cluster of runtimes on one PostgreSQL', () =
     // SIGKILL: until its lease expires, the others cannot reach it and run its commands themselves.
     // (A longer lease for this node, so that "until" is not a race on a loaded machine, where a
     // start, the squatter's below, can take seconds.)
-    const d = await startNode(schema, { leaseMs: 12_000 });
+    // Its port is one no other test is handed meanwhile: the squatter below takes it.
+    const d = await startNode(schema, { leaseMs: 12_000, port: await restartablePort() });
     await waitForMembers(a, [a.id, b.id, d.id]);
     const toD = idOwnedBy(d.id, [a.id, b.id, d.id], 'killed');
     expect((await execute(a.url, 'counter', toD, 'Increment', { amount: 1 })).headers.get('thalo-node')).toBe(d.id);
