@@ -2,9 +2,9 @@
  * The event store contract (test/store/contract/) against `EventStore`, the LMDB store: each
  * store on a fresh temporary data directory, reopened on the same directory; once as the engine's
  * process opens it and once as its workers do, committing small transactions on their own thread
- * (`commitOnThread`). What only LMDB
- * promises (the lock, threads of one process, the sparse index and format 1, damage, a full disk,
- * pruning of command ids) is tested in the other files of this folder.
+ * (`commitOnThread`). What only LMDB promises (the lock, threads of one process, the sparse index
+ * and format 1, damage, a full disk, pruning of command ids) is tested in the other files of this
+ * folder.
  */
 import { EventStore } from '../../src/store/index.js';
 import type { EventStoreContract, EventStoreOptions } from '../../src/store/index.js';
