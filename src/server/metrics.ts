@@ -92,29 +92,20 @@ export class RuntimeMetrics {
       },
     });
     for (const kind of ['hits', 'misses'] as const) {
-      new Counter({
-        name: `thalo_cache_${kind}_total`,
-        help:
-          kind === 'hits'
-            ? "Commands whose aggregate state was in its worker's cache"
-            : 'Commands whose aggregate state its worker rebuilt from the store (snapshot and events) first',
-        registers: [this.registry],
-        collect() {
-          this.reset();
-          this.inc(engine.cacheStats()[kind]);
-        },
-      });
+      this.countedFrom(
+        `thalo_cache_${kind}_total`,
+        kind === 'hits'
+          ? "Commands whose aggregate state was in its worker's cache"
+          : 'Commands whose aggregate state its worker rebuilt from the store (snapshot and events) first',
+        () => engine.cacheStats()[kind],
+      );
     }
     if (leases !== undefined) {
-      new Counter({
-        name: 'thalo_lease_handovers_total',
-        help: 'Leases of projections and relays this node took over from a previous holder (a node that died, was cut off, or stopped)',
-        registers: [this.registry],
-        collect() {
-          this.reset();
-          this.inc(leases.handovers());
-        },
-      });
+      this.countedFrom(
+        'thalo_lease_handovers_total',
+        'Leases of projections and relays this node took over from a previous holder (a node that died, was cut off, or stopped)',
+        () => leases.handovers(),
+      );
       new Gauge({
         name: 'thalo_leases_held',
         help: 'Leases of projections and relays this node holds now (it runs those consumers; the other nodes stand by)',
@@ -124,15 +115,11 @@ export class RuntimeMetrics {
         },
       });
     }
-    new Counter({
-      name: 'thalo_stale_state_retries_total',
-      help: 'Commands run again on a state rebuilt from the store because the cached one was stale (another node wrote the stream)',
-      registers: [this.registry],
-      collect() {
-        this.reset();
-        this.inc(engine.staleRetries());
-      },
-    });
+    this.countedFrom(
+      'thalo_stale_state_retries_total',
+      'Commands run again on a state rebuilt from the store because the cached one was stale (another node wrote the stream)',
+      () => engine.staleRetries(),
+    );
     if (cluster) {
       new Counter({
         name: 'thalo_forwarded_commands_total',
@@ -210,6 +197,19 @@ export class RuntimeMetrics {
       if (!appended) this.appendedBy.set(aggregate, (appended = this.appended.labels(aggregate)));
       appended.inc(events);
     }
+  }
+
+  /** A counter that Prometheus reads from a running `total` kept elsewhere (the engine's, a lease keeper's). */
+  private countedFrom(name: string, help: string, total: () => number): void {
+    new Counter({
+      name,
+      help,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc(total());
+      },
+    });
   }
 
   /** Report `source`'s lag until the returned function is called. */

@@ -21,7 +21,7 @@ import { request } from '../server/runtime-process.js';
 import { REDIS, requireService, skipped } from '../services.js';
 import { POSTGRES, dropSchemas, freshSchema, postgresSkipped, requirePostgres } from '../store/postgres-helpers.js';
 import { BankClient, seededRandom } from '../torture/bank-client.js';
-import { deleteRelayed, redisEventIds, relayNames } from '../torture/brokers.js';
+import { deleteRelayed, redisCaughtUp, relayNames } from '../torture/brokers.js';
 import { CommandLedger } from '../torture/command-ledger.js';
 import { commandProblems, globalGaps, negativeBalances, rebuildBalances, retriedProblems, streamGaps } from '../torture/log-checks.js';
 import type { LoggedEvent } from '../torture/log-checks.js';
@@ -112,13 +112,7 @@ async function scenario(): Promise<Run> {
 
   const first = await cluster.next();
   const lastPosition = (await request(`${first.url}/v1/events?from=1&limit=1`)).body.lastPosition as number;
-  const redis = useRedis
-    ? await pollUntil(
-        () => redisEventIds(names),
-        (keys) => new Set([...keys.values()].flat()).size >= lastPosition,
-        CATCH_UP_MS,
-      )
-    : new Map<string, string[]>();
+  const redis = useRedis ? await redisCaughtUp(names, lastPosition, CATCH_UP_MS) : new Map<string, string[]>();
   const log = await readLog(first.url);
   const lastBank = [...log].reverse().find((e) => e.stream.startsWith('bank_account-'))?.position ?? 0;
   const runs = await pollUntil(

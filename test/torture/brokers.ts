@@ -7,6 +7,7 @@
 import { Redis } from 'ioredis';
 import { connect } from 'nats';
 import { NATS, REDIS, removeBrokerData } from '../services.js';
+import { pollUntil } from './runtime-reads.js';
 
 export interface RelayNames {
   /** The Redis keys and the NATS subjects start with this. */
@@ -26,6 +27,18 @@ export function relayArgs(names: RelayNames, redis: boolean, nats: boolean): str
   if (nats) args.push('--relay', `nats://127.0.0.1:${NATS.port}`);
   if (redis || nats) args.push('--relay-template', `${names.prefix}.{category}`, '--relay-stream', names.stream);
   return args;
+}
+
+/**
+ * The Redis streams' event ids once they hold at least `count` distinct ones, or as they are after
+ * `timeoutMs`: the relay is at least once and asynchronous, so the test waits (bounded) for it.
+ */
+export function redisCaughtUp(names: RelayNames, count: number, timeoutMs: number): Promise<Map<string, string[]>> {
+  return pollUntil(
+    () => redisEventIds(names),
+    (keys) => new Set([...keys.values()].flat()).size >= count,
+    timeoutMs,
+  );
 }
 
 /** Every event id in the Redis streams of the run, per key in stream order. */

@@ -24,7 +24,7 @@ import { BAD_INPUTS, sendBadInputs } from './bad-inputs.js';
 import type { BadInputResult } from './bad-inputs.js';
 import { BalanceSubscriber } from './balance-subscriber.js';
 import { BankClient, seededRandom } from './bank-client.js';
-import { deleteRelayed, jetStreamEventIds, redisEventIds, relayArgs, relayNames } from './brokers.js';
+import { deleteRelayed, jetStreamEventIds, redisCaughtUp, relayArgs, relayNames } from './brokers.js';
 import { CommandLedger } from './command-ledger.js';
 import { commandProblems, globalGaps, negativeBalances, rebuildBalances, retriedProblems, streamGaps } from './log-checks.js';
 import type { LoggedEvent } from './log-checks.js';
@@ -138,13 +138,7 @@ async function scenario(): Promise<Run> {
   const serving = await runtime.serving();
   const lastPosition = (await request(`${serving.url}/v1/events?from=1&limit=1`)).body.lastPosition as number;
   // The relays are at least once and asynchronous: wait (bounded) until both have it all.
-  const redis = useRedis
-    ? await pollUntil(
-        () => redisEventIds(names),
-        (keys) => new Set([...keys.values()].flat()).size >= lastPosition,
-        CATCH_UP_MS,
-      )
-    : new Map<string, string[]>();
+  const redis = useRedis ? await redisCaughtUp(names, lastPosition, CATCH_UP_MS) : new Map<string, string[]>();
   const jetStream = useNats
     ? await pollUntil(
         () => jetStreamEventIds(names),
