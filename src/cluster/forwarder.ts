@@ -146,11 +146,6 @@ export class Forwarder {
     return { ...this.counts };
   }
 
-  /** The live node that owns the aggregate with stream `stream`, or undefined while no node is live. */
-  ownerOf(stream: string): string | undefined {
-    return this.ring.ownerOf(stream);
-  }
-
   /**
    * Whether a request came from another node. Throws `CLUSTER_TOKEN_INVALID` when it says so
    * (either cluster header) without the right token, so that a client cannot pass for a node.
