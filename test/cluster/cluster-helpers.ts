@@ -3,13 +3,12 @@
  * ahead (its `--advertise` URL must name it), one fresh PostgreSQL schema per test file, and the
  * ownership the nodes compute, computed here the same way.
  */
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { expect } from 'vitest';
 import { Rendezvous } from '../../src/cluster/rendezvous.js';
 import { POSTGRES } from '../store/postgres-helpers.js';
 import type { RuntimeProcess } from '../server/runtime-process.js';
 import { request, startRuntime } from '../server/runtime-process.js';
+import { freePort } from '../services.js';
 
 export const CLUSTER_TOKEN = 'test-cluster-secret';
 /** Short leases so that a dead node drops out within a test; renewed every third of it. */
@@ -17,15 +16,6 @@ export const LEASE_MS = 1_500;
 
 export interface ClusterNodeProcess extends RuntimeProcess {
   id: string;
-}
-
-/** A port free right now (the runtime takes it a moment later). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 /** Starts a node of the cluster in `schema`; `store` defaults to the test server (a proxy's URL to cut it). */

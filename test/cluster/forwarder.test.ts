@@ -14,7 +14,7 @@ import type { ClusterOptions } from '../../src/cluster/cluster-options.js';
 import { Rendezvous } from '../../src/cluster/rendezvous.js';
 import type { ClusterMember, MembershipView } from '../../src/cluster/types.js';
 import { isThaloError } from '../../src/errors.js';
-import { freePort } from './cluster-helpers.js';
+import { freePort } from '../services.js';
 
 const SELF: ClusterOptions = { nodeId: 'node-self', url: 'http://127.0.0.1:1', token: 'secret', leaseMs: 3_000 };
 const servers: Server[] = [];
