@@ -5,6 +5,7 @@ export { ThaloError, isThaloError, serializeError, deserializeError } from './er
 export type { ThaloErrorCode, SerializedError } from './errors.js';
 export { Engine, streamOf } from './engine/index.js';
 export type {
+  CommitUse,
   EngineOptions,
   ExecuteOptions,
   ExecuteResult,

@@ -25,7 +25,7 @@ import { checkExpectedVersion, expectedVersionHolds } from '../src/expected-vers
 import type { AppendRequest, AppendResult, EventMetadata, NewEvent } from '../src/store/types.js';
 import type { RejectionData } from '../src/protocol/commands.js';
 import { decodeEvent, executedEvent } from '../src/protocol/decode-event.js';
-import type { CommandMessage, CommandReply, ExecuteBatch, ExecuteBatchReply } from '../src/protocol/messages.js';
+import type { CommandMessage, CommandReply, CommitUse, ExecuteBatch, ExecuteBatchReply } from '../src/protocol/messages.js';
 import { STEP_COMMITTED, STEP_COMMITTING } from '../src/protocol/progress-board.js';
 import type { ProgressBoard } from '../src/protocol/progress-board.js';
 import type { AggregateState, AggregateStates } from './aggregate-states.js';
@@ -65,11 +65,12 @@ export class BatchExecutor {
     let lastPosition = 0;
     const cache = { hits: 0, misses: 0 };
     const retried = { stale: 0 };
+    const commits: CommitUse = { count: 0, appends: 0, seconds: 0 };
     let pending = task.commands.map((_, index) => index);
     try {
       for (let round = 1; pending.length > 0; round++) {
         const retry = round < MAX_ROUNDS ? new Array<number>() : undefined;
-        lastPosition = Math.max(lastPosition, await this.round(task, pending, replies, retry, cache, retried));
+        lastPosition = Math.max(lastPosition, await this.round(task, pending, replies, retry, cache, retried, commits));
         pending = retry ?? [];
       }
     } catch (error) {
@@ -90,7 +91,7 @@ export class BatchExecutor {
         );
       });
     }
-    return { type: 'batch-result', replies, lastPosition, cache, staleRetries: retried.stale };
+    return { type: 'batch-result', replies, lastPosition, cache, staleRetries: retried.stale, commits };
   }
 
   /** Runs `indices` of the batch; pushes onto `retry` what must run again. Returns the last position committed. */
@@ -101,6 +102,7 @@ export class BatchExecutor {
     retry: number[] | undefined,
     cache: { hits: number; misses: number },
     retried: { stale: number },
+    commits: CommitUse,
   ): Promise<number> {
     // The command ids' lookups and the rebuilds go out together (two queries on PostgreSQL).
     const duplicates = this.lookUpCommands(task, indices);
@@ -210,6 +212,7 @@ export class BatchExecutor {
     if (accepted.length === 0) return 0;
     this.progress.mark(task.shard, task.seq, STEP_COMMITTING);
     let outcomes;
+    const asked = performance.now();
     try {
       outcomes = await this.store.appendBatch(accepted.map((a) => a.request));
     } catch (error) {
@@ -219,6 +222,10 @@ export class BatchExecutor {
         replies[a.index] = fail(error);
       }
       return 0;
+    } finally {
+      commits.count++;
+      commits.appends += accepted.length;
+      commits.seconds += (performance.now() - asked) / 1000;
     }
     this.progress.mark(task.shard, task.seq, STEP_COMMITTED);
 

@@ -16,7 +16,7 @@ import { openStore, validateStreamName } from '../store/index.js';
 import type { OpenedStore } from '../store/index.js';
 import type { ListStreamsOptions, ReadAllOptions, ReadStreamOptions, StreamEntry } from '../store/types.js';
 import { decodeEvent } from '../protocol/decode-event.js';
-import type { CommandMessage, GuestLogMessage, WorkerConfig } from '../protocol/messages.js';
+import type { CommandMessage, CommitUse, GuestLogMessage, WorkerConfig } from '../protocol/messages.js';
 import { ProgressBoard } from '../protocol/progress-board.js';
 import type { EventLog } from '../protocol/event-log.js';
 import type { AggregateStateAt } from '../protocol/http.js';
@@ -49,6 +49,7 @@ export class Engine {
   private readonly closeListeners = new Set<() => Promise<void> | void>();
   private stopWatching = (): void => undefined;
   private readonly cacheUse = { hits: 0, misses: 0 };
+  private readonly commitUse: CommitUse = { count: 0, appends: 0, seconds: 0 };
   private staleRetryCount = 0;
 
   private constructor(
@@ -119,6 +120,12 @@ export class Engine {
         },
         onStaleRetries: (count) => {
           if (engine) engine.staleRetryCount += count;
+        },
+        onCommits: (commits) => {
+          if (!engine) return;
+          engine.commitUse.count += commits.count;
+          engine.commitUse.appends += commits.appends;
+          engine.commitUse.seconds += commits.seconds;
         },
         onWorkerError: (error) => (engine ? engine.notifyWorkerError(error) : warnWorkerError(error)),
       });
@@ -247,6 +254,16 @@ export class Engine {
    */
   cacheStats(): { hits: number; misses: number } {
     return { ...this.cacheUse };
+  }
+
+  /**
+   * The store commits of commands so far, all workers together: how many, the appends (commands
+   * with events) they held, and the seconds each took from the worker handing it to the store
+   * until it was durable, its wait for the store's write lock included. On LMDB, where one commit
+   * runs at a time, `seconds` over the wall clock is how busy the store's serial part was.
+   */
+  commitStats(): CommitUse {
+    return { ...this.commitUse };
   }
 
   /**

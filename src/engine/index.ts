@@ -10,3 +10,4 @@ export {
   readModuleFile,
 } from '../wasm/index.js';
 export type { EngineOptions, ExecuteOptions, ExecuteResult, ExecutedEvent, RejectionData } from './types.js';
+export type { CommitUse } from '../protocol/messages.js';

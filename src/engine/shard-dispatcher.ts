@@ -18,6 +18,7 @@ import type {
   CloseTask,
   ClosedReply,
   CommandMessage,
+  CommitUse,
   EncodedBatchReply,
   ExecuteBatchReply,
   ExecuteBatchTask,
@@ -77,6 +78,8 @@ export interface ShardDispatcherOptions {
   onCacheUse?(hits: number, misses: number): void;
   /** Called with each batch's commands run again on a rebuilt state (see `ExecuteBatchReply.staleRetries`). */
   onStaleRetries?(count: number): void;
+  /** Called with each batch's store commits (see `ExecuteBatchReply.commits`). */
+  onCommits?(commits: CommitUse): void;
 }
 
 export class ShardDispatcher {
@@ -240,6 +243,7 @@ export class ShardDispatcher {
     if (reply.lastPosition > 0) this.options.onCommit(reply.lastPosition);
     this.options.onCacheUse?.(reply.cache.hits, reply.cache.misses);
     if (reply.staleRetries > 0) this.options.onStaleRetries?.(reply.staleRetries);
+    if (reply.commits.count > 0) this.options.onCommits?.(reply.commits);
   }
 
   /** The task failed as a whole: its worker died (crashed, or was terminated by the watchdog). */

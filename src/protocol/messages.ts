@@ -123,6 +123,20 @@ export interface ExecuteBatchReply {
    * turned out stale (an expected-version check or a commit conflict against a cached state).
    */
   staleRetries: number;
+  /** The store commits this batch waited for (see `CommitUse`). */
+  commits: CommitUse;
+}
+
+/**
+ * Store commits as a worker saw them: how many, the appends they held, and the seconds from
+ * handing each to the store until it was durable (its wait for the store's write lock included).
+ * LMDB lets one commit in at a time, so their time, next to the wall clock, says how much of it
+ * the store's serial part takes.
+ */
+export interface CommitUse {
+  count: number;
+  appends: number;
+  seconds: number;
 }
 
 export interface LoadModulesReply {

@@ -6,8 +6,9 @@
  * commands/s. Gauges that describe the current state (queue depths, lag) are computed when
  * Prometheus scrapes, not kept up to date on every commit.
  *
- * Aggregate state cache hits and misses come from the workers with each batch's reply (two counts
- * per batch, not per command) and are read from the engine when Prometheus scrapes.
+ * Aggregate state cache hits and misses, and the store commits, come from the workers with each
+ * batch's reply (a few counts per batch, not per command) and are read from the engine when
+ * Prometheus scrapes.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { LeaseInfo } from '../cluster/lease-info.js';
@@ -115,6 +116,23 @@ export class RuntimeMetrics {
         },
       });
     }
+    // The store's serial part: rate(seconds) / rate(commits) is a commit's time, rate(appends) /
+    // rate(commits) its size, and rate(seconds) alone how busy one-at-a-time commits keep the store.
+    this.countedFrom(
+      'thalo_store_commits_total',
+      'Store commits of commands (each holds the appends of one worker batch)',
+      () => engine.commitStats().count,
+    );
+    this.countedFrom(
+      'thalo_store_commit_appends_total',
+      'Appends (commands with events) in the store commits of commands',
+      () => engine.commitStats().appends,
+    );
+    this.countedFrom(
+      'thalo_store_commit_seconds_total',
+      "Time of the store commits of commands, from a worker handing one to the store until it was durable, the wait for the store's write lock included",
+      () => engine.commitStats().seconds,
+    );
     this.countedFrom(
       'thalo_stale_state_retries_total',
       'Commands run again on a state rebuilt from the store because the cached one was stale (another node wrote the stream)',

@@ -199,6 +199,24 @@ describe.each(BACKENDS)('on $name', (backend) => {
       expect(engine.cacheStats()).toEqual({ hits: 1, misses: 3 });
     });
 
+    it('counts the store commits of commands: one per batch, with its appends and their time', async () => {
+      const engine = await startEngine({ ...backend.place(), workers: 1 });
+      expect(engine.commitStats()).toEqual({ count: 0, appends: 0, seconds: 0 });
+      await engine.execute('bank_account', 'c', 'OpenAccount', { initial_balance: 5 });
+      const first = engine.commitStats();
+      expect([first.count, first.appends]).toEqual([1, 1]);
+      expect(first.seconds).toBeGreaterThan(0);
+      // A rejection appends nothing, so it commits nothing.
+      const rejected = await settle(engine.execute('bank_account', 'c', 'Withdraw', { amount: 50 }));
+      expect(!rejected.ok && (rejected.error.data as { code: string }).code).toBe('INSUFFICIENT_FUNDS');
+      expect(engine.commitStats()).toEqual(first);
+      // Commands sent in one turn travel to their worker as one batch, committed together.
+      await Promise.all(Array.from({ length: 20 }, (_, i) => engine.execute('counter', `k-${i}`, 'Increment', { amount: 1 })));
+      const after = engine.commitStats();
+      expect([after.count, after.appends]).toEqual([2, 21]);
+      expect(after.seconds).toBeGreaterThan(first.seconds);
+    });
+
     it('writes snapshots every N events, and a rebuild from one equals a full replay', async () => {
       const place = backend.place();
       let engine = await startEngine({ ...place, snapshotEvery: 10, workers: 1 });

@@ -42,7 +42,7 @@ describe('batch codec', () => {
     expect(decodeCommands(bytes)).toEqual(structuredClone(commands));
   });
 
-  it('carries replies: events, rejections with data, legacy BigInts, undecodable events, the stale-state count', () => {
+  it('carries replies: events, rejections with data, legacy BigInts, undecodable events, the stale-state count, the commits', () => {
     const reply: ExecuteBatchReply = {
       type: 'batch-result',
       replies: [
@@ -90,6 +90,7 @@ describe('batch codec', () => {
       lastPosition: 10,
       cache: { hits: 2, misses: 1 },
       staleRetries: 4,
+      commits: { count: 2, appends: 7, seconds: 0.0125 },
     };
     const decoded = decodeBatchReply(encodeBatchReply(reply));
     expect(decoded).toEqual(structuredClone(reply));
@@ -103,7 +104,14 @@ describe('batch codec', () => {
       Array.from({ length: 100 }, (_, i) => command(i, { [`field-${b}-${i % 70}`]: i, shared: b })),
     );
     const encoded = batches.map(encodeCommands);
-    const reply = encodeBatchReply({ type: 'batch-result', replies: [], lastPosition: 0, cache: { hits: 0, misses: 0 }, staleRetries: 0 });
+    const reply = encodeBatchReply({
+      type: 'batch-result',
+      replies: [],
+      lastPosition: 0,
+      cache: { hits: 0, misses: 0 },
+      staleRetries: 0,
+      commits: { count: 0, appends: 0, seconds: 0 },
+    });
     for (const i of [4, 2, 0, 3, 1]) expect(decodeCommands(encoded[i]!)).toEqual(batches[i]);
     expect(decodeBatchReply(reply).type).toBe('batch-result');
     expect(decodeCommands(encoded[0]!)).toEqual(batches[0]);

@@ -310,6 +310,10 @@ describe('operations', () => {
     // Every command answered by a worker was a cache hit or a rebuild, and some were rebuilt.
     expect(text).toMatch(/thalo_cache_hits_total \d+/);
     expect(text).toMatch(/thalo_cache_misses_total [1-9]/);
+    // The command above was committed: at least one commit, holding at least its append, that took time.
+    expect(Number(/^thalo_store_commits_total (\S+)$/m.exec(text)?.[1])).toBeGreaterThanOrEqual(1);
+    expect(Number(/^thalo_store_commit_appends_total (\S+)$/m.exec(text)?.[1])).toBeGreaterThanOrEqual(1);
+    expect(Number(/^thalo_store_commit_seconds_total (\S+)$/m.exec(text)?.[1])).toBeGreaterThan(0);
   });
 
   it('names every metric after the Prometheus conventions', async () => {
