@@ -3,7 +3,7 @@
  *
  * Commands for one shard that arrive before the next turn of the event loop travel to the
  * shard's worker as ONE task, and each shard has at most one task in flight: while a batch is
- * being committed, new commands queue up and leave together as soon as it replies. The batch
+ * being committed, new commands queue up and leave together in the turn after it replied. The batch
  * size thus follows the load by itself (one command when idle, thousands under load), and
  * commands for one aggregate can never overtake each other, also across batches.
  *
@@ -293,7 +293,12 @@ export class ShardDispatcher {
     const state = this.shards[shard]!;
     state.inFlight = undefined;
     this.outstanding -= answered;
-    if (state.queue.length > 0) this.dispatch(shard);
+    // In the next turn, not now: the answers just given resolve their callers' promises after
+    // this returns, and the commands those callers send in reply (a closed-loop client, a saga)
+    // then leave with the ones already waiting, in one batch and one commit rather than two.
+    // Measured (2 workers, 2,000 in flight, 200,000 commands, in pairs): commits of ~790 appends
+    // instead of ~560, 61k-64k commands/s instead of 57k-61k.
+    if (state.queue.length > 0) this.schedule(shard);
     if (this.outstanding === 0) for (const resolve of this.drained.splice(0)) resolve();
   }
 
