@@ -15,7 +15,7 @@ import { Engine } from '../src/engine/index.js';
 import { EventStore } from '../src/store/index.js';
 import { loadModule } from '../src/wasm/index.js';
 import { AggregateStates } from '../workers/aggregate-states.js';
-import { closedLoop, describeMachine, formatCpu } from './machine.js';
+import { closedLoop, commitCost, describeMachine, formatCpu } from './machine.js';
 import type { RunResult } from './machine.js';
 import { plainLoop } from './plain-lmdb.js';
 
@@ -45,7 +45,7 @@ function row(cells: (string | number)[]): string {
   return cells.map((c, i) => String(c).padStart(i === 0 ? 22 : 12)).join(' ');
 }
 
-function resultRow(workload: string, runner: string, result: RunResult, ratio?: number): string {
+function resultRow(workload: string, runner: string, result: RunResult, ratio?: number, commits = ''): string {
   return row([
     workload,
     runner,
@@ -55,7 +55,22 @@ function resultRow(workload: string, runner: string, result: RunResult, ratio?: 
     result.p99.toFixed(2),
     result.peakRssMiB.toFixed(0),
     formatCpu(result.cpu),
+    result.cpu.kernel.toFixed(1),
+    commits,
   ]);
+}
+
+/** `closedLoop` on `engine`, with what its store commits cost (see `commitCost`). */
+async function measured(
+  engine: Engine,
+  label: string,
+  total: number,
+  inFlight: number,
+  idOf: (i: number) => string,
+): Promise<RunResult & { commits: string }> {
+  const before = engine.commitStats();
+  const result = await closedLoop(engine, label, total, inFlight, idOf);
+  return { ...result, commits: commitCost(before, engine.commitStats(), total) };
 }
 
 /** A bar of issue 20, checked against a ratio measured in this run: printed, not enforced. */
@@ -70,8 +85,13 @@ async function throughput(): Promise<{ best: number; bars: Bar[] }> {
   const counts = [...new Set([1, 2, availableParallelism()])];
   console.log(`\ndurable commands (counter Increment), ${COMMANDS} commands per run, ${IN_FLIGHT} in flight`);
   console.log("the plain loop: one thread of plain lmdb-js doing only the store's writes (bench/plain-lmdb.ts), run just before");
-  console.log('CPU µs/command: process total / main thread / other threads (workers, lmdb, V8)');
-  console.log(row(['workload', 'runner', 'commands/s', 'vs plain', 'p50 ms', 'p99 ms', 'peak RSS MiB', 'CPU µs/cmd']));
+  console.log(
+    'CPU µs/command: process total / main thread / other threads (workers, lmdb, V8); kernel: the part of the total in the kernel',
+  );
+  console.log("commit µs/cmd (appends): the store commits' time per command, the write lock's wait included (appends per commit)");
+  console.log(
+    row(['workload', 'runner', 'commands/s', 'vs plain', 'p50 ms', 'p99 ms', 'peak RSS MiB', 'CPU µs/cmd', 'kernel', 'commit µs/cmd']),
+  );
   let best = 0;
   let bestRatio = 0;
   const plain = new Map<string, RunResult>();
@@ -82,21 +102,21 @@ async function throughput(): Promise<{ best: number; bars: Bar[] }> {
       const yardstick = await plainLoop(COMMANDS, IN_FLIGHT, idOf);
       plain.set(workload, yardstick);
       console.log(resultRow(workload, 'plain loop', yardstick));
-      const result = await withEngine(workers, (engine) => closedLoop(engine, `${workload} × ${workers}`, COMMANDS, IN_FLIGHT, idOf));
+      const result = await withEngine(workers, (engine) => measured(engine, `${workload} × ${workers}`, COMMANDS, IN_FLIGHT, idOf));
       const ratio = result.commandsPerS / yardstick.commandsPerS;
       if (workload === '10,000 aggregates' && result.commandsPerS > best) {
         best = result.commandsPerS;
         bestRatio = ratio;
       }
-      console.log(resultRow(workload, `engine × ${workers}`, result, ratio));
+      console.log(resultRow(workload, `engine × ${workers}`, result, ratio, result.commits));
     }
   }
   // One sequential client: each command waits for the previous one's sync, as does the plain loop's.
   const plainSequential = await plainLoop(5_000, 1, () => 'seq');
   console.log(resultRow('1 sequential client', 'plain loop', plainSequential));
-  const sequential = await withEngine(1, (engine) => closedLoop(engine, 'sequential', 5_000, 1, () => 'seq'));
+  const sequential = await withEngine(1, (engine) => measured(engine, 'sequential', 5_000, 1, () => 'seq'));
   const sequentialRatio = sequential.commandsPerS / plainSequential.commandsPerS;
-  console.log(resultRow('1 sequential client', 'engine × 1', sequential, sequentialRatio));
+  console.log(resultRow('1 sequential client', 'engine × 1', sequential, sequentialRatio, sequential.commits));
   return {
     best,
     bars: [

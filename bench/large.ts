@@ -23,7 +23,7 @@ import { pack } from 'msgpackr';
 import { Engine } from '../src/engine/index.js';
 import { EventStore } from '../src/store/index.js';
 import type { AppendRequest, BatchAppendOutcome } from '../src/store/index.js';
-import { closedLoop, describeMachine, formatCpu, progress } from './machine.js';
+import { closedLoop, commitCost, describeMachine, formatCpu, progress } from './machine.js';
 import type { RunResult } from './machine.js';
 
 const MODULES = resolve(process.env.THALO_BENCH_MODULES ?? 'modules');
@@ -77,16 +77,21 @@ const workloads = [
   { name: `${AGGREGATES.toLocaleString('en')} aggregates`, id: (i: number) => idOf((i * 7_919) % AGGREGATES) },
 ];
 
-async function run(path: string, workload: (typeof workloads)[number]): Promise<RunResult & { hitRate: number }> {
+async function run(path: string, workload: (typeof workloads)[number]): Promise<RunResult & { hitRate: number; commits: string }> {
   const engine = await Engine.start({ modules: MODULES, data: path, workers: WORKERS });
   try {
     // Warm up on aggregates of neither workload.
     await Promise.all(Array.from({ length: 2_000 }, (_, i) => engine.execute('counter', `warm-${i}`, 'Increment', { amount: 1 })));
     const before = engine.cacheStats();
+    const commitsBefore = engine.commitStats();
     const result = await closedLoop(engine, workload.name, COMMANDS, IN_FLIGHT, workload.id);
     const after = engine.cacheStats();
     const hits = after.hits - before.hits;
-    return { ...result, hitRate: hits / (hits + after.misses - before.misses) };
+    return {
+      ...result,
+      hitRate: hits / (hits + after.misses - before.misses),
+      commits: commitCost(commitsBefore, engine.commitStats(), COMMANDS),
+    };
   } finally {
     await engine.stop();
   }
@@ -108,11 +113,28 @@ try {
   console.log(
     `\ndurable commands (counter Increment), ${COMMANDS} per run, ${IN_FLIGHT} in flight, ${WORKERS} workers, cache 10,000 states`,
   );
-  console.log('CPU µs/command: process total / main thread / other threads (workers, lmdb, V8)');
+  console.log(
+    'CPU µs/command: process total / main thread / other threads (workers, lmdb, V8); kernel: the part of the total in the kernel',
+  );
+  console.log("commit µs/cmd (appends): the store commits' time per command, the write lock's wait included (appends per commit)");
   console.log(
     "peak RSS: the whole process / its anonymous part (heaps, wasm memories: what the cache bounds), without lmdb's mapped pages",
   );
-  console.log(row(['workload', 'store', 'commands/s', 'vs empty', 'p50 ms', 'p99 ms', 'cache hits', 'peak RSS MiB', 'CPU µs/cmd']));
+  console.log(
+    row([
+      'workload',
+      'store',
+      'commands/s',
+      'vs empty',
+      'p50 ms',
+      'p99 ms',
+      'cache hits',
+      'peak RSS MiB',
+      'CPU µs/cmd',
+      'kernel',
+      'commit µs/cmd',
+    ]),
+  );
   for (const workload of workloads) {
     // Empty first, then big, back to back, so both see the same machine.
     const onEmpty = await run(empty, workload);
@@ -133,6 +155,8 @@ try {
           `${(result.hitRate * 100).toFixed(1)}%`,
           `${result.peakRssMiB.toFixed(0)}/${result.peakAnonMiB.toFixed(0)}`,
           formatCpu(result.cpu),
+          result.cpu.kernel.toFixed(1),
+          result.commits,
         ]),
       );
     }

@@ -1,7 +1,7 @@
 /** What every benchmark prints first: the machine its figures come from. */
 import { readFileSync } from 'node:fs';
 import { availableParallelism, cpus, totalmem } from 'node:os';
-import type { Engine } from '../src/engine/index.js';
+import type { CommitUse, Engine } from '../src/engine/index.js';
 
 export function describeMachine(): string {
   const cpu = cpus()[0]?.model.trim() ?? 'unknown CPU';
@@ -49,34 +49,39 @@ export function anonymousRss(): number {
 
 /**
  * CPU per command, in µs: the whole process, its main thread, and the other threads (the
- * workers, lmdb's and V8's background threads).
+ * workers, lmdb's and V8's background threads); and `kernel`, the part of `total` spent in the
+ * kernel (system time: writes, syncs and page faults of the store's file, thread wake-ups).
  */
 export interface CpuUse {
   total: number;
   main: number;
   other: number;
+  kernel: number;
 }
 
 /** Clock ticks per second of /proc's CPU times (USER_HZ: 100 on every Linux build we run). */
 const TICKS_PER_S = 100;
 
-/** utime + stime, in seconds, from a /proc stat file (Linux); throws where there is none. */
-function statCpuSeconds(file: string): number {
+/** [utime, stime], in seconds, from a /proc stat file (Linux); throws where there is none. */
+function statCpuTimes(file: string): [user: number, system: number] {
   // Fields after the command name, which is in parentheses and may hold spaces.
   const stat = readFileSync(file, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_S;
+  return [Number(fields[11]) / TICKS_PER_S, Number(fields[12]) / TICKS_PER_S];
 }
 
 /** CPU seconds of process `pid` so far, all its threads (Linux /proc); throws where there is none. */
 export function processCpuSeconds(pid: number): number {
-  return statCpuSeconds(`/proc/${pid}/stat`);
+  const [user, system] = statCpuTimes(`/proc/${pid}/stat`);
+  return user + system;
 }
 
-/** [process, main thread] CPU in µs from /proc (Linux), or undefined elsewhere. */
-function procCpu(pid: number): [number, number] | undefined {
+/** [process, main thread, process in the kernel] CPU in µs from /proc (Linux), or undefined elsewhere. */
+function procCpu(pid: number): [number, number, number] | undefined {
   try {
-    return [processCpuSeconds(pid) * 1e6, statCpuSeconds(`/proc/${pid}/task/${pid}/stat`) * 1e6];
+    const [user, system] = statCpuTimes(`/proc/${pid}/stat`);
+    const [mainUser, mainSystem] = statCpuTimes(`/proc/${pid}/task/${pid}/stat`);
+    return [(user + system) * 1e6, (mainUser + mainSystem) * 1e6, system * 1e6];
   } catch {
     return undefined;
   }
@@ -96,23 +101,40 @@ export function cpuMeter(pid = process.pid): (commands: number) => CpuUse {
     const proc1 = procCpu(pid);
     let total: number;
     let main: number;
+    let kernel: number;
     if (proc0 && proc1) {
       total = proc1[0] - proc0[0];
       main = proc1[1] - proc0[1];
+      kernel = proc1[2] - proc0[2];
     } else if (pid === process.pid) {
       const cpu = process.cpuUsage(cpu0);
       total = cpu.user + cpu.system;
       main = Math.min(total, performance.eventLoopUtilization(elu0).active * 1000);
+      kernel = cpu.system;
     } else {
-      total = main = NaN;
+      total = main = kernel = NaN;
     }
-    return { total: total / commands, main: main / commands, other: (total - main) / commands };
+    return { total: total / commands, main: main / commands, other: (total - main) / commands, kernel: kernel / commands };
   };
 }
 
 /** `total/main/other` µs of CPU per command, for a table cell. */
 export function formatCpu(cpu: CpuUse): string {
   return `${cpu.total.toFixed(1)}/${cpu.main.toFixed(1)}/${cpu.other.toFixed(1)}`;
+}
+
+/**
+ * What the engine's store commits cost per command during a run, from two readings of
+ * `Engine.commitStats()`: a commit's appends on average, and the commits' time (from a worker
+ * handing one to the store until durable, the wait for LMDB's write lock included) per command,
+ * in µs. LMDB commits one at a time, so when this nears the µs per command the run reached
+ * (1e6 / commands/s) times the workers, the store, not the CPU, sets the pace.
+ */
+export function commitCost(before: CommitUse, after: CommitUse, commands: number): string {
+  const count = after.count - before.count;
+  const appends = after.appends - before.appends;
+  const perCommand = ((after.seconds - before.seconds) * 1e6) / commands;
+  return `${perCommand.toFixed(1)} (${count === 0 ? 0 : Math.round(appends / count)})`;
 }
 
 /** Keeps `inFlight` counter commands outstanding on `engine` until `total` were acknowledged. */
