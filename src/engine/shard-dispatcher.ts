@@ -3,8 +3,8 @@
  *
  * Commands for one shard that arrive before the next turn of the event loop travel to the
  * shard's worker as ONE task, and each shard has at most one task in flight: while a batch is
- * being committed, new commands queue up and leave together in the turn after it replied. The batch
- * size thus follows the load by itself (one command when idle, thousands under load), and
+ * being committed, new commands queue up and leave together in the turn after it replied. The
+ * batch size thus follows the load by itself (one command when idle, thousands under load), and
  * commands for one aggregate can never overtake each other, also across batches.
  *
  * When a worker dies mid-batch, whether its commands can run again depends on how far it got

@@ -120,7 +120,7 @@ export class RuntimeMetrics {
     // rate(commits) its size, and rate(seconds) alone how busy one-at-a-time commits keep the store.
     this.countedFrom(
       'thalo_store_commits_total',
-      'Store commits of commands (each holds the appends of one worker batch)',
+      'Store commits of commands: one per worker batch, and one more per round of commands run again in it',
       () => engine.commitStats().count,
     );
     this.countedFrom(
