@@ -2,7 +2,7 @@
  * The yardstick of `npm run bench`: a single-thread loop of plain lmdb-js that does exactly the
  * store's writes for a counter command (src/store/append-transaction.ts: read the stream's head,
  * put the event envelope under its position with the store's record encoding and checksum, the
- * sparse stream index every 32nd seq, the new head), and nothing else: no wasm, no worker hop, no
+ * sparse stream index every 32nd seq, the new head, and the fold of old heads), and nothing else: no wasm, no worker hop, no
  * validation. Each command is one `transaction()` callback; lmdb-js commits the callbacks queued
  * in one turn of the event loop in one LMDB transaction, synced like the store's (the environment
  * is opened by the store's own `openDatabases`, `overlappingSync: false`).
@@ -17,10 +17,13 @@ import { join } from 'node:path';
 import { pack } from 'msgpackr';
 import { openDatabases, putEvent } from '../src/store/databases.js';
 import type { StoredEvent } from '../src/store/types.js';
-import { isIndexed, readHead } from '../src/store/stream-index.js';
+import { foldRecentHeads, isIndexed, readHead, writeHead } from '../src/store/stream-index.js';
 import { readLastPosition } from '../src/store/event-reads.js';
 import type { RunResult } from './machine.js';
 import { closedLoopOf } from './machine.js';
+
+/** Commands between two folds of old heads (about the engine's commits at 2,000 in flight). */
+const FOLD_EVERY = 512;
 
 /** The counter guest's `Incremented { amount: 1 }`, as msgpack (the engine stores the guest's bytes). */
 const DATA = pack({ amount: 1 });
@@ -31,6 +34,7 @@ export async function plainLoop(total: number, inFlight: number, idOf: (i: numbe
   const dbs = openDatabases(path);
   try {
     let last = readLastPosition(dbs);
+    let written = 0;
     const command = (stream: string): Promise<unknown> =>
       dbs.root.transaction(() => {
         const head = readHead(dbs, stream);
@@ -49,7 +53,11 @@ export async function plainLoop(total: number, inFlight: number, idOf: (i: numbe
         };
         putEvent(dbs.events, event);
         if (isIndexed(seq)) dbs.streams.put([stream, seq], position);
-        dbs.heads.put(stream, [seq, position]);
+        writeHead(dbs, stream, seq, position);
+        // The store folds old heads once per transaction, reading twice its appends: here once
+        // per FOLD_EVERY commands, as one range read like the store's (one per command would pay
+        // a cursor each time, which the store does not).
+        if (++written % FOLD_EVERY === 0) foldRecentHeads(dbs, position, 2 * FOLD_EVERY);
       });
     // Warm up as the engine's run does: 2,000 commands on other streams.
     await Promise.all(Array.from({ length: 2_000 }, (_, i) => command(`counter-warm-${i}`)));

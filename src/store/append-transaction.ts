@@ -23,11 +23,13 @@ import type { CommandRecord, StoreDatabases } from './databases.js';
 import type { PreparedRequest } from './validation.js';
 import { damagedAt } from './damage.js';
 import { readEvents, readLastPosition as readLastEventPosition } from './event-reads.js';
-import { isIndexed, readHead } from './stream-index.js';
+import { foldRecentHeads, isIndexed, readHead, writeHead } from './stream-index.js';
 import type { AppendResult, BatchAppendOutcome, StoredEvent } from './types.js';
 
 /** How many expired command ids one transaction deletes at most. */
 const PRUNE_LIMIT = 1000;
+/** Entries of `recent-heads` a transaction reads at least to fold the old ones (stream-index.ts). */
+const FOLD_MIN = 32;
 
 export interface AppendContext {
   /** The commit time, in ms: every event of this callback gets it as its timestamp. */
@@ -56,6 +58,7 @@ export function applyRequests(dbs: StoreDatabases, requests: PreparedRequest[], 
     }
   }
   if (context.prune) pruneExpiredCommands(dbs, context.now - context.idempotencyWindowMs);
+  foldRecentHeads(dbs, lastPosition, Math.max(FOLD_MIN, 2 * requests.length));
   return outcomes;
 }
 
@@ -110,7 +113,7 @@ function applyRequest(
     stored[i] = record;
     previous = position;
   }
-  if (count > 0) dbs.heads.put(stream, [version, previous]);
+  if (count > 0) writeHead(dbs, stream, version, previous);
   if (commandId !== undefined) {
     const record: CommandRecord = [stream, lastPosition + 1, count, version, context.now];
     dbs.commands.put(commandId, record);

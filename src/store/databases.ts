@@ -1,12 +1,13 @@
 /**
- * The LMDB layout of a data directory: one environment, seven named databases. docs/store.md
+ * The LMDB layout of a data directory: one environment, eight named databases. docs/store.md
  * has the same table for readers; keep them in step.
  *
  * | db               | key                  | value                                        |
  * | ---------------- | -------------------- | -------------------------------------------- |
  * | `events`         | position (1, 2, …)   | the StoredEvent itself, as a msgpack record  |
  * | `streams`        | `[stream, seq]`      | position, for every 32nd seq (stream-index.ts) |
- * | `heads`          | stream               | `[last seq, its position]`                   |
+ * | `heads`          | stream               | `[last seq, its position]` (stream-index.ts) |
+ * | `recent-heads`   | stream               | the same, for heads written lately (stream-index.ts) |
  * | `checkpoints`    | subscriber name      | last position processed                      |
  * | `snapshots`      | stream               | `{ seq, state }`                             |
  * | `commands`       | command id           | `[stream, first position, count, version, committed at]` |
@@ -16,7 +17,7 @@
  * holds keys of one shape only (strings in `heads`, pairs in `streams`), never both.
  */
 import { open } from 'lmdb';
-import type { Database, RootDatabase } from 'lmdb';
+import type { Database, Key, RootDatabase } from 'lmdb';
 import { installChecksums } from './checksum.js';
 import { damaged } from './damage.js';
 import { checkMetaPages } from './meta-pages.js';
@@ -40,6 +41,11 @@ export interface StoreDatabases {
   streams: Database<number, [string, number]>;
   /** `[seq, position]`; a plain seq in directories written before the chain (see stream-index.ts). */
   heads: Database<HeadRecord | number, string>;
+  /**
+   * The heads written in the last RECENT_HEADS_WINDOW positions, which win over `heads` (see
+   * stream-index.ts). Read-only, a store written before it existed has none: an empty stand-in.
+   */
+  recentHeads: Database<HeadRecord, string>;
   checkpoints: Database<number, string>;
   /** Checksummed like events: a damaged snapshot decodes to a `DamagedRecord`. */
   snapshots: Database<{ seq: number; state: Uint8Array }, string>;
@@ -136,6 +142,7 @@ export function openDatabases(path: string, options: { readOnly?: boolean } = {}
       events,
       streams: root.openDB<number, [string, number]>('streams', { encoding: 'ordered-binary' }),
       heads: root.openDB<HeadRecord | number, string>('heads', { encoding: 'ordered-binary' }),
+      recentHeads: openOrAbsent<HeadRecord, string>(root, 'recent-heads', readOnly),
       checkpoints: root.openDB<number, string>('checkpoints', { encoding: 'ordered-binary' }),
       snapshots: root.openDB<{ seq: number; state: Uint8Array }, string>('snapshots', PLAIN_MSGPACK),
       commands: root.openDB<CommandRecord, string>('commands', PLAIN_MSGPACK),
@@ -151,6 +158,18 @@ export function openDatabases(path: string, options: { readOnly?: boolean } = {}
     void root.close();
     throw openFailure(path, error);
   }
+}
+
+/**
+ * A database that a read-only open may find missing (a store written before it existed): lmdb-js
+ * then hands back nothing, and this stands in with a database that holds no keys.
+ */
+function openOrAbsent<V, K extends Key>(root: RootDatabase, name: string, readOnly: boolean): Database<V, K> {
+  const db = root.openDB<V, K>(name, { encoding: 'ordered-binary' }) as Database<V, K> | undefined;
+  if (db !== undefined) return db;
+  if (!readOnly) throw new Error(`lmdb-js opened no database "${name}" in a writable environment`);
+  const none = { get: () => undefined, getRange: () => [] };
+  return none as unknown as Database<V, K>;
 }
 
 /** LMDB's own damage reports while opening, as `STORE_CORRUPTED`; other errors as they are. */

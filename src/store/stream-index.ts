@@ -2,7 +2,8 @@
  * Finding a stream's events: a chain through the log plus a sparse index.
  *
  * Every event records `previous`, the position of its stream's event before it (0 for the
- * first), and `heads` holds each stream's last seq and position. `streams` holds an entry for
+ * first), and each stream's last seq and position is its head: in `recent-heads` when it was
+ * written lately, else in `heads` (see `foldRecentHeads`). `streams` holds an entry for
  * every STREAM_INDEX_EVERY-th seq only. To read from seq `from`, a reader takes the first index
  * entry at or after `from` (or the head when there is none), walks the chain back to `from`, and
  * hands the events out in order; then the next entry, and so on. It reads each event once, as a
@@ -19,6 +20,7 @@
  * `heads` and no `previous`: where an event lacks `previous`, its predecessor is found in the
  * index, which then has it. New appends to such a stream start the chain from its last event.
  */
+import type { Database } from 'lmdb';
 import type { ThaloError } from '../errors.js';
 import { damaged, damagedAt, describeFailure, isReadFailure } from './damage.js';
 import { MAX_KEY_NUMBER } from './databases.js';
@@ -42,12 +44,12 @@ export function isIndexed(seq: number): boolean {
   return seq % STREAM_INDEX_EVERY === 0;
 }
 
-/** The head of `stream`, in either format of `heads`. */
+/** The head of `stream`: from `recent-heads`, else from `heads` in either of its formats. */
 export function readHead(dbs: StoreDatabases, stream: string): Head {
   let value: HeadRecord | number | undefined;
   let position: number | undefined;
   try {
-    value = dbs.heads.get(stream);
+    value = dbs.recentHeads.get(stream) ?? dbs.heads.get(stream);
     if (value === undefined) return EMPTY_HEAD;
     if (typeof value !== 'number') {
       if (Array.isArray(value) && isCount(value[0]) && isCount(value[1])) return { seq: value[0], position: value[1] };
@@ -59,6 +61,59 @@ export function readHead(dbs: StoreDatabases, stream: string): Head {
   }
   if (position === undefined) throw damagedStream(dbs, stream, `its head seq ${value} has no index entry`);
   return { seq: value, position };
+}
+
+/**
+ * How far behind the log's end a stream's head may have been written and stay in `recent-heads`,
+ * in positions. Older ones are folded into `heads` by `foldRecentHeads`.
+ */
+export const RECENT_HEADS_WINDOW = 32_768;
+
+/** Records `stream`'s new head, inside the write transaction: in `recent-heads`, where reads look first. */
+export function writeHead(dbs: StoreDatabases, stream: string, seq: number, position: number): void {
+  dbs.recentHeads.put(stream, [seq, position]);
+}
+
+/** Where each store handle's last fold stopped in `recent-heads`: a hint, so a new handle starts over. */
+const foldedUpTo = new WeakMap<StoreDatabases, string>();
+
+/**
+ * Moves the heads in `recent-heads` written more than RECENT_HEADS_WINDOW positions before
+ * `lastPosition` into `heads`. It reads `budget` entries of `recent-heads` in key order, going on
+ * from where this handle's last fold stopped and starting over after the last key. Runs inside
+ * the write transaction that appended up to `lastPosition`, so a head and its move commit
+ * together or not at all.
+ *
+ * Why two databases: a commit writes every page it changed to a new place, and a key of its own
+ * changes a page of its own once the tree has more pages than the commit has keys. With a million
+ * streams in `heads`, a commit of 2,000 appends to streams spread among them rewrote ~1,640
+ * scattered pages. `recent-heads` holds only the streams written lately, a working set of a few
+ * pages per thousand streams, whatever the number of streams in the log (docs/store.md, "As the
+ * log grows"). `budget` at twice the appends of the transaction keeps it within about twice the
+ * window even when every append is to a stream of its own: each fold then finds at least half of
+ * what it reads old enough.
+ */
+export function foldRecentHeads(dbs: StoreDatabases, lastPosition: number, budget: number): void {
+  const cutoff = lastPosition - RECENT_HEADS_WINDOW;
+  if (cutoff <= 0) return;
+  const after = foldedUpTo.get(dbs);
+  const read: { key: string; value: HeadRecord }[] = [];
+  try {
+    const range = dbs.recentHeads.getRange(after === undefined ? { limit: budget } : { start: after, limit: budget + 1 });
+    for (const entry of guardedRange(range, (error) => error)) if (entry.key !== after) read.push(entry);
+  } catch (error) {
+    // A damaged page of `recent-heads` must not fail the appends: the heads on it stay where they
+    // are, each read of them reports the damage, and `--verify` lists it.
+    if (isReadFailure(error)) return;
+    throw error;
+  }
+  if (read.length < budget) foldedUpTo.delete(dbs);
+  else foldedUpTo.set(dbs, read[read.length - 1]!.key);
+  for (const { key, value } of read) {
+    if (!Array.isArray(value) || !isCount(value[1]) || value[1] > cutoff) continue;
+    dbs.heads.put(key, value);
+    dbs.recentHeads.remove(key);
+  }
 }
 
 /**
@@ -116,25 +171,46 @@ export function readBackward(
 }
 
 /**
- * The streams in `heads` whose names start with `prefix` and come after `after`, in key order,
- * at most `limit`: one range read over `heads`, which holds one key per stream.
+ * The streams whose names start with `prefix` and come after `after`, in key order, at most
+ * `limit`: a range read over `recent-heads` and one over `heads`, merged, the recent head winning
+ * where a stream is in both.
  */
 export function listStreams(dbs: StoreDatabases, prefix: string, after: string | undefined, limit: number): StreamEntry[] {
-  const out: StreamEntry[] = [];
-  if (limit === 0) return out;
+  if (limit === 0) return [];
+  const versions = new Map<string, number>();
+  // The first `limit` of each range hold the first `limit` of both together.
+  for (const db of [dbs.heads, dbs.recentHeads] as Database<HeadRecord | number, string>[]) {
+    for (const { key, value } of headsAfter(dbs, db, prefix, after, limit)) {
+      // A head of format 1 is the plain seq (see above).
+      const version = typeof value === 'number' ? value : Array.isArray(value) ? value[0] : undefined;
+      if (!isCount(version)) throw damagedStream(dbs, key, `its head reads as ${JSON.stringify(value)}`);
+      versions.set(key, version);
+    }
+  }
+  // In the databases' own order: ordered-binary compares strings by their UTF-8 bytes.
+  const streams = [...versions.keys()].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+  return streams.slice(0, limit).map((stream) => ({ stream, version: versions.get(stream)! }));
+}
+
+/** Up to `limit` entries of `db` (one of the heads) whose keys start with `prefix` and come after `after`. */
+function headsAfter(
+  dbs: StoreDatabases,
+  db: Database<HeadRecord | number, string>,
+  prefix: string,
+  after: string | undefined,
+  limit: number,
+): { key: string; value: HeadRecord | number }[] {
+  const out: { key: string; value: HeadRecord | number }[] = [];
   // A range starts at its key inclusive, so the page's `after` itself is skipped below; an
   // `after` before the prefix's keys starts at the prefix instead.
   const start = after !== undefined && after > prefix ? after : prefix;
-  const range = guardedRange(dbs.heads.getRange(start === '' ? {} : { start }), (error) =>
+  const range = guardedRange(db.getRange(start === '' ? {} : { start }), (error) =>
     isReadFailure(error) ? damaged(dbs.path, `listing streams failed: ${describeFailure(error)}`, {}, error) : error,
   );
   for (const { key, value } of range as Iterable<{ key: string; value: HeadRecord | number }>) {
     if (!key.startsWith(prefix)) break;
     if (key === after) continue;
-    // A head of format 1 is the plain seq (see above).
-    const version = typeof value === 'number' ? value : Array.isArray(value) ? value[0] : undefined;
-    if (!isCount(version)) throw damagedStream(dbs, key, `its head reads as ${JSON.stringify(value)}`);
-    out.push({ stream: key, version });
+    out.push({ key, value });
     if (out.length >= limit) break;
   }
   return out;

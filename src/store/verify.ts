@@ -147,7 +147,8 @@ class Scan {
   private checkStreams(): void {
     for (const [stream, seen] of this.streams) {
       const problem = (text: string): void => void this.report.problems.push(`stream "${stream}": ${text}`);
-      const head = this.get(`the head of stream "${stream}"`, () => this.dbs.heads.get(stream));
+      // As readHead looks: `recent-heads` first (stream-index.ts).
+      const head = this.get(`the head of stream "${stream}"`, () => this.dbs.recentHeads.get(stream) ?? this.dbs.heads.get(stream));
       if (head.failed) continue;
       const [seq, position] =
         typeof head.value === 'number' ? [head.value, undefined] : Array.isArray(head.value) ? head.value : [undefined, undefined];
