@@ -127,6 +127,24 @@ describe('heads in two databases', () => {
     }
   });
 
+  it('--verify checks a head where reads find it: a stale one in heads under a newer one is fine, a wrong newest one is not', async () => {
+    const path = tempDir();
+    const store = EventStore.open({ path });
+    await store.append('a', [event('A'), event('A')]);
+    await store.close();
+    const tamper = async (db: 'heads' | 'recent-heads', head: HeadRecord): Promise<void> => {
+      const root = open({ path, maxDbs: 12 });
+      await root.openDB<HeadRecord, string>(db, { encoding: 'ordered-binary' }).put('a', head);
+      await root.close();
+    };
+    await tamper('heads', [1, 1]);
+    expect(verifyStore(path).problems).toEqual([]);
+    await tamper('recent-heads', [1, 1]);
+    expect(verifyStore(path).problems).toEqual([
+      'stream "a": its head says seq 1 at position 1, but its last event is seq 2 at position 2',
+    ]);
+  });
+
   it('reads, verifies and grows a store written before recent-heads existed (every head in heads)', async () => {
     const path = tempDir();
     let store = EventStore.open({ path });
