@@ -35,7 +35,11 @@ export type ThaloErrorCode =
   | 'STORE_CORRUPTED'
   /** The store's database cannot be reached or stopped answering (PostgreSQL); data: url (password hidden), and for a write `applied` (false, or 'unknown' when the connection went during the commit). */
   | 'STORE_UNAVAILABLE'
-  /** The database was written by a newer release (a schema version past the ones this code knows); data: schema, version, supported. */
+  /**
+   * The store was written by a newer release: a PostgreSQL schema version past the ones this code
+   * knows (data: schema, version, supported), or an LMDB data directory's format past LMDB_FORMAT
+   * (data: path, version, supported).
+   */
   | 'STORE_SCHEMA_UNSUPPORTED'
   // wasm modules
   | 'MODULE_INVALID'

@@ -1,5 +1,5 @@
 /**
- * The LMDB layout of a data directory: one environment, eight named databases. docs/store.md
+ * The LMDB layout of a data directory: one environment, nine named databases. docs/store.md
  * has the same table for readers; keep them in step.
  *
  * | db               | key                  | value                                        |
@@ -12,12 +12,14 @@
  * | `snapshots`      | stream               | `{ seq, state }`                             |
  * | `commands`       | command id           | `[stream, first position, count, version, committed at]` |
  * | `command-expiry` | `[committed at, id]` | empty: the commands in the order they expire |
+ * | `format`         | `'version'`          | LMDB_FORMAT, the layout the directory holds  |
  *
  * Keys are lmdb's ordered-binary. In it `['s']` and `'s'` are the same key, so each database
  * holds keys of one shape only (strings in `heads`, pairs in `streams`), never both.
  */
 import { open } from 'lmdb';
 import type { Database, Key, RootDatabase } from 'lmdb';
+import { ThaloError } from '../errors.js';
 import { installChecksums } from './checksum.js';
 import { damaged } from './damage.js';
 import { checkMetaPages } from './meta-pages.js';
@@ -51,7 +53,19 @@ export interface StoreDatabases {
   snapshots: Database<{ seq: number; state: Uint8Array }, string>;
   commands: Database<CommandRecord, string>;
   commandExpiry: Database<Uint8Array, [number, string]>;
+  /** `version`: the LMDB_FORMAT the directory was last opened for writing with (none before 3). */
+  format: Database<number, string>;
 }
+
+/**
+ * The layout this code writes, kept in `format` under `version`: 1, an index entry per seq; 2,
+ * the chain and a sparse index (stream-index.ts); 3, heads in two databases. Directories written
+ * before 3 have no number and are read for what they hold. A higher number comes from a newer
+ * release, whose layout this code may misread (as a release before 3 would miss `recent-heads`
+ * and take folded heads for current ones), so such a directory is refused.
+ */
+export const LMDB_FORMAT = 3;
+const FORMAT_KEY = 'version';
 
 export type HeadRecord = [seq: number, position: number];
 
@@ -147,11 +161,15 @@ export function openDatabases(path: string, options: { readOnly?: boolean } = {}
       snapshots: root.openDB<{ seq: number; state: Uint8Array }, string>('snapshots', PLAIN_MSGPACK),
       commands: root.openDB<CommandRecord, string>('commands', PLAIN_MSGPACK),
       commandExpiry: root.openDB<Uint8Array, [number, string]>('command-expiry', { encoding: 'binary' }),
+      format: openOrAbsent<number, string>(root, 'format', readOnly),
     };
+    // Before anything is written: a newer release's directory is left as it is.
+    checkFormat(databases.format, path);
     installChecksums(databases.snapshots, () => true);
     if (!readOnly) {
       checkStructures(events, path);
       saveEnvelopeStructure(events);
+      if (databases.format.get(FORMAT_KEY) !== LMDB_FORMAT) databases.format.putSync(FORMAT_KEY, LMDB_FORMAT);
     }
     return databases;
   } catch (error) {
@@ -170,6 +188,17 @@ function openOrAbsent<V, K extends Key>(root: RootDatabase, name: string, readOn
   if (!readOnly) throw new Error(`lmdb-js opened no database "${name}" in a writable environment`);
   const none = { get: () => undefined, getRange: () => [] };
   return none as unknown as Database<V, K>;
+}
+
+/** Throws `STORE_SCHEMA_UNSUPPORTED` when the directory's format is past LMDB_FORMAT. */
+function checkFormat(format: Database<number, string>, path: string): void {
+  const version = format.get(FORMAT_KEY);
+  if (version === undefined || version <= LMDB_FORMAT) return;
+  throw new ThaloError(
+    'STORE_SCHEMA_UNSUPPORTED',
+    `the event store in ${path} was written by a newer release of thalo-node (format ${String(version)}; this release knows up to ${LMDB_FORMAT}); upgrade thalo-node to open it`,
+    { data: { path, version, supported: LMDB_FORMAT } },
+  );
 }
 
 /** LMDB's own damage reports while opening, as `STORE_CORRUPTED`; other errors as they are. */

@@ -62,7 +62,10 @@ export function verifyStore(path: string): VerifyReport {
   try {
     dbs = openDatabases(path, { readOnly: true });
   } catch (error) {
-    report.problems.push(`LMDB cannot open the store: ${describeFailure(error)}`);
+    // A newer release's layout (databases.ts, LMDB_FORMAT) is not this code's to judge.
+    report.problems.push(
+      isThaloError(error, 'STORE_SCHEMA_UNSUPPORTED') ? error.message : `LMDB cannot open the store: ${describeFailure(error)}`,
+    );
     return report;
   }
   try {

@@ -10,7 +10,8 @@ import { DOCUMENTED_CODES } from '../torture/bad-inputs.js';
 /** Codes raised only where no HTTP request can see them, and why. */
 const NOT_OVER_HTTP: Record<string, string> = {
   STORE_LOCKED: 'raised when a second runtime opens the data directory: the runtime exits before it listens',
-  STORE_SCHEMA_UNSUPPORTED: 'raised when the runtime opens a PostgreSQL schema written by a newer release: it exits before it listens',
+  STORE_SCHEMA_UNSUPPORTED:
+    'raised when the runtime opens a PostgreSQL schema or an LMDB data directory written by a newer release: it exits before it listens',
   BUILD_FAILED: 'raised by `thalo build`, which runs no server',
   RELAY_UNREACHABLE:
     "a relay's failure: its lastError and the runtime's log show it (docs/http-api.md, Projections), no request answers with it",

@@ -1,9 +1,13 @@
 /**
  * Graceful shutdown of the runtime as a process: SIGTERM under load loses no acknowledged
  * command, requests during the drain get 503, and the process exits 0. Also: a second runtime on
- * the same data directory refuses to start.
+ * the same data directory refuses to start, and so does one on a directory of a newer format.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { open } from 'lmdb';
 import { describe, expect, it } from 'vitest';
+import { LMDB_FORMAT } from '../../src/store/databases.js';
 import { buildFixture } from '../fixtures/build-fixtures.js';
 import { execute, request, spawnRuntime, startRuntime, tempRoot } from './runtime-process.js';
 
@@ -117,5 +121,25 @@ describe('start-up failures', () => {
     expect(second.logs.find((l) => l.level === 60)).toMatchObject({ code: 'STORE_LOCKED' });
     expect((await execute(first.url, 'counter', 'still', 'Increment', { amount: 1 })).status).toBe(200);
     await first.stop();
+  });
+
+  it('a data directory written by a newer release (a higher format) exits 1 naming both formats, and is left as it was', async () => {
+    const root = tempRoot();
+    const first = await startRuntime({ root });
+    expect((await execute(first.url, 'counter', 'kept', 'Increment', { amount: 1 })).status).toBe(200);
+    await first.stop();
+    const env = open({ path: root.data, maxDbs: 12 });
+    await env.openDB<number, string>('format', { encoding: 'ordered-binary' }).put('version', LMDB_FORMAT + 1);
+    await env.close();
+    const before = readFileSync(join(root.data, 'data.mdb'));
+    const second = spawnRuntime({ root });
+    expect(await second.exited).toBe(1);
+    const fatal = second.logs.find((l) => l.level === 60);
+    expect(fatal).toMatchObject({
+      code: 'STORE_SCHEMA_UNSUPPORTED',
+      data: { version: LMDB_FORMAT + 1, supported: LMDB_FORMAT },
+    });
+    expect(String(fatal?.msg)).toContain('upgrade thalo-node');
+    expect(readFileSync(join(root.data, 'data.mdb')).equals(before)).toBe(true);
   });
 });
