@@ -2,10 +2,11 @@
  * The yardstick of `npm run bench`: a single-thread loop of plain lmdb-js that does exactly the
  * store's writes for a counter command (src/store/append-transaction.ts: read the stream's head,
  * put the event envelope under its position with the store's record encoding and checksum, the
- * sparse stream index every 32nd seq, the new head, and the fold of old heads), and nothing else: no wasm, no worker hop, no
- * validation. Each command is one `transaction()` callback; lmdb-js commits the callbacks queued
- * in one turn of the event loop in one LMDB transaction, synced like the store's (the environment
- * is opened by the store's own `openDatabases`, `overlappingSync: false`).
+ * sparse stream index every 32nd seq, the new head, and the fold of old heads), and nothing
+ * else: no wasm, no worker hop, no validation. Each command is one `transaction()` callback;
+ * lmdb-js commits the callbacks queued in one turn of the event loop in one LMDB transaction,
+ * synced like the store's (the environment is opened by the store's own `openDatabases`,
+ * `overlappingSync: false`).
  *
  * The engine has to do all of this plus the rest, so the ratio engine / plain loop says how much
  * the engine's batching and threads win (or lose) over the simplest durable program on this disk.
