@@ -15,7 +15,7 @@ import { Engine } from '../src/engine/index.js';
 import { EventStore } from '../src/store/index.js';
 import { loadModule } from '../src/wasm/index.js';
 import { AggregateStates } from '../workers/aggregate-states.js';
-import { closedLoop, commitCost, describeMachine, formatCpu } from './machine.js';
+import { closedLoopWithCommits, describeMachine, formatCpu } from './machine.js';
 import type { RunResult } from './machine.js';
 import { plainLoop } from './plain-lmdb.js';
 
@@ -60,19 +60,6 @@ function resultRow(workload: string, runner: string, result: RunResult, ratio?: 
   ]);
 }
 
-/** `closedLoop` on `engine`, with what its store commits cost (see `commitCost`). */
-async function measured(
-  engine: Engine,
-  label: string,
-  total: number,
-  inFlight: number,
-  idOf: (i: number) => string,
-): Promise<RunResult & { commits: string }> {
-  const before = engine.commitStats();
-  const result = await closedLoop(engine, label, total, inFlight, idOf);
-  return { ...result, commits: commitCost(before, engine.commitStats(), total) };
-}
-
 /** A bar of issue 20, checked against a ratio measured in this run: printed, not enforced. */
 interface Bar {
   what: string;
@@ -102,7 +89,9 @@ async function throughput(): Promise<{ best: number; bars: Bar[] }> {
       const yardstick = await plainLoop(COMMANDS, IN_FLIGHT, idOf);
       plain.set(workload, yardstick);
       console.log(resultRow(workload, 'plain loop', yardstick));
-      const result = await withEngine(workers, (engine) => measured(engine, `${workload} × ${workers}`, COMMANDS, IN_FLIGHT, idOf));
+      const result = await withEngine(workers, (engine) =>
+        closedLoopWithCommits(engine, `${workload} × ${workers}`, COMMANDS, IN_FLIGHT, idOf),
+      );
       const ratio = result.commandsPerS / yardstick.commandsPerS;
       if (workload === '10,000 aggregates' && result.commandsPerS > best) {
         best = result.commandsPerS;
@@ -114,7 +103,7 @@ async function throughput(): Promise<{ best: number; bars: Bar[] }> {
   // One sequential client: each command waits for the previous one's sync, as does the plain loop's.
   const plainSequential = await plainLoop(5_000, 1, () => 'seq');
   console.log(resultRow('1 sequential client', 'plain loop', plainSequential));
-  const sequential = await withEngine(1, (engine) => measured(engine, 'sequential', 5_000, 1, () => 'seq'));
+  const sequential = await withEngine(1, (engine) => closedLoopWithCommits(engine, 'sequential', 5_000, 1, () => 'seq'));
   const sequentialRatio = sequential.commandsPerS / plainSequential.commandsPerS;
   console.log(resultRow('1 sequential client', 'engine × 1', sequential, sequentialRatio, sequential.commits));
   return {

@@ -23,7 +23,7 @@ import { pack } from 'msgpackr';
 import { Engine } from '../src/engine/index.js';
 import { EventStore } from '../src/store/index.js';
 import type { AppendRequest, BatchAppendOutcome } from '../src/store/index.js';
-import { closedLoop, commitCost, describeMachine, formatCpu, progress } from './machine.js';
+import { closedLoopWithCommits, describeMachine, formatCpu, progress } from './machine.js';
 import type { RunResult } from './machine.js';
 
 const MODULES = resolve(process.env.THALO_BENCH_MODULES ?? 'modules');
@@ -83,15 +83,10 @@ async function run(path: string, workload: (typeof workloads)[number]): Promise<
     // Warm up on aggregates of neither workload.
     await Promise.all(Array.from({ length: 2_000 }, (_, i) => engine.execute('counter', `warm-${i}`, 'Increment', { amount: 1 })));
     const before = engine.cacheStats();
-    const commitsBefore = engine.commitStats();
-    const result = await closedLoop(engine, workload.name, COMMANDS, IN_FLIGHT, workload.id);
+    const result = await closedLoopWithCommits(engine, workload.name, COMMANDS, IN_FLIGHT, workload.id);
     const after = engine.cacheStats();
     const hits = after.hits - before.hits;
-    return {
-      ...result,
-      hitRate: hits / (hits + after.misses - before.misses),
-      commits: commitCost(commitsBefore, engine.commitStats(), COMMANDS),
-    };
+    return { ...result, hitRate: hits / (hits + after.misses - before.misses) };
   } finally {
     await engine.stop();
   }

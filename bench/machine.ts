@@ -130,7 +130,7 @@ export function formatCpu(cpu: CpuUse): string {
  * in µs. LMDB commits one at a time, so when this nears the µs per command the run reached
  * (1e6 / commands/s) times the workers, the store, not the CPU, sets the pace.
  */
-export function commitCost(before: CommitUse, after: CommitUse, commands: number): string {
+function commitCost(before: CommitUse, after: CommitUse, commands: number): string {
   const count = after.count - before.count;
   const appends = after.appends - before.appends;
   const perCommand = ((after.seconds - before.seconds) * 1e6) / commands;
@@ -146,6 +146,19 @@ export function closedLoop(
   idOf: (i: number) => string,
 ): Promise<RunResult> {
   return closedLoopOf((i) => engine.execute('counter', idOf(i), 'Increment', { amount: 1 }), label, total, inFlight);
+}
+
+/** `closedLoop`, with what the engine's store commits cost during it (see `commitCost`). */
+export async function closedLoopWithCommits(
+  engine: Engine,
+  label: string,
+  total: number,
+  inFlight: number,
+  idOf: (i: number) => string,
+): Promise<RunResult & { commits: string }> {
+  const before = engine.commitStats();
+  const result = await closedLoop(engine, label, total, inFlight, idOf);
+  return { ...result, commits: commitCost(before, engine.commitStats(), total) };
 }
 
 /**

@@ -164,12 +164,12 @@ export function openDatabases(path: string, options: { readOnly?: boolean } = {}
       format: openOrAbsent<number, string>(root, 'format', readOnly),
     };
     // Before anything is written: a newer release's directory is left as it is.
-    checkFormat(databases.format, path);
+    const format = checkFormat(databases.format, path);
     installChecksums(databases.snapshots, () => true);
     if (!readOnly) {
       checkStructures(events, path);
       saveEnvelopeStructure(events);
-      if (databases.format.get(FORMAT_KEY) !== LMDB_FORMAT) databases.format.putSync(FORMAT_KEY, LMDB_FORMAT);
+      if (format !== LMDB_FORMAT) databases.format.putSync(FORMAT_KEY, LMDB_FORMAT);
     }
     return databases;
   } catch (error) {
@@ -190,10 +190,10 @@ function openOrAbsent<V, K extends Key>(root: RootDatabase, name: string, readOn
   return none as unknown as Database<V, K>;
 }
 
-/** Throws `STORE_SCHEMA_UNSUPPORTED` when the directory's format is past LMDB_FORMAT. */
-function checkFormat(format: Database<number, string>, path: string): void {
+/** The directory's recorded format (none before 3); throws `STORE_SCHEMA_UNSUPPORTED` when it is past LMDB_FORMAT. */
+function checkFormat(format: Database<number, string>, path: string): number | undefined {
   const version = format.get(FORMAT_KEY);
-  if (version === undefined || version <= LMDB_FORMAT) return;
+  if (version === undefined || version <= LMDB_FORMAT) return version;
   throw new ThaloError(
     'STORE_SCHEMA_UNSUPPORTED',
     `the event store in ${path} was written by a newer release of thalo-node (format ${String(version)}; this release knows up to ${LMDB_FORMAT}); upgrade thalo-node to open it`,

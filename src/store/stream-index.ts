@@ -44,12 +44,20 @@ export function isIndexed(seq: number): boolean {
   return seq % STREAM_INDEX_EVERY === 0;
 }
 
-/** The head of `stream`: from `recent-heads`, else from `heads` in either of its formats. */
+/**
+ * The head record of `stream` as stored, unchecked: from `recent-heads`, which wins, else from
+ * `heads` (a `[seq, position]` pair, or a plain seq in format 1). Throws what lmdb-js throws.
+ */
+export function storedHead(dbs: StoreDatabases, stream: string): HeadRecord | number | undefined {
+  return dbs.recentHeads.get(stream) ?? dbs.heads.get(stream);
+}
+
+/** The head of `stream` (`storedHead`), checked, in either format of `heads`. */
 export function readHead(dbs: StoreDatabases, stream: string): Head {
   let value: HeadRecord | number | undefined;
   let position: number | undefined;
   try {
-    value = dbs.recentHeads.get(stream) ?? dbs.heads.get(stream);
+    value = storedHead(dbs, stream);
     if (value === undefined) return EMPTY_HEAD;
     if (typeof value !== 'number') {
       if (Array.isArray(value) && isCount(value[0]) && isCount(value[1])) return { seq: value[0], position: value[1] };

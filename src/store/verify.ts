@@ -24,7 +24,7 @@ import { openDatabases } from './databases.js';
 import type { StoreDatabases } from './databases.js';
 import { readEvent, readLastPosition } from './event-reads.js';
 import { inspectMetaPages } from './meta-pages.js';
-import { isIndexed } from './stream-index.js';
+import { isIndexed, storedHead } from './stream-index.js';
 import type { StoredEvent } from './types.js';
 
 /** Damaged positions `from` to `to` (inclusive), all with the same kind of problem. */
@@ -150,8 +150,7 @@ class Scan {
   private checkStreams(): void {
     for (const [stream, seen] of this.streams) {
       const problem = (text: string): void => void this.report.problems.push(`stream "${stream}": ${text}`);
-      // As readHead looks: `recent-heads` first (stream-index.ts).
-      const head = this.get(`the head of stream "${stream}"`, () => this.dbs.recentHeads.get(stream) ?? this.dbs.heads.get(stream));
+      const head = this.get(`the head of stream "${stream}"`, () => storedHead(this.dbs, stream));
       if (head.failed) continue;
       const [seq, position] =
         typeof head.value === 'number' ? [head.value, undefined] : Array.isArray(head.value) ? head.value : [undefined, undefined];
