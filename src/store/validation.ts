@@ -3,10 +3,10 @@
  * before the write transaction, so that the code inside the transaction only reads, compares and
  * writes: a request that fails there fails before it wrote anything (see append-transaction.ts).
  */
-import { randomUUID } from 'node:crypto';
 import { ThaloError } from '../errors.js';
 import { validateExpectedVersion } from '../expected-version.js';
 import { DEFAULT_MAX_EVENT_BYTES, DEFAULT_MAX_EVENTS_PER_COMMAND, DEFAULT_MAX_METADATA_BYTES, metadataBytes } from '../limits.js';
+import { newEventId } from './event-ids.js';
 import { describeNameProblem, validateStreamName } from './stream-name.js';
 import type {
   AppendRequest,
@@ -127,15 +127,15 @@ export function prepareRequest(request: AppendRequest, limits: AppendLimits): Pr
 }
 
 function prepareEvent(event: NewEvent, index: number, stream: string, limits: AppendLimits): PreparedEvent {
-  const where = `event ${index} for stream "${stream}"`;
-  if (typeof event !== 'object' || event === null) invalidEvent(`${where} must be an object`);
-  const typeProblem = describeNameProblem(event.type, `${where}: type`, MAX_EVENT_TYPE_BYTES);
+  if (typeof event !== 'object' || event === null) invalidEvent(`${eventWhere(index, stream)} must be an object`);
+  const typeProblem = eventNameProblem(event.type, 'type', MAX_EVENT_TYPE_BYTES, index, stream);
   if (typeProblem !== undefined) invalidEvent(typeProblem);
-  if (!(event.data instanceof Uint8Array)) invalidEvent(`${where} (${event.type}): data must be a Uint8Array of msgpack bytes`);
+  if (!(event.data instanceof Uint8Array))
+    invalidEvent(`${eventWhere(index, stream)} (${event.type}): data must be a Uint8Array of msgpack bytes`);
   if (event.data.length > limits.maxEventBytes) {
     throw new ThaloError(
       'EVENT_TOO_LARGE',
-      `${where} (${event.type}) has ${event.data.length} bytes of data; the limit is ${limits.maxEventBytes}`,
+      `${eventWhere(index, stream)} (${event.type}) has ${event.data.length} bytes of data; the limit is ${limits.maxEventBytes}`,
       {
         data: { stream, type: event.type, size: event.data.length, limit: limits.maxEventBytes },
       },
@@ -143,17 +143,17 @@ function prepareEvent(event: NewEvent, index: number, stream: string, limits: Ap
   }
   let id = event.id;
   if (id === undefined) {
-    id = randomUUID();
+    id = newEventId();
   } else {
-    const idProblem = describeNameProblem(id, `${where}: id`, MAX_EVENT_ID_BYTES);
+    const idProblem = eventNameProblem(id, 'id', MAX_EVENT_ID_BYTES, index, stream);
     if (idProblem !== undefined) invalidEvent(idProblem);
   }
-  const metadata = checkMetadata(event.metadata, where);
+  const metadata = checkMetadata(event.metadata, index, stream);
   const size = metadataBytes(metadata);
   if (size > limits.maxMetadataBytes) {
     throw new ThaloError(
       'METADATA_TOO_LARGE',
-      `${where}: its metadata (ids and headers) takes ${size} bytes; the limit is ${limits.maxMetadataBytes}`,
+      `${eventWhere(index, stream)}: its metadata (ids and headers) takes ${size} bytes; the limit is ${limits.maxMetadataBytes}`,
       {
         data: { stream, size, limit: limits.maxMetadataBytes },
       },
@@ -162,29 +162,45 @@ function prepareEvent(event: NewEvent, index: number, stream: string, limits: Ap
   return { id, type: event.type, data: event.data, metadata };
 }
 
+/**
+ * Which event a message is about. Built only when there is something to say: checks run for
+ * every event appended, and a string made up front for each would be garbage nearly always.
+ */
+function eventWhere(index: number, stream: string): string {
+  return `event ${index} for stream "${stream}"`;
+}
+
+/** `describeNameProblem` for an event's type or id, its label built only for a name that fails. */
+function eventNameProblem(name: unknown, field: 'type' | 'id', maxBytes: number, index: number, stream: string): string | undefined {
+  if (describeNameProblem(name, field, maxBytes) === undefined) return undefined;
+  return describeNameProblem(name, `${eventWhere(index, stream)}: ${field}`, maxBytes);
+}
+
 /** A fresh metadata object with only the known fields, so the stored envelope has no surprises. */
-function checkMetadata(metadata: EventMetadata | undefined, where: string): EventMetadata {
+function checkMetadata(metadata: EventMetadata | undefined, index: number, stream: string): EventMetadata {
   const out: EventMetadata = {};
   if (metadata === undefined) return out;
-  if (typeof metadata !== 'object' || metadata === null) invalidEvent(`${where}: metadata must be an object`);
+  if (typeof metadata !== 'object' || metadata === null) invalidEvent(`${eventWhere(index, stream)}: metadata must be an object`);
   for (const key in metadata) {
     const value = (metadata as Record<string, unknown>)[key];
     if (value === undefined) continue;
     if (key === 'correlationId' || key === 'causationId' || key === 'commandId') {
-      if (typeof value !== 'string') invalidEvent(`${where}: metadata.${key} must be a string`);
+      if (typeof value !== 'string') invalidEvent(`${eventWhere(index, stream)}: metadata.${key} must be a string`);
       out[key] = value;
     } else if (key === 'headers') {
       if (typeof value !== 'object' || value === null || Array.isArray(value))
-        invalidEvent(`${where}: metadata.headers must be an object of strings`);
+        invalidEvent(`${eventWhere(index, stream)}: metadata.headers must be an object of strings`);
       const headers: Record<string, string> = {};
       for (const name in value) {
         const header = (value as Record<string, unknown>)[name];
-        if (typeof header !== 'string') invalidEvent(`${where}: metadata.headers.${name} must be a string`);
+        if (typeof header !== 'string') invalidEvent(`${eventWhere(index, stream)}: metadata.headers.${name} must be a string`);
         headers[name] = header;
       }
       out.headers = headers;
     } else {
-      invalidEvent(`${where}: metadata.${key} is not a metadata field (correlationId, causationId, commandId, headers); put it in headers`);
+      invalidEvent(
+        `${eventWhere(index, stream)}: metadata.${key} is not a metadata field (correlationId, causationId, commandId, headers); put it in headers`,
+      );
     }
   }
   return out;
