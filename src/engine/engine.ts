@@ -30,15 +30,18 @@ import type { EngineOptions, ExecuteOptions, ExecuteResult, ExecutedEvent } from
 
 /**
  * The worker entry, and what its thread needs to run it. Built, it is the compiled file beside
- * this one. Run from the sources (under vitest this file is `src/engine/engine.ts`), it is the
- * worker's own source, loaded through tsx: a test then runs the worker code it claims to test,
- * not whatever `dist/` held since the last build.
+ * this one, and the worker inherits this process's Node options as Node itself hands them on:
+ * passed explicitly, `process.execArgv` would make Piscina's `new Worker` throw
+ * ERR_WORKER_INVALID_EXEC_ARGV for the V8 and per-process flags a worker cannot take, which users
+ * do set (`node --max-old-space-size=4096 app.js`). Run from the sources (under vitest this file
+ * is `src/engine/engine.ts`), it is the worker's own source, loaded through tsx: a test then runs
+ * the worker code it claims to test, not whatever `dist/` held since the last build.
  */
-function workerEntry(): { filename: string; execArgv: string[] } {
+function workerEntry(): { filename: string; execArgv?: string[] } {
   const here = import.meta.url;
   if (here.endsWith('.ts'))
     return { filename: new URL('../../workers/aggregate-worker.ts', here).href, execArgv: [...process.execArgv, '--import', 'tsx'] };
-  return { filename: new URL('../../workers/aggregate-worker.js', here).href, execArgv: process.execArgv };
+  return { filename: new URL('../../workers/aggregate-worker.js', here).href };
 }
 
 /**

@@ -61,6 +61,8 @@ export interface StartOptions {
   root?: { root: string; modules: string; data: string };
   args?: string[];
   env?: Record<string, string>;
+  /** Options for node itself, before the script (`--max-old-space-size=512`). */
+  nodeArgs?: string[];
 }
 
 /** Start the runtime on a free port and wait until it listens. */
@@ -77,7 +79,7 @@ export function spawnRuntime(options: StartOptions = {}): Omit<RuntimeProcess, '
   const dirs = options.root ?? tempRoot();
   const child = spawn(
     process.execPath,
-    [RUNTIME, '--port', '0', '--workers', '2', '--modules', 'modules', '--data', 'data', ...(options.args ?? [])],
+    [...(options.nodeArgs ?? []), RUNTIME, '--port', '0', '--workers', '2', '--modules', 'modules', '--data', 'data', ...(options.args ?? [])],
     {
       cwd: dirs.root,
       env: { ...cleanEnv(), ...options.env },
