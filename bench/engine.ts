@@ -5,11 +5,18 @@
  * (bench/plain-lmdb.ts) with the ratio between them and the CPU per command; then the time to rebuild an aggregate from 10,000 events with
  * and without a snapshot. Exits non-zero if durable throughput falls below 10,000 commands/s.
  *
+ * With issue 20's targets it prints two ceilings this machine sets, measured in the same run: the
+ * single writer's (1e6 / the plain loop's µs per command inside the write transaction, which the
+ * engine's appends go through one at a time too), and the floor of one sequential command (its
+ * commit plus a round trip to a worker thread that was blocked as long, see
+ * bench/round-trip-worker.ts).
+ *
  * Environment: BENCH_COMMANDS (default 200,000 per run), BENCH_IN_FLIGHT (default 2,000).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { Piscina } from 'piscina';
 import { Bench } from 'tinybench';
 import { Engine } from '../src/engine/index.js';
 import { EventStore } from '../src/store/index.js';
@@ -38,6 +45,33 @@ async function withEngine<T>(workers: number, fn: (engine: Engine) => Promise<T>
   } finally {
     await engine.stop();
     rmSync(data, { recursive: true, force: true });
+  }
+}
+
+/**
+ * What a round trip main thread → worker → main thread costs beyond the worker's own work, in µs,
+ * when the worker blocks its thread for `blockUs` first, through Piscina set up as the engine's
+ * pool is (`atomics: 'async'`).
+ */
+async function roundTripUs(blockUs: number): Promise<number> {
+  const pool = new Piscina({
+    filename: new URL('./round-trip-worker.js', import.meta.url).href,
+    minThreads: 1,
+    maxThreads: 1,
+    atomics: 'async',
+  });
+  try {
+    for (let i = 0; i < 100; i++) await pool.run(blockUs);
+    const TRIPS = 1_000;
+    let beyond = 0;
+    for (let i = 0; i < TRIPS; i++) {
+      const started = performance.now();
+      const blocked = (await pool.run(blockUs)) as number;
+      beyond += (performance.now() - started) * 1000 - blocked;
+    }
+    return beyond / TRIPS;
+  } finally {
+    await pool.destroy();
   }
 }
 
@@ -75,12 +109,14 @@ async function throughput(): Promise<{ best: number; bars: Bar[] }> {
   console.log(
     'CPU µs/command: process total / main thread / other threads (workers, lmdb, V8); kernel: the part of the total in the kernel',
   );
-  console.log("commit µs/cmd (appends): the store commits' time per command, the write lock's wait included (appends per commit)");
+  console.log("commit µs/cmd (appends): the store commits' time per command, the write lock's wait included (appends per commit);");
+  console.log('  for the plain loop, its µs per command inside the write transaction');
   console.log(
     row(['workload', 'runner', 'commands/s', 'vs plain', 'p50 ms', 'p99 ms', 'peak RSS MiB', 'CPU µs/cmd', 'kernel', 'commit µs/cmd']),
   );
   let best = 0;
   let bestRatio = 0;
+  let bestPlain: (RunResult & { inTransactionUs: number }) | undefined;
   const plain = new Map<string, RunResult>();
   for (const workers of counts) {
     for (const workload of ['10,000 aggregates', '1 hot aggregate'] as const) {
@@ -88,7 +124,7 @@ async function throughput(): Promise<{ best: number; bars: Bar[] }> {
       // The plain loop runs next to each engine run, so that both see the same machine (noise).
       const yardstick = await plainLoop(COMMANDS, IN_FLIGHT, idOf);
       plain.set(workload, yardstick);
-      console.log(resultRow(workload, 'plain loop', yardstick));
+      console.log(resultRow(workload, 'plain loop', yardstick, undefined, `${yardstick.inTransactionUs.toFixed(1)} in txn`));
       const result = await withEngine(workers, (engine) =>
         closedLoopWithCommits(engine, `${workload} × ${workers}`, COMMANDS, IN_FLIGHT, idOf),
       );
@@ -96,6 +132,7 @@ async function throughput(): Promise<{ best: number; bars: Bar[] }> {
       if (workload === '10,000 aggregates' && result.commandsPerS > best) {
         best = result.commandsPerS;
         bestRatio = ratio;
+        bestPlain = yardstick;
       }
       console.log(resultRow(workload, `engine × ${workers}`, result, ratio, result.commits));
     }
@@ -106,6 +143,26 @@ async function throughput(): Promise<{ best: number; bars: Bar[] }> {
   const sequential = await withEngine(1, (engine) => closedLoopWithCommits(engine, 'sequential', 5_000, 1, () => 'seq'));
   const sequentialRatio = sequential.commandsPerS / plainSequential.commandsPerS;
   console.log(resultRow('1 sequential client', 'engine × 1', sequential, sequentialRatio, sequential.commits));
+
+  // The ceilings this machine sets (see the header).
+  const writerCeiling = 1e6 / bestPlain!.inTransactionUs;
+  const hopsIdle = await roundTripUs(0);
+  const hops = await roundTripUs(sequential.commitUs);
+  const floorUs = sequential.commitUs + hops;
+  const plainSequentialUs = 1e6 / plainSequential.commandsPerS;
+  console.log('\nceilings of this machine, measured in this run');
+  console.log(
+    `  single writer: the plain loop spent ${bestPlain!.inTransactionUs.toFixed(1)} µs per command inside the write transaction (10,000 aggregates, the best engine run's plain loop):`,
+  );
+  console.log(
+    `    no number of workers passes ${Math.round(writerCeiling)} commands/s = ${(writerCeiling / bestPlain!.commandsPerS).toFixed(2)}× that plain loop`,
+  );
+  console.log(
+    `  one sequential command: its commit (${sequential.commitUs.toFixed(0)} µs, above) + a worker round trip after blocking that long (${hops.toFixed(0)} µs; ${hopsIdle.toFixed(0)} µs without blocking)`,
+  );
+  console.log(
+    `    = ${floorUs.toFixed(0)} µs, ${Math.round(1e6 / floorUs)} commands/s at best = ${(plainSequentialUs / floorUs).toFixed(2)}× the plain loop's ${plainSequentialUs.toFixed(0)} µs`,
+  );
   return {
     best,
     bars: [

@@ -125,16 +125,15 @@ export function formatCpu(cpu: CpuUse): string {
 
 /**
  * What the engine's store commits cost per command during a run, from two readings of
- * `Engine.commitStats()`: a commit's appends on average, and the commits' time (from a worker
- * handing one to the store until durable, the wait for LMDB's write lock included) per command,
- * in µs. LMDB commits one at a time, so when this nears the µs per command the run reached
+ * `Engine.commitStats()`: the commits' time (from a worker handing one to the store until durable,
+ * the wait for LMDB's write lock included) per command, in µs, and a commit's appends on average.
+ * LMDB commits one at a time, so when the time nears the µs per command the run reached
  * (1e6 / commands/s) times the workers, the store, not the CPU, sets the pace.
  */
-function commitCost(before: CommitUse, after: CommitUse, commands: number): string {
+function commitCost(before: CommitUse, after: CommitUse, commands: number): { us: number; appends: number } {
   const count = after.count - before.count;
   const appends = after.appends - before.appends;
-  const perCommand = ((after.seconds - before.seconds) * 1e6) / commands;
-  return `${perCommand.toFixed(1)} (${count === 0 ? 0 : Math.round(appends / count)})`;
+  return { us: ((after.seconds - before.seconds) * 1e6) / commands, appends: count === 0 ? 0 : Math.round(appends / count) };
 }
 
 /** Keeps `inFlight` counter commands outstanding on `engine` until `total` were acknowledged. */
@@ -148,17 +147,18 @@ export function closedLoop(
   return closedLoopOf((i) => engine.execute('counter', idOf(i), 'Increment', { amount: 1 }), label, total, inFlight);
 }
 
-/** `closedLoop`, with what the engine's store commits cost during it (see `commitCost`). */
+/** `closedLoop`, with what the engine's store commits cost during it (see `commitCost`): as a table cell, and in µs per command. */
 export async function closedLoopWithCommits(
   engine: Engine,
   label: string,
   total: number,
   inFlight: number,
   idOf: (i: number) => string,
-): Promise<RunResult & { commits: string }> {
+): Promise<RunResult & { commits: string; commitUs: number }> {
   const before = engine.commitStats();
   const result = await closedLoop(engine, label, total, inFlight, idOf);
-  return { ...result, commits: commitCost(before, engine.commitStats(), total) };
+  const { us, appends } = commitCost(before, engine.commitStats(), total);
+  return { ...result, commits: `${us.toFixed(1)} (${appends})`, commitUs: us };
 }
 
 /**

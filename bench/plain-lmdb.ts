@@ -10,6 +10,11 @@
  *
  * The engine has to do all of this plus the rest, so the ratio engine / plain loop says how much
  * the engine's batching and threads win (or lose) over the simplest durable program on this disk.
+ *
+ * The loop also times its callbacks: the µs per command spent inside the write transaction.
+ * LMDB lets one writer in at a time, and the engine's workers do these same writes inside the
+ * same one transaction at a time, so 1e6 / that figure bounds the commands/s of any number of
+ * workers from above (the commit's own writes and sync, also under the lock, come on top).
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -30,14 +35,20 @@ const FOLD_EVERY = 512;
 const DATA = pack({ amount: 1 });
 
 /** Runs `total` counter commands through plain lmdb-js writes, `inFlight` outstanding at a time. */
-export async function plainLoop(total: number, inFlight: number, idOf: (i: number) => string): Promise<RunResult> {
+export async function plainLoop(
+  total: number,
+  inFlight: number,
+  idOf: (i: number) => string,
+): Promise<RunResult & { inTransactionUs: number }> {
   const path = mkdtempSync(join(tmpdir(), 'thalo-bench-plain-'));
   const dbs = openDatabases(path);
   try {
     let last = readLastPosition(dbs);
     let written = 0;
+    let inTransaction = 0;
     const command = (stream: string): Promise<unknown> =>
       dbs.root.transaction(() => {
+        const entered = performance.now();
         const head = readHead(dbs, stream);
         const position = ++last;
         const seq = head.seq + 1;
@@ -59,10 +70,13 @@ export async function plainLoop(total: number, inFlight: number, idOf: (i: numbe
         // per FOLD_EVERY commands, as one range read like the store's (one per command would pay
         // a cursor each time, which the store does not).
         if (++written % FOLD_EVERY === 0) foldRecentHeads(dbs, position, 2 * FOLD_EVERY);
+        inTransaction += performance.now() - entered;
       });
     // Warm up as the engine's run does: 2,000 commands on other streams.
     await Promise.all(Array.from({ length: 2_000 }, (_, i) => command(`counter-warm-${i}`)));
-    return await closedLoopOf((i) => command(`counter-${idOf(i)}`), 'plain loop', total, inFlight);
+    inTransaction = 0;
+    const result = await closedLoopOf((i) => command(`counter-${idOf(i)}`), 'plain loop', total, inFlight);
+    return { ...result, inTransactionUs: (inTransaction * 1000) / total };
   } finally {
     await dbs.root.close();
     rmSync(path, { recursive: true, force: true });
