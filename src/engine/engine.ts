@@ -47,13 +47,14 @@ function workerEntry(): { filename: string; execArgv?: string[] } {
 /**
  * The young generation of each worker's heap, in MiB (V8 splits it into two semi-spaces of a
  * third each). A batch of 2,000 commands allocates about 10 MiB that mostly dies when the batch
- * replies; with V8's default (16 MiB semi-spaces) a scavenge lands inside nearly every batch and
- * copies everything the batch still holds. Measured on the 2-core machine, 400,000 commands, 3
- * alternating runs each: 1 worker 40k–48k commands/s at 26–32 µs CPU each by default, 46k–55k
- * at 20–26 µs with 96; 2 workers 53k–65k → 60k–65k (CPU 24–30 → 24–26 µs). 192 did no better.
- * The cost is memory: up to this much more per worker at its busiest.
+ * replies; with V8's default for a worker (48 MiB here) a scavenge lands inside nearly every batch
+ * and copies everything the batch still holds. `npm run bench:worker` (a worker's batch path in a
+ * worker thread with these limits), in alternating runs on the 2-core machine: 22.4–23.6 µs of
+ * CPU per command by default, 21.5–23.0 with 48, 14.0–15.1 with 96, 16.2–16.8 with 192, 16.7–18.0
+ * with 384. The engine, 400,000 commands, 3 alternating runs each: 1 worker 40k–48k → 46k–55k
+ * commands/s, 2 workers 53k–65k → 60k–65k. The cost is memory: up to this much more per worker.
  */
-const WORKER_YOUNG_GENERATION_MB = 96;
+export const WORKER_YOUNG_GENERATION_MB = 96;
 
 export class Engine {
   private stopping = false;
