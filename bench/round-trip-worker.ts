@@ -1,9 +1,9 @@
 /**
  * The worker of bench/engine.ts's round-trip figure: it blocks its thread for `waitUs` µs, as an
  * aggregate worker is blocked while its commit syncs, and answers with how long it was blocked.
- * A thread that slept that long wakes slower than one that was just busy, and so does the main
- * thread waiting for the answer: the round trip minus the block is what the two thread hops of
- * one sequential command cost on this machine.
+ * The round trip minus the block is what the two thread hops of one sequential command cost on
+ * this machine, each thread having slept as long as it does around a commit (a vCPU that halted
+ * may take longer to wake than a busy one, so the figure is taken both ways).
  */
 const cell = new Int32Array(new SharedArrayBuffer(4));
 

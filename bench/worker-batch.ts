@@ -1,5 +1,5 @@
 /**
- * `npm run bench:worker`: what one aggregate worker does for a batch, on this thread and nothing
+ * `npm run bench:worker`: what one aggregate worker does for a batch, on one thread and nothing
  * else: the commands decoded from their buffer, each handled by the `counter` guest against its
  * cached state, one durable commit (workers/batch-executor.ts), the reply encoded, and decoded
  * again as the engine would, in a worker thread with the heap limits of the engine's workers. No
