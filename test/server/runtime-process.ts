@@ -79,7 +79,19 @@ export function spawnRuntime(options: StartOptions = {}): Omit<RuntimeProcess, '
   const dirs = options.root ?? tempRoot();
   const child = spawn(
     process.execPath,
-    [...(options.nodeArgs ?? []), RUNTIME, '--port', '0', '--workers', '2', '--modules', 'modules', '--data', 'data', ...(options.args ?? [])],
+    [
+      ...(options.nodeArgs ?? []),
+      RUNTIME,
+      '--port',
+      '0',
+      '--workers',
+      '2',
+      '--modules',
+      'modules',
+      '--data',
+      'data',
+      ...(options.args ?? []),
+    ],
     {
       cwd: dirs.root,
       env: { ...cleanEnv(), ...options.env },
