@@ -20,9 +20,7 @@ import { Piscina } from 'piscina';
 import { Bench } from 'tinybench';
 import { Engine } from '../src/engine/index.js';
 import { EventStore } from '../src/store/index.js';
-import { loadModule } from '../src/wasm/index.js';
-import { AggregateStates } from '../workers/aggregate-states.js';
-import { closedLoopWithCommits, describeMachine, formatCpu } from './machine.js';
+import { closedLoopWithCommits, counterStates, describeMachine, formatCpu } from './machine.js';
 import type { RunResult } from './machine.js';
 import { plainLoop } from './plain-lmdb.js';
 
@@ -183,10 +181,7 @@ async function rebuild(): Promise<void> {
   await engine.stop();
   // Rebuild exactly as a worker does, on this thread, so tinybench can time it.
   const store = EventStore.open({ path: data });
-  const states = new AggregateStates(store, 10);
-  const file = join(MODULES, 'counter.wasm');
-  const counter = await loadModule(file);
-  states.load([{ name: 'counter', file, version: 1, compiled: counter.compiled, facts: counter.facts }]);
+  const states = await counterStates(store, 10, MODULES);
   const slot = states.slot('counter');
   const full = await states.rebuild(slot, 'counter-long', 'long');
   await store.putSnapshot('counter-long', { seq: full.version, state: slot.instance.snapshot(full.handle) });

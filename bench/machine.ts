@@ -1,11 +1,27 @@
 /** What every benchmark prints first: the machine its figures come from. */
 import { readFileSync } from 'node:fs';
 import { availableParallelism, cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
 import type { CommitUse, Engine } from '../src/engine/index.js';
+import type { EventStoreContract } from '../src/store/index.js';
+import { loadModule } from '../src/wasm/index.js';
+import { AggregateStates } from '../workers/aggregate-states.js';
 
 export function describeMachine(): string {
   const cpu = cpus()[0]?.model.trim() ?? 'unknown CPU';
   return `machine: ${availableParallelism()} cores, ${cpu}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, ${process.platform}/${process.arch}`;
+}
+
+/**
+ * A worker's aggregate states on `store`, `cacheSize` of them, with the `counter` module of
+ * `modules` loaded: for benchmarks that run a worker's code on their own thread.
+ */
+export async function counterStates(store: EventStoreContract, cacheSize: number, modules: string): Promise<AggregateStates> {
+  const states = new AggregateStates(store, cacheSize);
+  const file = join(modules, 'counter.wasm');
+  const counter = await loadModule(file);
+  states.load([{ name: 'counter', file, version: 1, compiled: counter.compiled, facts: counter.facts }]);
+  return states;
 }
 
 /** Percentile of an ascending sorted array (nearest rank). */

@@ -21,10 +21,8 @@ import { decodeBatchReply, decodeCommands, encodeBatchReply, encodeCommands } fr
 import type { CommandMessage } from '../src/protocol/messages.js';
 import { ProgressBoard } from '../src/protocol/progress-board.js';
 import { EventStore } from '../src/store/index.js';
-import { loadModule } from '../src/wasm/index.js';
-import { AggregateStates } from '../workers/aggregate-states.js';
 import { BatchExecutor } from '../workers/batch-executor.js';
-import { cpuMeter, describeMachine } from './machine.js';
+import { counterStates, cpuMeter, describeMachine } from './machine.js';
 
 const MODULES = resolve(process.env.THALO_BENCH_MODULES ?? 'modules');
 const BATCH = Number(process.env.BENCH_WORKER_BATCH ?? 2_000);
@@ -37,10 +35,7 @@ async function run(): Promise<void> {
   // A worker's own handle: small commits on this thread, as the engine's workers open the store.
   const store = EventStore.open({ path, commitOnThread: true });
   try {
-    const states = new AggregateStates(store, AGGREGATES);
-    const file = join(MODULES, 'counter.wasm');
-    const counter = await loadModule(file);
-    states.load([{ name: 'counter', file, version: 1, compiled: counter.compiled, facts: counter.facts }]);
+    const states = await counterStates(store, AGGREGATES, MODULES);
     const { buffer, origin } = ProgressBoard.create(1);
     const executor = new BatchExecutor(store, states, new ProgressBoard(buffer, origin), { snapshotEvery: 1_000 });
     const payload = normalizePayload({ amount: 1 }, 'payload');
