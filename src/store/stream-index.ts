@@ -195,9 +195,11 @@ export function listStreams(dbs: StoreDatabases, prefix: string, after: string |
       versions.set(key, version);
     }
   }
-  // In the databases' own order: ordered-binary compares strings by their UTF-8 bytes.
-  const streams = [...versions.keys()].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
-  return streams.slice(0, limit).map((stream) => ({ stream, version: versions.get(stream)! }));
+  // In the databases' own order: ordered-binary compares strings by their UTF-8 bytes (each
+  // name encoded once, not once per comparison).
+  const sorted = [...versions].map(([stream, version]) => ({ stream, version, bytes: Buffer.from(stream) }));
+  sorted.sort((a, b) => Buffer.compare(a.bytes, b.bytes));
+  return sorted.slice(0, limit).map(({ stream, version }) => ({ stream, version }));
 }
 
 /** Up to `limit` entries of `db` (one of the heads) whose keys start with `prefix` and come after `after`. */
