@@ -3,7 +3,7 @@
  * its events with their metadata, payloads folded, causation ids linked to the events they name,
  * and its state at any seq (`GET /v1/aggregates/:aggregate/:id/state?at=`) with what changed.
  */
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import type { ExecutedEvent } from '../../src/protocol/commands.js';
 import type { AggregateStateAt, ModuleList, StreamList, StreamPage } from '../../src/protocol/http.js';
 import { api } from './api.js';
@@ -21,20 +21,29 @@ export function StreamList() {
   const [pages, setPages] = useState<StreamList[]>([]);
   const [error, setError] = useState<unknown>();
 
-  const load = async (after: string | null) => {
+  // Each search aborts the loads of the one before, so a late answer to an earlier search (the
+  // page's first, unfiltered list, say) never replaces the streams of the latest.
+  const search = useRef(new AbortController());
+  const load = async (after: string | null, signal: AbortSignal) => {
     const params = new URLSearchParams({ limit: String(PAGE) });
     if (query.aggregate) params.set('aggregate', query.aggregate);
     if (query.prefix) params.set('prefix', query.prefix);
     if (after) params.set('after', after);
     try {
-      const page = await api<StreamList>(`/v1/streams?${params}`);
+      const page = await api<StreamList>(`/v1/streams?${params}`, { signal });
+      if (signal.aborted) return;
       setPages((list) => (after ? [...list, page] : [page]));
       setError(undefined);
     } catch (failure) {
-      setError(failure);
+      if (!signal.aborted) setError(failure);
     }
   };
-  useEffect(() => void load(null), [query]);
+  useEffect(() => {
+    const controller = new AbortController();
+    search.current = controller;
+    void load(null, controller.signal);
+    return () => controller.abort();
+  }, [query]);
 
   const streams = pages.flatMap((p) => p.streams);
   const next = pages.at(-1)?.next ?? null;
@@ -93,7 +102,7 @@ export function StreamList() {
       </div>
       {pages.length > 0 && streams.length === 0 && <p class="muted">No stream matches.</p>}
       {next !== null && (
-        <button type="button" onClick={() => void load(next)}>
+        <button type="button" onClick={() => void load(next, search.current.signal)}>
           Next {PAGE}
         </button>
       )}
@@ -240,17 +249,25 @@ export function StreamView({ aggregate, id }: { aggregate: string; id: string })
   const [correlation, setCorrelation] = useState<string | null>(null);
   const path = `/v1/aggregates/${encodeURIComponent(aggregate)}/${encodeURIComponent(id)}/events`;
 
-  const load = async (from: number, reset: boolean) => {
+  // As in StreamList: opening another stream aborts the loads of the one before.
+  const opened = useRef(new AbortController());
+  const load = async (from: number, reset: boolean, signal: AbortSignal) => {
     try {
-      const page = await api<StreamPage>(`${path}?from=${from}&limit=${PAGE}`);
+      const page = await api<StreamPage>(`${path}?from=${from}&limit=${PAGE}`, { signal });
+      if (signal.aborted) return;
       setEvents((list) => (reset ? page.events : [...list, ...page.events]));
       setNext(page.next);
       setError(undefined);
     } catch (failure) {
-      setError(failure);
+      if (!signal.aborted) setError(failure);
     }
   };
-  useEffect(() => void load(1, true), [path]);
+  useEffect(() => {
+    const controller = new AbortController();
+    opened.current = controller;
+    void load(1, true, controller.signal);
+    return () => controller.abort();
+  }, [path]);
 
   // Ids a correlation or causation may name: this stream's events, and the commands that wrote
   // them (the first event of each).
@@ -311,7 +328,7 @@ export function StreamView({ aggregate, id }: { aggregate: string; id: string })
             })}
           </ol>
           {next !== null && events.length > 0 && (
-            <button type="button" onClick={() => void load(next, false)}>
+            <button type="button" onClick={() => void load(next, false, opened.current.signal)}>
               More events
             </button>
           )}

@@ -117,13 +117,30 @@ describe.skipIf(browserSkipped())('the console in a browser', () => {
 
   it("finds the CLI's stream by id prefix, and steps its state back one version", async () => {
     const page = await browser.page();
+    // The page's first, unfiltered list is held back until after the search has been answered:
+    // its late answer must not replace the search's streams.
+    const lateAnswer = new Promise<void>((answered) => {
+      void page.route(
+        (url) => url.pathname === '/v1/streams' && !url.searchParams.has('prefix'),
+        async (route) => {
+          await new Promise((resolve) => setTimeout(resolve, 1_500));
+          // The page has aborted the request by now, so there may be nothing to continue.
+          await route.continue().catch(() => undefined);
+          answered();
+        },
+      );
+    });
     await page.goto(`${runtime.url}/#/streams`);
     await page.locator('select[name="aggregate"]').selectOption('counter');
     await page.locator('input[name="prefix"]').fill('cli-');
     await page.getByRole('button', { name: 'Search' }).click();
+    const rows = page.getByTestId('streams').locator('tbody tr');
+    await expect.poll(() => rows.count(), { timeout: 10_000 }).toBe(1);
+    await lateAnswer;
+    await page.waitForTimeout(500);
+    expect(await rows.count()).toBe(1);
     const link = page.getByTestId('streams').getByRole('link', { name: 'counter-cli-1' });
-    await link.waitFor();
-    expect(await page.getByTestId('streams').locator('tbody tr').count()).toBe(1);
+    expect(await link.count()).toBe(1);
     await screenshot(page, 'streams-by-prefix');
     await link.click();
 
