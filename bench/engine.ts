@@ -21,7 +21,7 @@ import { Piscina } from 'piscina';
 import { Bench } from 'tinybench';
 import { Engine } from '../src/engine/index.js';
 import { EventStore } from '../src/store/index.js';
-import { closedLoopWithCommits, counterStates, describeMachine, formatCpu } from './machine.js';
+import { WARM_UP_COMMANDS, closedLoopWithCommits, counterStates, describeMachine, formatCpu, warmUp } from './machine.js';
 import type { RunResult } from './machine.js';
 import { plainLoop } from './plain-lmdb.js';
 
@@ -106,7 +106,9 @@ interface Bar {
 
 async function throughput(): Promise<{ best: number; bars: Bar[] }> {
   const counts = [...new Set([1, 2, availableParallelism()])];
-  console.log(`\ndurable commands (counter Increment), ${COMMANDS} commands per run, ${IN_FLIGHT} in flight`);
+  console.log(
+    `\ndurable commands (counter Increment), ${COMMANDS} commands per run, ${IN_FLIGHT} in flight, each run after ${WARM_UP_COMMANDS} commands of the same load on other streams`,
+  );
   console.log("the plain loop: one thread of plain lmdb-js doing only the store's writes (bench/plain-lmdb.ts), run just before");
   console.log(
     'CPU µs/command: process total / main thread / other threads (workers, lmdb, V8); kernel: the part of the total in the kernel',
@@ -127,9 +129,10 @@ async function throughput(): Promise<{ best: number; bars: Bar[] }> {
       const yardstick = await plainLoop(COMMANDS, IN_FLIGHT, idOf);
       plain.set(workload, yardstick);
       console.log(resultRow(workload, 'plain loop', yardstick, undefined, `${yardstick.inTransactionUs.toFixed(1)} in txn`));
-      const result = await withEngine(workers, (engine) =>
-        closedLoopWithCommits(engine, `${workload} × ${workers}`, COMMANDS, IN_FLIGHT, idOf),
-      );
+      const result = await withEngine(workers, async (engine) => {
+        await warmUp((i) => engine.execute('counter', `warm-${idOf(i)}`, 'Increment', { amount: 1 }), IN_FLIGHT);
+        return closedLoopWithCommits(engine, `${workload} × ${workers}`, COMMANDS, IN_FLIGHT, idOf);
+      });
       const ratio = result.commandsPerS / yardstick.commandsPerS;
       if (workload === '10,000 aggregates' && result.commandsPerS > best) {
         best = result.commandsPerS;
@@ -143,9 +146,10 @@ async function throughput(): Promise<{ best: number; bars: Bar[] }> {
   // The two take turns on one engine, and the round with the median ratio counts: the machine's
   // speed drifts more between runs seconds apart than the ratio moves within a round.
   const rounds = await withEngine(1, async (engine) => {
+    await warmUp(() => engine.execute('counter', 'warm-seq', 'Increment', { amount: 1 }), 1, SEQUENTIAL_COMMANDS);
     const done = [];
     for (let round = 1; round <= SEQUENTIAL_ROUNDS; round++) {
-      const plainRun = await plainLoop(SEQUENTIAL_COMMANDS, 1, () => 'seq');
+      const plainRun = await plainLoop(SEQUENTIAL_COMMANDS, 1, () => 'seq', SEQUENTIAL_COMMANDS);
       const engineRun = await closedLoopWithCommits(engine, 'sequential', SEQUENTIAL_COMMANDS, 1, () => 'seq');
       const ratio = engineRun.commandsPerS / plainRun.commandsPerS;
       console.log(resultRow(`1 sequential client, ${round}`, 'plain loop', plainRun));

@@ -18,7 +18,8 @@
  *
  * Environment: BENCH_HTTP_SECONDS (default 10 per run), BENCH_HTTP_CONNECTIONS (connections for
  * single requests, default 256), BENCH_HTTP_BATCH_CONNECTIONS (default 16), BENCH_HTTP_BATCH
- * (commands per batch request, default 100). A client waits for each answer before it sends
+ * (commands per batch request, default 100), BENCH_HTTP_WARM_UP_SECONDS (default 3: single
+ * requests, then as long batches, before a runtime's first run). A client waits for each answer before it sends
  * again, and an answer waits for its group commit, so the connections bound the commands in
  * flight: 256 single requests, or 16 batches of 100, keep the workers' batches full without
  * queueing for nothing (measured here: 64 connections gave ~14,000 single commands/s, 256 gave
@@ -39,6 +40,8 @@ const RUNTIME = resolve('dist/src/cli/runtime.js');
 const SECONDS = Number(process.env.BENCH_HTTP_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_HTTP_CONNECTIONS ?? 256);
 const BATCH_CONNECTIONS = Number(process.env.BENCH_HTTP_BATCH_CONNECTIONS ?? 16);
+/** Seconds of single requests, then as many of batches, before the first measured run of a runtime. */
+const WARM_UP_SECONDS = Number(process.env.BENCH_HTTP_WARM_UP_SECONDS ?? 3);
 const BATCH = Number(process.env.BENCH_HTTP_BATCH ?? 100);
 const AGGREGATES = 10_000;
 const BAR_SINGLE = 15_000;
@@ -170,8 +173,10 @@ let lost = false;
 for (const workers of [...new Set([1, availableParallelism()])]) {
   const runtime = await startRuntime(workers);
   try {
-    // Warm up: every worker started, the module instantiated, the JIT on the hot path.
-    await autocannon({ url: runtime.url, connections: 64, amount: 5_000, requests: [single] });
+    // Warm up: every worker started, the module instantiated, and the JIT on both command paths
+    // (bench/machine.ts, WARM_UP_COMMANDS, says why it takes seconds).
+    await autocannon({ url: runtime.url, connections: CONNECTIONS, duration: WARM_UP_SECONDS, requests: [single] });
+    await autocannon({ url: runtime.url, connections: BATCH_CONNECTIONS, duration: WARM_UP_SECONDS, requests: [batch] });
     let emptyPerS = NaN;
     for (const [name, connections, commandsPerRequest, request] of [
       ['empty route', CONNECTIONS, 1, empty],

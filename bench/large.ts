@@ -23,7 +23,7 @@ import { pack } from 'msgpackr';
 import { Engine } from '../src/engine/index.js';
 import { EventStore } from '../src/store/index.js';
 import type { AppendRequest, BatchAppendOutcome } from '../src/store/index.js';
-import { closedLoopWithCommits, describeMachine, formatCpu, progress } from './machine.js';
+import { WARM_UP_COMMANDS, closedLoopWithCommits, describeMachine, formatCpu, progress, warmUp } from './machine.js';
 import type { RunResult } from './machine.js';
 
 const MODULES = resolve(process.env.THALO_BENCH_MODULES ?? 'modules');
@@ -80,8 +80,8 @@ const workloads = [
 async function run(path: string, workload: (typeof workloads)[number]): Promise<RunResult & { hitRate: number; commits: string }> {
   const engine = await Engine.start({ modules: MODULES, data: path, workers: WORKERS });
   try {
-    // Warm up on aggregates of neither workload.
-    await Promise.all(Array.from({ length: 2_000 }, (_, i) => engine.execute('counter', `warm-${i}`, 'Increment', { amount: 1 })));
+    // Warm up on aggregates of neither workload (see WARM_UP_COMMANDS).
+    await warmUp((i) => engine.execute('counter', `warm-${i % 10_000}`, 'Increment', { amount: 1 }), IN_FLIGHT);
     const before = engine.cacheStats();
     const result = await closedLoopWithCommits(engine, workload.name, COMMANDS, IN_FLIGHT, workload.id);
     const after = engine.cacheStats();
@@ -106,7 +106,7 @@ try {
     `\nbuilt a log of ${EVENTS.toLocaleString('en')} events over ${AGGREGATES.toLocaleString('en')} aggregates in ${seconds.toFixed(0)} s (${Math.round(EVENTS / seconds)} events/s, appendBatch of ${PER_COMMIT}, relaxed)`,
   );
   console.log(
-    `\ndurable commands (counter Increment), ${COMMANDS} per run, ${IN_FLIGHT} in flight, ${WORKERS} workers, cache 10,000 states`,
+    `\ndurable commands (counter Increment), ${COMMANDS} per run, ${IN_FLIGHT} in flight, ${WORKERS} workers, cache 10,000 states, each run after ${WARM_UP_COMMANDS} commands of the same load on other streams`,
   );
   console.log(
     'CPU µs/command: process total / main thread / other threads (workers, lmdb, V8); kernel: the part of the total in the kernel',

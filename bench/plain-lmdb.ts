@@ -26,7 +26,7 @@ import type { StoredEvent } from '../src/store/types.js';
 import { foldRecentHeads, isIndexed, readHead, writeHead } from '../src/store/stream-index.js';
 import { readLastPosition } from '../src/store/event-reads.js';
 import type { RunResult } from './machine.js';
-import { closedLoopOf } from './machine.js';
+import { WARM_UP_COMMANDS, closedLoopOf, warmUp } from './machine.js';
 
 /** Commands between two folds of old heads (about the engine's commits at 2,000 in flight). */
 const FOLD_EVERY = 512;
@@ -34,11 +34,15 @@ const FOLD_EVERY = 512;
 /** The counter guest's `Incremented { amount: 1 }`, as msgpack (the engine stores the guest's bytes). */
 const DATA = pack({ amount: 1 });
 
-/** Runs `total` counter commands through plain lmdb-js writes, `inFlight` outstanding at a time. */
+/**
+ * Runs `total` counter commands through plain lmdb-js writes, `inFlight` outstanding at a time,
+ * after `warmUpCommands` of the same load on other streams (see WARM_UP_COMMANDS).
+ */
 export async function plainLoop(
   total: number,
   inFlight: number,
   idOf: (i: number) => string,
+  warmUpCommands = WARM_UP_COMMANDS,
 ): Promise<RunResult & { inTransactionUs: number }> {
   const path = mkdtempSync(join(tmpdir(), 'thalo-bench-plain-'));
   const dbs = openDatabases(path);
@@ -72,8 +76,9 @@ export async function plainLoop(
         if (++written % FOLD_EVERY === 0) foldRecentHeads(dbs, position, 2 * FOLD_EVERY);
         inTransaction += performance.now() - entered;
       });
-    // Warm up as the engine's run does: 2,000 commands on other streams.
+    // Warm up as the engine's runs do: 2,000 streams as the engine starts, then the same load on others.
     await Promise.all(Array.from({ length: 2_000 }, (_, i) => command(`counter-warm-${i}`)));
+    await warmUp((i) => command(`counter-warm-${idOf(i)}`), inFlight, warmUpCommands);
     inTransaction = 0;
     const result = await closedLoopOf((i) => command(`counter-${idOf(i)}`), 'plain loop', total, inFlight);
     return { ...result, inTransactionUs: (inTransaction * 1000) / total };
