@@ -12,7 +12,8 @@
  * bench/round-trip-worker.ts). One sequential client and its plain loop take turns in rounds, and
  * the round with the median ratio counts (see `throughput`).
  *
- * Environment: BENCH_COMMANDS (default 200,000 per run), BENCH_IN_FLIGHT (default 2,000).
+ * Environment: BENCH_COMMANDS (default 200,000 per run), BENCH_IN_FLIGHT (default 2,000),
+ * BENCH_WARM_UP (commands before each run, default 200,000; see bench/machine.ts).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';

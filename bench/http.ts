@@ -19,11 +19,11 @@
  * Environment: BENCH_HTTP_SECONDS (default 10 per run), BENCH_HTTP_CONNECTIONS (connections for
  * single requests, default 256), BENCH_HTTP_BATCH_CONNECTIONS (default 16), BENCH_HTTP_BATCH
  * (commands per batch request, default 100), BENCH_HTTP_WARM_UP_SECONDS (default 3: single
- * requests, then as long batches, before a runtime's first run). A client waits for each answer before it sends
- * again, and an answer waits for its group commit, so the connections bound the commands in
- * flight: 256 single requests, or 16 batches of 100, keep the workers' batches full without
- * queueing for nothing (measured here: 64 connections gave ~14,000 single commands/s, 256 gave
- * ~20,000; more batch connections gave no more).
+ * requests, then as long of batches, before a runtime's first run). A client waits for each
+ * answer before it sends again, and an answer waits for its group commit, so the connections
+ * bound the commands in flight: 256 single requests, or 16 batches of 100, keep the workers'
+ * batches full without queueing for nothing (measured here: 64 connections gave ~14,000 single
+ * commands/s, 256 gave ~20,000; more batch connections gave no more).
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';

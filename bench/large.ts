@@ -14,7 +14,8 @@
  * Environment: BENCH_LARGE_EVENTS (default 10,000,000), BENCH_LARGE_AGGREGATES (default
  * 1,000,000), BENCH_LARGE_COMMANDS (per run, default 200,000), BENCH_IN_FLIGHT (default 2,000),
  * BENCH_LARGE_DIR (where the stores go, default the system's temp directory), BENCH_WORKERS
- * (default the core count).
+ * (default the core count), BENCH_WARM_UP (commands before each run, default 200,000; see
+ * bench/machine.ts).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
