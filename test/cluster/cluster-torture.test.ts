@@ -23,7 +23,15 @@ import { POSTGRES, dropSchemas, freshSchema, postgresSkipped, requirePostgres } 
 import { BankClient, seededRandom } from '../torture/bank-client.js';
 import { deleteRelayed, redisCaughtUp, relayNames } from '../torture/brokers.js';
 import { CommandLedger } from '../torture/command-ledger.js';
-import { commandProblems, globalGaps, negativeBalances, rebuildBalances, retriedProblems, streamGaps } from '../torture/log-checks.js';
+import {
+  commandProblems,
+  globalGaps,
+  negativeBalances,
+  rebuildBalances,
+  retriedProblems,
+  streamGaps,
+  surpriseHistories,
+} from '../torture/log-checks.js';
 import type { LoggedEvent } from '../torture/log-checks.js';
 import { pollUntil, readLog, sleep } from '../torture/runtime-reads.js';
 import { PROJECTION_NAME, balancesProjectionFile, overlappingRuns, projectedBalances, projectionRuns } from './balances-projection.js';
@@ -213,7 +221,10 @@ describe.skipIf(postgresSkipped)('three nodes on one PostgreSQL, a random one SI
     expect.soft(negativeBalances(log), 'accounts below 0 in the log').toEqual([]);
     // A stale cached state on a node that did not own the account (after a kill moved it) must be
     // rebuilt and the command run again: the client, which knows its versions, sees no surprise.
-    expect.soft(ledger.surprises, "answers that contradict the client's exact model (wrong conflict, rejection or version)").toEqual([]);
+    const histories = surpriseHistories(ledger.surprises, log, ledger.commands).join('\n');
+    expect
+      .soft(ledger.surprises, `answers that contradict the client's exact model (wrong conflict, rejection or version)\n${histories}`)
+      .toEqual([]);
     const outcomes = new Set(ledger.commands.map((c) => c.outcome));
     expect.soft([...outcomes].sort(), 'the mix of outcomes the clients provoked').toEqual(['acknowledged', 'conflict', 'rejected']);
   });

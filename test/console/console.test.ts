@@ -119,17 +119,17 @@ describe.skipIf(browserSkipped())('the console in a browser', () => {
     const page = await browser.page();
     // The page's first, unfiltered list is held back until after the search has been answered:
     // its late answer must not replace the search's streams.
-    const lateAnswer = new Promise<void>((answered) => {
-      void page.route(
-        (url) => url.pathname === '/v1/streams' && !url.searchParams.has('prefix'),
-        async (route) => {
-          await new Promise((resolve) => setTimeout(resolve, 1_500));
-          // The page has aborted the request by now, so there may be nothing to continue.
-          await route.continue().catch(() => undefined);
-          answered();
-        },
-      );
-    });
+    let answered!: () => void;
+    const lateAnswer = new Promise<void>((resolve) => (answered = resolve));
+    await page.route(
+      (url) => url.pathname === '/v1/streams' && !url.searchParams.has('prefix'),
+      async (route) => {
+        await new Promise((resolve) => setTimeout(resolve, 1_500));
+        // The page has aborted the request by now, so there may be nothing to continue.
+        await route.continue().catch(() => undefined);
+        answered();
+      },
+    );
     await page.goto(`${runtime.url}/#/streams`);
     await page.locator('select[name="aggregate"]').selectOption('counter');
     await page.locator('input[name="prefix"]').fill('cli-');

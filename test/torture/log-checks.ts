@@ -126,3 +126,36 @@ export function negativeBalances(log: LoggedEvent[]): string[] {
   }
   return listed(problems);
 }
+
+/**
+ * What happened to each account a surprise names, for the failure message: every command sent to
+ * it in the order they were created (intent, expected version, attempts, outcome, version, the
+ * conflict's data, when it went out and was answered) and the account's events in the log with
+ * the command id each came from. A surprise is a race in a run that cannot be replayed exactly
+ * (the kills' timing is not seeded), so this is what there is to go on.
+ */
+export function surpriseHistories(surprises: string[], log: LoggedEvent[], commands: SentCommand[]): string[] {
+  const accounts = new Set<string>();
+  for (const surprise of surprises) {
+    const named = /account ("(?:[^"\\]|\\.)*")/.exec(surprise);
+    if (named) accounts.add(JSON.parse(named[1]!) as string);
+  }
+  const start = Math.min(...commands.map((c) => c.sentAt));
+  const at = (ms: number | undefined) => (ms === undefined ? '-' : `+${ms - start}ms`);
+  return [...accounts].flatMap((account) => [
+    `account ${JSON.stringify(account)}, commands:`,
+    ...commands
+      .filter((c) => c.aggregate === 'bank_account' && c.id === account)
+      .map(
+        (c) =>
+          `  ${c.commandId} ${c.command} ${JSON.stringify(c.payload)} ${c.intent} expected ${c.expectedVersion ?? '-'}: ${c.attempts} attempt(s), ${c.outcome}${c.duplicate ? ' (duplicate)' : ''} version ${c.version ?? '-'} ${c.code ?? ''} ${JSON.stringify(c.data ?? {})} sent ${at(c.sentAt)} last ${at(c.lastAttemptAt)} answered ${at(c.answeredAt)}`,
+      ),
+    `account ${JSON.stringify(account)}, its events in the log:`,
+    ...log
+      .filter((e) => e.stream === `${BANK}${account}`)
+      .map(
+        (e) =>
+          `  seq ${e.seq} position ${e.position} ${e.type} ${JSON.stringify(e.data)} command ${e.metadata.commandId ?? '-'} at ${at(e.timestamp)}`,
+      ),
+  ]);
+}

@@ -26,7 +26,15 @@ import { BalanceSubscriber } from './balance-subscriber.js';
 import { BankClient, seededRandom } from './bank-client.js';
 import { deleteRelayed, jetStreamEventIds, redisCaughtUp, relayArgs, relayNames } from './brokers.js';
 import { CommandLedger } from './command-ledger.js';
-import { commandProblems, globalGaps, negativeBalances, rebuildBalances, retriedProblems, streamGaps } from './log-checks.js';
+import {
+  commandProblems,
+  globalGaps,
+  negativeBalances,
+  rebuildBalances,
+  retriedProblems,
+  streamGaps,
+  surpriseHistories,
+} from './log-checks.js';
 import type { LoggedEvent } from './log-checks.js';
 import { runawayRound } from './runaway-prober.js';
 import type { RunawayRound } from './runaway-prober.js';
@@ -279,8 +287,11 @@ describe('thalo-runtime under SIGKILL, bad input and a runaway module', () => {
   });
 
   it("each client's answers agreed with what it knew of its own accounts", () => {
-    const { ledger } = result();
-    expect.soft(ledger.surprises, "answers that contradict the client's model (wrong rejection, conflict or version)").toEqual([]);
+    const { ledger, log } = result();
+    const histories = surpriseHistories(ledger.surprises, log, ledger.commands).join('\n');
+    expect
+      .soft(ledger.surprises, `answers that contradict the client's model (wrong rejection, conflict or version)\n${histories}`)
+      .toEqual([]);
     const outcomes = new Set(ledger.commands.filter((c) => c.aggregate === 'bank_account').map((c) => c.outcome));
     expect.soft([...outcomes].sort(), 'the mix of outcomes the clients provoked').toEqual(['acknowledged', 'conflict', 'rejected']);
   });
