@@ -104,7 +104,13 @@ export class Relay {
       ...(options.checkpoints === undefined ? {} : { checkpoints: options.checkpoints }),
     });
     this.onStateChange = (state) => this.change(state, undefined, options);
+    // The projection stops by itself when the log closes; the broker's client must go with it,
+    // or its open connection keeps the process alive after the engine stopped.
+    this.stopOnClose = log.onClose(() => this.stop());
   }
+
+  private readonly stopOnClose: () => void;
+  private stopping: Promise<void> | undefined;
 
   private onStateChange: (state: RelayState) => void;
 
@@ -128,8 +134,13 @@ export class Relay {
     return this.projection.reset(position);
   }
 
-  async stop(): Promise<void> {
-    await this.projection.stop();
-    await this.target.close();
+  /** Stop publishing (the batch in hand finishes and its checkpoint is stored), then close the broker's client. Once. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      this.stopOnClose();
+      await this.projection.stop();
+      await this.target.close();
+    })();
+    return this.stopping;
   }
 }
