@@ -43,6 +43,9 @@ async function relayRate(options: RelayOptions): Promise<number> {
   const relay = await startRelay(new Consumers(engine.log), options);
   await relay.projection.waitForPosition(EVENTS);
   const rate = EVENTS / ((performance.now() - started) / 1000);
+  // Stopped before the engine, which closes the broker's connection (left open, it kept the
+  // process alive after its last line).
+  await relay.stop();
   await engine.stop();
   rmSync(data, { recursive: true, force: true });
   return rate;
