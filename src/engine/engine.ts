@@ -39,8 +39,11 @@ import type { EngineOptions, ExecuteOptions, ExecuteResult, ExecutedEvent } from
  */
 function workerEntry(): { filename: string; execArgv?: string[] } {
   const here = import.meta.url;
-  if (here.endsWith('.ts'))
-    return { filename: new URL('../../workers/aggregate-worker.ts', here).href, execArgv: [...process.execArgv, '--import', 'tsx'] };
+  if (here.endsWith('.ts')) {
+    // A worker refuses `--input-type` (a script given with `-e`), which only the main script needs.
+    const inherited = process.execArgv.filter((arg) => !arg.startsWith('--input-type'));
+    return { filename: new URL('../../workers/aggregate-worker.ts', here).href, execArgv: [...inherited, '--import', 'tsx'] };
+  }
   return { filename: new URL('../../workers/aggregate-worker.js', here).href };
 }
 

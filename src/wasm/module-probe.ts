@@ -10,7 +10,10 @@
  * unpacks the description bytes the worker copied out.
  *
  * The worker's code is a string evaluated as a script: it needs nothing but `worker_threads`, and
- * as a string it runs the same from the sources (under vitest) and from the build. It writes the
+ * as a string it runs the same from the sources (under vitest) and from the build. Node evaluates
+ * it as an ES module where the process was started with `--input-type=module` (a script given
+ * with `-e`), and `require` is missing there, so it takes `worker_threads` from
+ * `process.getBuiltinModule` then (Node 20.16 and later). It writes the
  * step it is in to a shared Int32Array before each call, so the main thread can name the function
  * that did not return without waiting on a message from a thread that is busy looping. The
  * deadline starts when the worker's script begins, not when the thread was asked for: on a busy
@@ -44,7 +47,8 @@ type ProbeMessage = { type: 'begin' } | { type: 'done'; version: unknown; descri
 // byte length 4 bytes before them) so that an abort says what the guest said; `thalo.log` lines
 // are dropped, as at any load.
 const PROBE_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
+const { parentPort, workerData } =
+  typeof require === 'function' ? require('node:worker_threads') : process.getBuiltinModule('node:worker_threads');
 const { compiled, abiVersion } = workerData;
 const step = new Int32Array(workerData.step);
 let instance;
