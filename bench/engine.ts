@@ -159,7 +159,7 @@ async function throughput(): Promise<{ best: number; bars: Bar[] }> {
     }
     return done;
   });
-  const median = rounds.sort((a, b) => a.ratio - b.ratio)[Math.floor(rounds.length / 2)]!;
+  const median = [...rounds].sort((a, b) => a.ratio - b.ratio)[Math.floor(rounds.length / 2)]!;
   const { plainRun: plainSequential, engineRun: sequential, ratio: sequentialRatio } = median;
   console.log(
     `  the median round's ratio: ${sequentialRatio.toFixed(2)}× (rounds: ${rounds.map((r) => `${r.ratio.toFixed(2)}×`).join(', ')})`,
